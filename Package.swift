@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Shiplog",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "shiplog", targets: ["shiplog"]),
+        .library(name: "EventStore", targets: ["EventStore"]),
+        .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "Runner", targets: ["Runner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, reached only through a module map and a header of small shims.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto",
+                       providers: [.apt(["libssl-dev"])]),
+
+        // The SQL files in migrations/ are the schema; this target embeds them in the binary.
+        .target(name: "ShiplogMigrations", path: "migrations",
+                exclude: ["README.md"],
+                resources: [
+                    .embedInCode("0001_events.sql"),
+                ]),
+
+        // fork/exec with a parent-death signal: Swift cannot run code between fork and exec.
+        .target(name: "CSpawn"),
+
+        .target(name: "EventStore", dependencies: ["CSQLite", "CCrypto", "ShiplogMigrations"]),
+        .target(name: "Ledger", dependencies: ["EventStore"]),
+        .target(name: "Runner", dependencies: [
+            "Ledger", "EventStore", "CCurl", "CSpawn", "CCrypto",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "shiplog", dependencies: [
+            "Ledger", "EventStore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore"]),
+        .testTarget(name: "CLITests", dependencies: ["EventStore"]),
+    ]
+)

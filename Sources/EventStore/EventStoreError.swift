@@ -1,0 +1,74 @@
+import Foundation
+
+/// Everything that can go wrong with the ledger, each saying what failed, where, and what to do.
+public enum EventStoreError: Error, Equatable, CustomStringConvertible {
+    /// The stream is not at the version the append expected; nothing was written.
+    case wrongExpectedVersion(stream: String, expected: ExpectedVersion, actual: Int64?)
+    /// A retried batch overlaps committed events only in part; nothing was written.
+    case idempotencyConflict(stream: String, detail: String)
+    /// The file exists but is not a SQLite database.
+    case notADatabase(path: String)
+    /// SQLite found the file damaged.
+    case corrupt(path: String, detail: String)
+    /// Another process held the write lock past the busy timeout.
+    case locked(path: String)
+    /// The file or its directory cannot be written.
+    case readOnly(path: String, detail: String)
+    /// The disk (or quota, or file-size limit) is full.
+    case diskFull(path: String)
+    /// The ledger was written by a newer Shiplog.
+    case newerSchema(path: String, found: Int, supported: Int)
+    /// An applied migration's file differs from the one this binary carries.
+    case migrationChecksumMismatch(path: String, version: Int, name: String)
+    /// The ledger has no schema yet: `shiplog init` creates it.
+    case notInitialized(path: String)
+    /// The file cannot be opened at all.
+    case cannotOpen(path: String, detail: String)
+    /// An event handed to the store is malformed (not a JSON object, empty type…).
+    case invalidEvent(String)
+    /// Any other SQLite failure.
+    case sqlite(path: String, code: Int32, message: String)
+
+    public var description: String {
+        switch self {
+        case .wrongExpectedVersion(let stream, let expected, let actual):
+            let found = actual.map { "is at version \($0)" } ?? "does not exist"
+            return "stream \(stream) \(found), but the append expected \(expected); nothing was written. Reload the stream and decide again."
+        case .idempotencyConflict(let stream, let detail):
+            return "append to \(stream) refused: \(detail); nothing was written. A retry must resend exactly the original batch at the original expected version."
+        case .notADatabase(let path):
+            return "\(path) is not a Shiplog ledger (not a SQLite database). Check --db or SHIPLOG_DB; to start a new ledger, point at a new file and run `shiplog init`."
+        case .corrupt(let path, let detail):
+            return "\(path) is damaged (\(detail)). Do not write to it: copy it aside, restore the last backup, or recover with `sqlite3 \(path) .recover`, then run `shiplog verify`."
+        case .locked(let path):
+            return "\(path) is locked by another process past the busy timeout. Retry when the other writer has finished, or raise SHIPLOG_BUSY_TIMEOUT_MS."
+        case .readOnly(let path, let detail):
+            return "\(path) cannot be written (\(detail)). Check the permissions of the file and its directory, or point --db at a writable location."
+        case .diskFull(let path):
+            return "no space left to write \(path); nothing partial was recorded. Free disk space and retry."
+        case .newerSchema(let path, let found, let supported):
+            return "\(path) has schema version \(found), newer than this shiplog understands (\(supported)). Upgrade shiplog; the file was not changed."
+        case .migrationChecksumMismatch(let path, let version, let name):
+            return "\(path) recorded migration \(version) (\(name)) with a different checksum than this shiplog carries. The migration was edited after release, or the ledger was altered; the file was not changed."
+        case .notInitialized(let path):
+            return "\(path) is not initialized. Run `shiplog init --db \(path)` first."
+        case .cannotOpen(let path, let detail):
+            return "cannot open \(path): \(detail). Check that the directory exists and is writable."
+        case .invalidEvent(let detail):
+            return "invalid event: \(detail)"
+        case .sqlite(let path, let code, let message):
+            return "\(path): SQLite error \(code): \(message)"
+        }
+    }
+
+    /// Translates a SQLite failure into the error a caller can act on.
+    init(_ error: SQLiteError, path: String) {
+        if error.isBusy { self = .locked(path: path) }
+        else if error.isFull { self = .diskFull(path: path) }
+        else if error.isNotADatabase { self = .notADatabase(path: path) }
+        else if error.isCorrupt { self = .corrupt(path: path, detail: error.message) }
+        else if error.isReadOnly { self = .readOnly(path: path, detail: error.message) }
+        else if error.primaryCode == 14 /* SQLITE_CANTOPEN */ { self = .cannotOpen(path: path, detail: error.message) }
+        else { self = .sqlite(path: path, code: error.code, message: error.message) }
+    }
+}

@@ -1,0 +1,163 @@
+import CCrypto
+
+/// The ledger's SHA-256 chain: each event's hash covers the previous hash and the event's
+/// canonical bytes, so changing, removing or reordering any event changes every hash after it.
+///
+/// Canonical bytes (documented for outside verifiers in docs/HASH-CHAIN.md):
+///
+///     previous hash (32 raw bytes; 32 zero bytes before position 1)
+///     u64be(position)  str(event_id)  str(stream)  u64be(version)  str(type)
+///     u64be(schema)    str(data)      str(metadata)  str(recorded_at)
+///
+/// where `str(x)` is `u32be(byte length of x in UTF-8)` followed by those bytes.
+/// The digest is stored as 64 lowercase hex characters.
+public final class HashChain {
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+    public static let genesisHex = String(repeating: "0", count: 64)
+
+    private let context: OpaquePointer
+    private let digest: OpaquePointer
+
+    public init() {
+        guard let context = EVP_MD_CTX_new(), let digest = EVP_MD_fetch(nil, "SHA256", nil) else {
+            preconditionFailure("OpenSSL cannot provide SHA-256")
+        }
+        self.context = context
+        self.digest = digest
+    }
+
+    deinit {
+        EVP_MD_CTX_free(context)
+        EVP_MD_free(digest)
+    }
+
+    /// The hash of one event, chained onto `previous`.
+    public func hash(previous: [UInt8], position: Int64, eventID: String, stream: String, version: Int64,
+                     type: String, schema: Int, data: String, metadata: String, recordedAt: String) -> [UInt8] {
+        begin(previous: previous, position: position)
+        var eventID = eventID, stream = stream, type = type, data = data, metadata = metadata, recordedAt = recordedAt
+        eventID.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+        stream.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+        integer(UInt64(version))
+        type.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+        integer(UInt64(schema))
+        data.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+        metadata.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+        recordedAt.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+        return finish()
+    }
+
+    // The incremental form, used by verify to hash straight from SQLite's column buffers.
+
+    func begin(previous: [UInt8], position: Int64) {
+        precondition(EVP_DigestInit_ex(context, digest, nil) == 1)
+        previous.withUnsafeBytes { raw($0) }
+        integer(UInt64(bitPattern: position))
+    }
+
+    func field(_ bytes: UnsafeRawBufferPointer) {
+        var length = UInt32(bytes.count).bigEndian
+        withUnsafeBytes(of: &length) { raw($0) }
+        raw(bytes)
+    }
+
+    func integer(_ value: UInt64) {
+        var big = value.bigEndian
+        withUnsafeBytes(of: &big) { raw($0) }
+    }
+
+    private func raw(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count > 0 { EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) }
+    }
+
+    func finish() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        out.withUnsafeMutableBufferPointer { precondition(EVP_DigestFinal_ex(context, $0.baseAddress, &length) == 1) }
+        return out
+    }
+
+    /// SHA-256 of a whole byte buffer, for artifact digests and migration checksums.
+    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        let chain = HashChain()
+        precondition(EVP_DigestInit_ex(chain.context, chain.digest, nil) == 1)
+        chain.raw(bytes)
+        return chain.finish()
+    }
+
+    public static func sha256Hex(_ text: String) -> String {
+        var text = text
+        return Hex.encode(text.withUTF8 { sha256(UnsafeRawBufferPointer($0)) })
+    }
+}
+
+/// SHA-256 over a stream of chunks, for files too large to hold in memory.
+public final class SHA256Stream {
+    private let chain = HashChain()
+    private let context: OpaquePointer
+
+    public init() {
+        context = EVP_MD_CTX_new()!
+        let md = EVP_MD_fetch(nil, "SHA256", nil)
+        precondition(EVP_DigestInit_ex(context, md, nil) == 1)
+        EVP_MD_free(md)
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count > 0 { EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) }
+    }
+
+    public func finalizeHex() -> String {
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        out.withUnsafeMutableBufferPointer { precondition(EVP_DigestFinal_ex(context, $0.baseAddress, &length) == 1) }
+        return Hex.encode(out)
+    }
+}
+
+/// Lowercase hex, both ways.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8](repeating: 0, count: bytes.count * 2)
+        for (i, b) in bytes.enumerated() {
+            out[2 * i] = digits[Int(b >> 4)]
+            out[2 * i + 1] = digits[Int(b & 0x0F)]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            case 65...70: c - 55
+            default: nil
+            }
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(utf8.count / 2)
+        var i = 0
+        while i < utf8.count {
+            guard let hi = nibble(utf8[i]), let lo = nibble(utf8[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    /// Compares a digest with a hex string without allocating.
+    static func equals(_ bytes: [UInt8], _ hex: UnsafeRawBufferPointer) -> Bool {
+        guard hex.count == bytes.count * 2 else { return false }
+        for (i, b) in bytes.enumerated() {
+            if hex[2 * i] != digits[Int(b >> 4)] || hex[2 * i + 1] != digits[Int(b & 0x0F)] { return false }
+        }
+        return true
+    }
+}

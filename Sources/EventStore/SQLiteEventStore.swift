@@ -1,0 +1,365 @@
+import Foundation
+import ShiplogMigrations
+
+/// The event store on one SQLite file, in WAL mode, hash-chained and append-only.
+public final class SQLiteEventStore: EventStore {
+    /// How to treat the file on open.
+    public enum OpenMode: Sendable {
+        /// Create the file if missing and apply pending migrations.
+        case createOrUpgrade
+        /// The ledger must exist; pending migrations are applied.
+        case existing
+        /// The ledger must exist and is only read (no WAL switch, no migration).
+        case readOnly
+    }
+
+    public let path: String
+    /// The connection, shared with the projections so they commit in the append's transaction.
+    public let database: Database
+    private let clock: () -> Date
+    private let hasher = HashChain()
+
+    /// Opens (and, per `mode`, creates or upgrades) the ledger at `path`.
+    ///
+    /// A ledger whose schema is newer than this binary, or whose applied migrations do not
+    /// match the embedded ones, is refused before anything is written to it.
+    public init(path: String, mode: OpenMode = .createOrUpgrade, options: Database.Options = .init(),
+                clock: @escaping () -> Date = Date.init) throws {
+        self.path = path
+        self.clock = clock
+        let fm = FileManager.default
+        let exists = fm.fileExists(atPath: path)
+        if !exists {
+            guard mode == .createOrUpgrade else { throw EventStoreError.notInitialized(path: path) }
+            try Self.createPrivateFile(at: path)
+        } else {
+            // Inspect with a read-only connection first: a newer or foreign file is refused untouched.
+            var readOptions = options
+            readOptions.readOnly = true
+            let probe: Database
+            do { probe = try Database(path: path, options: readOptions) } catch let e as SQLiteError {
+                throw EventStoreError(e, path: path)
+            }
+            try Self.checkSchema(probe, path: path, allowPending: mode != .readOnly, allowEmpty: mode == .createOrUpgrade)
+        }
+        do { database = try Database(path: path, options: mode == .readOnly ? { var o = options; o.readOnly = true; return o }() : options) } catch let e as SQLiteError {
+            throw EventStoreError(e, path: path)
+        }
+        if mode != .readOnly {
+            try migrate()
+        }
+    }
+
+    /// The schema version the file is at.
+    public func schemaVersion() throws -> Int {
+        try Self.appliedMigrations(database).last?.version ?? 0
+    }
+
+    // MARK: Opening
+
+    private static func createPrivateFile(at path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: dir) {
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw EventStoreError.cannotOpen(path: path, detail: "cannot create directory \(dir): \(Self.reason(errno))")
+            }
+        }
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            let err = errno
+            if err == EEXIST { return }
+            if err == EACCES || err == EROFS || err == EPERM {
+                throw EventStoreError.readOnly(path: path, detail: "cannot create the file: \(reason(err))")
+            }
+            if err == ENOSPC || err == EDQUOT { throw EventStoreError.diskFull(path: path) }
+            throw EventStoreError.cannotOpen(path: path, detail: reason(err))
+        }
+        close(fd)
+    }
+
+    static func reason(_ err: Int32) -> String { String(cString: strerror(err)).lowercased() }
+
+    private static func appliedMigrations(_ db: Database) throws -> [(version: Int, name: String, checksum: String)] {
+        guard try db.tableExists("schema_migrations") else { return [] }
+        return try db.withStatement("SELECT version, name, checksum FROM schema_migrations ORDER BY version") { s in
+            var rows: [(Int, String, String)] = []
+            while try s.step() { rows.append((s.int(0), s.string(1), s.string(2))) }
+            return rows
+        }
+    }
+
+    private static func checkSchema(_ db: Database, path: String, allowPending: Bool, allowEmpty: Bool) throws {
+        let applied = try appliedMigrations(db)
+        if applied.isEmpty {
+            // An empty file (just created, or created by someone else) is a new ledger.
+            let hasTables = try db.withStatement("SELECT count(*) FROM sqlite_master") { s in try s.step(); return s.int(0) > 0 }
+            if hasTables { throw EventStoreError.notADatabase(path: path) }
+            if !allowEmpty { throw EventStoreError.notInitialized(path: path) }
+            return
+        }
+        let known = Migrations.all
+        if let newest = applied.last, newest.version > Migrations.latestVersion {
+            throw EventStoreError.newerSchema(path: path, found: newest.version, supported: Migrations.latestVersion)
+        }
+        for row in applied {
+            guard let file = known.first(where: { $0.version == row.version }),
+                  HashChain.sha256Hex(file.sql) == row.checksum else {
+                throw EventStoreError.migrationChecksumMismatch(path: path, version: row.version, name: row.name)
+            }
+        }
+        if !allowPending, applied.count < known.count {
+            throw EventStoreError.cannotOpen(path: path, detail: "its schema (version \(applied.last!.version)) is older than this shiplog's (\(Migrations.latestVersion)); run `shiplog init` to upgrade it")
+        }
+    }
+
+    /// Applies every pending migration, each in one transaction with its `schema_migrations` row.
+    private func migrate() throws {
+        try Self.checkSchema(database, path: path, allowPending: true, allowEmpty: true)
+        for file in Migrations.all {
+            try database.inTransaction {
+                // Re-read inside the write lock: another process may have migrated meanwhile.
+                let applied = try Self.appliedMigrations(database)
+                if applied.contains(where: { $0.version == file.version }) { return }
+                try database.execute(file.sql)
+                try database.withStatement("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)") { s in
+                    s.bind(1, file.version)
+                    s.bind(2, file.name)
+                    s.bind(3, HashChain.sha256Hex(file.sql))
+                    s.bind(4, Timestamp.format(clock()))
+                    try s.run()
+                }
+            }
+        }
+    }
+
+    // MARK: Appending
+
+    @discardableResult
+    public func append(_ events: [NewEvent], to stream: String, expected: ExpectedVersion) throws -> AppendResult {
+        try append([StreamAppend(stream: stream, expected: expected, events: events)])[0]
+    }
+
+    @discardableResult
+    public func append(_ batches: [StreamAppend]) throws -> [AppendResult] {
+        try append(batches, within: { _ in })
+    }
+
+    /// Appends, then runs `project` with the newly recorded events inside the same transaction:
+    /// the projections commit with the events or not at all.
+    @discardableResult
+    public func append(_ batches: [StreamAppend], within project: ([RecordedEvent]) throws -> Void) throws -> [AppendResult] {
+        for batch in batches { try Self.validate(batch) }
+        return try database.inTransaction {
+            var head = try currentHead()
+            var previous = Hex.decode(head.hash) ?? HashChain.genesis
+            var results: [AppendResult] = []
+            var recorded: [RecordedEvent] = []
+            let now = Timestamp.format(clock())
+            for batch in batches {
+                let current = try streamVersion(batch.stream)
+                if let replay = try alreadyCommitted(batch, current: current) {
+                    results.append(replay)
+                    continue
+                }
+                switch batch.expected {
+                case .any: break
+                case .noStream: if current != nil { throw EventStoreError.wrongExpectedVersion(stream: batch.stream, expected: batch.expected, actual: current) }
+                case .exactly(let v): if current != v { throw EventStoreError.wrongExpectedVersion(stream: batch.stream, expected: batch.expected, actual: current) }
+                }
+                var version = current ?? 0
+                let first = head.position + 1
+                for event in batch.events {
+                    version += 1
+                    let position = head.position + 1
+                    let digest = hasher.hash(previous: previous, position: position, eventID: event.id, stream: batch.stream,
+                                             version: version, type: event.type, schema: event.schema, data: event.data,
+                                             metadata: event.metadata, recordedAt: now)
+                    let hex = Hex.encode(digest)
+                    try insert(RecordedEvent(position: position, eventID: event.id, stream: batch.stream, version: version,
+                                             type: event.type, schema: event.schema, data: event.data, metadata: event.metadata,
+                                             recordedAt: now, hash: hex), into: &recorded)
+                    previous = digest
+                    head = Head(position: position, hash: hex)
+                }
+                results.append(AppendResult(stream: batch.stream, firstPosition: first, lastPosition: head.position,
+                                            streamVersion: version, wasAlreadyCommitted: false))
+            }
+            if !recorded.isEmpty { try project(recorded) }
+            return results
+        }
+    }
+
+    private static func validate(_ batch: StreamAppend) throws {
+        guard !batch.stream.isEmpty else { throw EventStoreError.invalidEvent("the stream name is empty") }
+        guard !batch.events.isEmpty else { throw EventStoreError.invalidEvent("no events to append to \(batch.stream)") }
+        var ids = Set<String>()
+        for event in batch.events {
+            guard !event.type.isEmpty else { throw EventStoreError.invalidEvent("an event type is empty") }
+            guard event.schema >= 1 else { throw EventStoreError.invalidEvent("schema version must be 1 or more") }
+            guard UUIDv7.isWellFormed(event.id) else { throw EventStoreError.invalidEvent("event id \(event.id) is not a UUID") }
+            guard ids.insert(event.id.lowercased()).inserted else {
+                throw EventStoreError.invalidEvent("event id \(event.id) appears twice in one batch")
+            }
+        }
+    }
+
+    private func insert(_ event: RecordedEvent, into recorded: inout [RecordedEvent]) throws {
+        do {
+            try database.withStatement("""
+                INSERT INTO events (position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """) { s in
+                s.bind(1, event.position)
+                s.bind(2, event.eventID)
+                s.bind(3, event.stream)
+                s.bind(4, event.version)
+                s.bind(5, event.type)
+                s.bind(6, event.schema)
+                s.bind(7, event.data)
+                s.bind(8, event.metadata)
+                s.bind(9, event.recordedAt)
+                s.bind(10, event.hash)
+                try s.run()
+            }
+        } catch EventStoreError.sqlite(_, let code, let message) where code & 0xFF == 19 /* SQLITE_CONSTRAINT */ {
+            if message.contains("event_id") {
+                throw EventStoreError.idempotencyConflict(stream: event.stream, detail: "event id \(event.eventID) is already recorded elsewhere in the ledger")
+            }
+            throw EventStoreError.invalidEvent("event \(event.eventID) (\(event.type)) was refused by the ledger: \(message) (data and metadata must be JSON objects)")
+        }
+        recorded.append(event)
+    }
+
+    /// EventStoreDB's idempotency rules: the whole batch already committed, in order, right after
+    /// the expected version → the original result; part of it committed → a conflict.
+    private func alreadyCommitted(_ batch: StreamAppend, current: Int64?) throws -> AppendResult? {
+        var found: [(position: Int64, stream: String, version: Int64)?] = []
+        for event in batch.events {
+            found.append(try database.withStatement("SELECT position, stream, version FROM events WHERE event_id = ?") { s in
+                s.bind(1, event.id)
+                return try s.step() ? (s.int64(0), s.string(1), s.int64(2)) : nil
+            })
+        }
+        let committed = found.compactMap { $0 }
+        if committed.isEmpty { return nil }
+        guard committed.count == found.count else {
+            throw EventStoreError.idempotencyConflict(stream: batch.stream, detail: "\(committed.count) of the batch's \(found.count) event ids are already recorded")
+        }
+        let startVersion: Int64
+        switch batch.expected {
+        case .noStream: startVersion = 1
+        case .exactly(let v): startVersion = v + 1
+        case .any: startVersion = committed[0].version
+        }
+        for (offset, row) in committed.enumerated() {
+            guard row.stream == batch.stream, row.version == startVersion + Int64(offset),
+                  offset == 0 || row.position > committed[offset - 1].position else {
+                throw EventStoreError.idempotencyConflict(stream: batch.stream, detail: "the batch's ids are recorded, but not in this order right after version \(startVersion - 1) of \(batch.stream)")
+            }
+        }
+        return AppendResult(stream: batch.stream, firstPosition: committed.first!.position, lastPosition: committed.last!.position,
+                            streamVersion: committed.last!.version, wasAlreadyCommitted: true)
+    }
+
+    private func streamVersion(_ stream: String) throws -> Int64? {
+        try database.withStatement("SELECT max(version) FROM events WHERE stream = ?") { s in
+            s.bind(1, stream)
+            try s.step()
+            return s.optionalInt64(0)
+        }
+    }
+
+    private func currentHead() throws -> Head {
+        try database.withStatement("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1") { s in
+            try s.step() ? Head(position: s.int64(0), hash: s.string(1)) : Head(position: 0, hash: HashChain.genesisHex)
+        }
+    }
+
+    // MARK: Importing
+
+    /// Loads events exactly as another ledger recorded them (positions, times and hashes kept),
+    /// checking each against the chain first. Only appends right after the current head.
+    public func importRecorded(_ events: [RecordedEvent], within project: ([RecordedEvent]) throws -> Void = { _ in }) throws {
+        try database.inTransaction {
+            var head = try currentHead()
+            var previous = Hex.decode(head.hash) ?? HashChain.genesis
+            var recorded: [RecordedEvent] = []
+            recorded.reserveCapacity(events.count)
+            for event in events {
+                guard event.position == head.position + 1 else {
+                    throw EventStoreError.invalidEvent("position \(event.position) does not follow \(head.position): the import is missing events or out of order")
+                }
+                let digest = hasher.hash(previous: previous, position: event.position, eventID: event.eventID, stream: event.stream,
+                                         version: event.version, type: event.type, schema: event.schema, data: event.data,
+                                         metadata: event.metadata, recordedAt: event.recordedAt)
+                guard Hex.encode(digest) == event.hash.lowercased() else {
+                    throw EventStoreError.invalidEvent("hash mismatch at position \(event.position): the import file was altered or damaged")
+                }
+                let expectedVersion = (try streamVersion(event.stream) ?? 0) + 1
+                guard event.version == expectedVersion else {
+                    throw EventStoreError.invalidEvent("position \(event.position): stream \(event.stream) version \(event.version) where \(expectedVersion) was expected")
+                }
+                try insert(event, into: &recorded)
+                previous = digest
+                head = Head(position: event.position, hash: event.hash)
+            }
+            try project(recorded)
+        }
+    }
+
+    // MARK: Reading
+
+    public func readStream(_ stream: String, from version: Int64 = 1) throws -> [RecordedEvent] {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? AND version >= ? ORDER BY version") { s in
+            s.bind(1, stream)
+            s.bind(2, version)
+            var out: [RecordedEvent] = []
+            while try s.step() { out.append(Self.row(s)) }
+            return out
+        }
+    }
+
+    public func lastEvent(of stream: String) throws -> RecordedEvent? {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1") { s in
+            s.bind(1, stream)
+            return try s.step() ? Self.row(s) : nil
+        }
+    }
+
+    public func readAll(from position: Int64 = 1, pageSize: Int = 1_000) -> EventPages {
+        EventPages(from: position, pageSize: pageSize) { [database] from, limit in
+            try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? ORDER BY position LIMIT ?") { s in
+                s.bind(1, from)
+                s.bind(2, limit)
+                var out: [RecordedEvent] = []
+                out.reserveCapacity(limit)
+                while try s.step() { out.append(Self.row(s)) }
+                return out
+            }
+        }
+    }
+
+    /// Calls `body` for every event from `position` on, in one read snapshot, without building pages.
+    public func forEachEvent(from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Void) throws {
+        try database.inReadTransaction {
+            try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position") { s in
+                s.bind(1, position)
+                s.bind(2, last)
+                while try s.step() { try body(Self.row(s)) }
+            }
+        }
+    }
+
+    public func head() throws -> Head { try currentHead() }
+
+    static let columns = "position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash"
+
+    static func row(_ s: Statement) -> RecordedEvent {
+        RecordedEvent(position: s.int64(0), eventID: s.string(1), stream: s.string(2), version: s.int64(3), type: s.string(4),
+                      schema: s.int(5), data: s.string(6), metadata: s.string(7), recordedAt: s.string(8), hash: s.string(9))
+    }
+}

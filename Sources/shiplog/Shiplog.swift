@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+
+/// The `shiplog` command.
+struct Shiplog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shiplog",
+        abstract: "An event-sourced deployment ledger: run or record deployments, audit them, roll back to the last stable version.",
+        discussion: """
+            Every phase of every deployment is an immutable, hash-chained event in one SQLite file
+            (--db, $SHIPLOG_DB, else .shiplog/ledger.db). Records, 365-day artifact retention and
+            rollback targets are derived from those events.
+
+            \(Exit.helpText)
+            """,
+        version: "0.1.0",
+        subcommands: [
+            InitCommand.self,
+            EventsCommand.self,
+            VerifyCommand.self,
+        ]
+    )
+}
+
+@main
+enum Main {
+    static func main() {
+        // A file-size limit must surface as an error on the write, not kill the process mid-append.
+        signal(SIGXFSZ, SIG_IGN)
+        // A closed pipe (`shiplog events list | head`) must end output quietly, as EPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        Shiplog.main()
+    }
+}

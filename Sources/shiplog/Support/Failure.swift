@@ -1,0 +1,90 @@
+import ArgumentParser
+import EventStore
+import Foundation
+
+/// Shiplog's exit codes. Documented in `shiplog --help` and README.md.
+enum Exit {
+    static let ok: Int32 = 0
+    /// deploy: the deployment failed and was rolled back to the last stable version.
+    static let rolledBack: Int32 = 1
+    /// deploy: the deployment failed and no successful rollback happened.
+    static let failed: Int32 = 2
+    /// verify: the ledger's history does not verify.
+    static let integrity: Int32 = 3
+    /// The deployment, version or artifact asked for does not exist.
+    static let notFound: Int32 = 4
+    /// Refused: a conflicting writer, an active deployment, a step out of order.
+    static let refused: Int32 = 5
+    static let usage: Int32 = 64
+    /// Bad input: malformed JSON, pipeline file or import file.
+    static let dataError: Int32 = 65
+    /// Internal error (a bug): please report it.
+    static let software: Int32 = 70
+    /// The ledger or an output file cannot be written (read-only, disk full).
+    static let cannotWrite: Int32 = 73
+    /// The ledger cannot be read (not a ledger, damaged, cannot be opened).
+    static let ioError: Int32 = 74
+    /// Locked by another process past the busy timeout: retry.
+    static let tempFail: Int32 = 75
+    /// The ledger's schema is newer, was altered, or is not initialized.
+    static let config: Int32 = 78
+
+    static let helpText = """
+        EXIT CODES
+          0   success
+          1   deploy/resume: the deployment failed and was rolled back
+          2   deploy/resume: the deployment failed without a successful rollback
+          3   verify: the ledger's history does not verify
+          4   not found (deployment, stable version, artifact)
+          5   refused (another writer, an active deployment, a step out of order)
+          64  usage error
+          65  bad input (malformed JSON, pipeline file or import file)
+          73  cannot write (read-only file or directory, disk full)
+          74  cannot read the ledger (not a ledger, damaged)
+          75  locked by another process: retry
+          78  schema newer than this shiplog, altered migrations, or ledger not initialized
+        """
+}
+
+/// A failure the CLI reports: one message on stderr, one exit code.
+struct Failure: Error, CustomStringConvertible {
+    var message: String
+    var code: Int32
+    var description: String { message }
+
+    init(_ message: String, code: Int32) {
+        self.message = message
+        self.code = code
+    }
+
+    /// The exit code for an error from any layer.
+    static func code(for error: Error) -> Int32 {
+        switch error {
+        case let failure as Failure: return failure.code
+        case let e as EventStoreError:
+            switch e {
+            case .wrongExpectedVersion, .idempotencyConflict: return Exit.refused
+            case .notADatabase, .corrupt, .cannotOpen, .sqlite: return Exit.ioError
+            case .locked: return Exit.tempFail
+            case .readOnly, .diskFull: return Exit.cannotWrite
+            case .newerSchema, .migrationChecksumMismatch, .notInitialized: return Exit.config
+            case .invalidEvent: return Exit.dataError
+            }
+        default: return Exit.software
+        }
+    }
+}
+
+/// Runs a command body, turning any error into one line on stderr and its exit code.
+func reporting(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch let error as CleanExit {
+        throw error
+    } catch {
+        Terminal.error("\(error)")
+        throw ExitCode(Failure.code(for: error))
+    }
+}

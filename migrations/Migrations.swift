@@ -1,0 +1,28 @@
+/// The ledger schema, as the numbered SQL files of this directory embedded in the binary.
+///
+/// Adding a file: name it `NNNN_name.sql`, list it in `Package.swift` and below. A test
+/// fails when a file of this directory is missing here.
+public enum Migrations {
+    /// One schema step: its number, its name and its SQL text.
+    public struct File: Sendable {
+        public let version: Int
+        public let name: String
+        public let sql: String
+
+        init(_ fileName: String, _ bytes: [UInt8]) {
+            let stem = fileName.dropLast(".sql".count)
+            let number = stem.prefix(while: \.isNumber)
+            self.version = Int(number)!
+            self.name = String(stem.dropFirst(number.count + 1))
+            self.sql = String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    /// Every migration, in the order it is applied.
+    public static let all: [File] = [
+        File("0001_events.sql", PackageResources._001_events_sql),
+    ]
+
+    /// The schema version this binary writes.
+    public static var latestVersion: Int { all.last!.version }
+}
