@@ -44,11 +44,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore"],
+        // Temp directories, the built binary, child processes and loopback servers for every suite.
+        .target(name: "ShiplogTestSupport", dependencies: ["EventStore"], path: "Tests/Support"),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "ShiplogTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore"],
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "ShiplogTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore"]),
-        .testTarget(name: "CLITests", dependencies: ["EventStore"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore", "ShiplogTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["EventStore", "ShiplogTestSupport"]),
     ]
 )

@@ -18,6 +18,7 @@ struct Shiplog: ParsableCommand {
             InitCommand.self,
             EventsCommand.self,
             VerifyCommand.self,
+            DebugCommand.self,
         ]
     )
 }
