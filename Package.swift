@@ -28,6 +28,7 @@ let package = Package(
                 exclude: ["README.md"],
                 resources: [
                     .embedInCode("0001_events.sql"),
+                    .embedInCode("0002_projections.sql"),
                 ]),
 
         // fork/exec with a parent-death signal: Swift cannot run code between fork and exec.

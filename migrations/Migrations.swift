@@ -21,6 +21,7 @@ public enum Migrations {
     /// Every migration, in the order it is applied.
     public static let all: [File] = [
         File("0001_events.sql", PackageResources._001_events_sql),
+        File("0002_projections.sql", PackageResources._002_projections_sql),
     ]
 
     /// The schema version this binary writes.

@@ -29,7 +29,9 @@ public final class SQLiteEventStore: EventStore {
         self.clock = clock
         let fm = FileManager.default
         let exists = fm.fileExists(atPath: path)
-        if !exists {
+        if path == ":memory:" {
+            // A private scratch ledger, for answering questions as of an earlier position.
+        } else if !exists {
             guard mode == .createOrUpgrade else { throw EventStoreError.notInitialized(path: path) }
             try Self.createPrivateFile(at: path)
         } else {
@@ -355,6 +357,12 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func head() throws -> Head { try currentHead() }
+
+    /// The `events` columns in `RecordedEvent` order, for projections that read streams themselves.
+    public static var columnList: String { columns }
+
+    /// A `RecordedEvent` from a row selected with `columnList`.
+    public static func decodeRow(_ s: Statement) -> RecordedEvent { row(s) }
 
     static let columns = "position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash"
 

@@ -1,1 +1,189 @@
 @_exported import EventStore
+import Foundation
+
+/// A failure of a ledger operation, phrased for the person who asked.
+public enum LedgerError: Error, Equatable, CustomStringConvertible {
+    /// No such deployment, stable version or artifact.
+    case notFound(String)
+    /// The domain refused the command; nothing was written.
+    case refused(String)
+    /// Input that cannot be used (a malformed import file, a bad artifact name).
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let m), .refused(let m), .invalid(let m): m
+        }
+    }
+}
+
+/// The application layer: loads a deployment by folding its stream, asks the domain to
+/// decide, and appends the outcome — with its projections — at the expected version.
+///
+/// A version conflict (another writer got there first) reloads and decides again, a bounded
+/// number of times, so concurrent writers never overwrite each other's facts.
+public final class Ledger {
+    public let store: SQLiteEventStore
+    public let clock: () -> Date
+    private static let maxRetries = 20
+
+    public init(store: SQLiteEventStore, clock: @escaping () -> Date = Date.init) {
+        self.store = store
+        self.clock = clock
+    }
+
+    public static func stream(deployment id: String) -> String { "deployment-\(id)" }
+    public static func stream(environment name: String) -> String { "environment-\(name)" }
+    public static func stream(artifact name: String) -> String { "artifact-\(name)" }
+
+    // MARK: Loading
+
+    /// The deployment as its events leave it.
+    public func load(_ id: String) throws -> DeploymentState {
+        var state = DeploymentState()
+        for event in try store.readStream(Self.stream(deployment: id), from: 1) {
+            if let decoded = try DeploymentEvent.decode(event) { state.evolve(decoded, at: event.recordedAt) }
+            else { state.version += 1 }
+        }
+        return state
+    }
+
+    /// The deployment holding `environment`, and the environment stream's version.
+    func environmentLock(_ environment: String) throws -> (active: String?, version: Int64?) {
+        guard let last = try store.lastEvent(of: Self.stream(environment: environment)) else { return (nil, nil) }
+        if case .environmentLocked(let id)? = try DeploymentEvent.decode(last) { return (id, last.version) }
+        return (nil, last.version)
+    }
+
+    // MARK: Commands
+
+    /// Records a new deployment and takes its environment's lock, atomically.
+    ///
+    /// - Throws: `LedgerError.refused` naming the active deployment when the environment is held.
+    public func request(environment: String, gitSHA: String, gitRef: String, services: [String], triggeredBy: String,
+                        mode: String, phases: [Phase] = [], checks: [String] = []) throws -> DeploymentState {
+        try Self.validateName(environment, what: "environment")
+        let now = clock()
+        var seconds = now
+        for _ in 0..<Self.maxRetries {
+            let lock = try environmentLock(environment)
+            if let active = lock.active {
+                let state = try load(active)
+                throw LedgerError.refused("""
+                    environment \(environment) already has an active deployment: \(active) (\(state.currentPhase), started \(state.requestedAt ?? "?")). \
+                    Wait for it, continue it with `shiplog resume \(active)`, or end it with `shiplog unlock --env \(environment) --reason TEXT`.
+                    """)
+            }
+            let stable = try Queries(store: store).lastStable(environment: environment)
+            let id = DeploymentRequest.makeID(at: seconds, sha: gitSHA)
+            let request = DeploymentRequest(deploymentID: id, environment: environment, gitSHA: gitSHA, gitRef: gitRef,
+                                            services: services, triggeredBy: triggeredBy, mode: mode, phases: phases,
+                                            checks: checks, previousStableID: stable?.deploymentID, previousStableSHA: stable?.gitSHA)
+            do {
+                try append([
+                    StreamAppend(stream: Self.stream(deployment: id), expected: .noStream,
+                                 events: [DeploymentEvent.deploymentRequested(request).makeNewEvent()]),
+                    StreamAppend(stream: Self.stream(environment: environment), expected: lock.version.map { .exactly($0) } ?? .noStream,
+                                 events: [DeploymentEvent.environmentLocked(deploymentID: id).makeNewEvent()]),
+                ])
+                return try load(id)
+            } catch EventStoreError.wrongExpectedVersion(let stream, _, _) {
+                // Same sha in the same second elsewhere: the next second's id is free. A lost race for
+                // the environment: reload and report the winner.
+                if stream.hasPrefix("deployment-") { seconds = seconds.addingTimeInterval(1) }
+                continue
+            }
+        }
+        throw LedgerError.refused("too many concurrent writers on environment \(environment); retry")
+    }
+
+    /// Decides `command` against the deployment's current state and appends the result.
+    /// Terminal events release the environment in the same transaction.
+    @discardableResult
+    public func execute(_ command: DeploymentCommand, on id: String) throws -> (state: DeploymentState, events: [RecordedEvent]) {
+        for _ in 0..<Self.maxRetries {
+            let state = try load(id)
+            guard state.exists else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
+            let decided: [DeploymentEvent]
+            do { decided = try state.decide(command) } catch { throw LedgerError.refused(error.message) }
+            if decided.isEmpty { return (state, []) }
+            var batches = [StreamAppend(stream: Self.stream(deployment: id), expected: .exactly(state.version),
+                                        events: decided.map { $0.makeNewEvent() })]
+            if let terminal = decided.first(where: \.isTerminal), let environment = state.request?.environment {
+                let lock = try environmentLock(environment)
+                if lock.active == id, let version = lock.version {
+                    let event: DeploymentEvent
+                    if case .deploymentAbandoned(let reason, let by) = terminal {
+                        event = .environmentUnlocked(deploymentID: id, reason: reason, by: by)
+                    } else {
+                        event = .environmentReleased(deploymentID: id, status: terminal.terminalStatus ?? "finished")
+                    }
+                    batches.append(StreamAppend(stream: Self.stream(environment: environment), expected: .exactly(version),
+                                                events: [event.makeNewEvent()]))
+                }
+            }
+            do {
+                let recorded = try append(batches)
+                return (try load(id), recorded)
+            } catch EventStoreError.wrongExpectedVersion {
+                continue
+            }
+        }
+        throw LedgerError.refused("deployment \(id) is being changed by another writer; retry")
+    }
+
+    /// Ends the deployment holding `environment` as abandoned, so a dead runner never wedges it.
+    @discardableResult
+    public func unlock(environment: String, reason: String, by: String) throws -> String {
+        guard let active = try environmentLock(environment).active else {
+            throw LedgerError.notFound("environment \(environment) has no active deployment; nothing to unlock")
+        }
+        try execute(.abandon(reason: reason, by: by), on: active)
+        return active
+    }
+
+    /// Appends batches and updates the projections in the same transaction.
+    @discardableResult
+    func append(_ batches: [StreamAppend]) throws -> [RecordedEvent] {
+        var recorded: [RecordedEvent] = []
+        try store.append(batches) { events in
+            recorded = events
+            try Projector(database: store.database, cacheStreams: false).apply(events, store: store)
+        }
+        return recorded
+    }
+
+    /// Imports an event export into an empty ledger, verifying the chain as it goes.
+    public func importEvents(_ events: [RecordedEvent]) throws {
+        try store.importRecorded(events) { recorded in
+            try Projector(database: store.database, cacheStreams: false).apply(recorded, store: store)
+        }
+    }
+
+    /// Empties the projections and replays every event; returns the number replayed.
+    @discardableResult
+    public func rebuild(progress: ((Int64) -> Void)? = nil) throws -> Int64 {
+        try Projector.rebuild(store: store, progress: progress)
+    }
+
+    static func validateName(_ name: String, what: String) throws {
+        let ok = !name.isEmpty && name.count <= 100 && name.unicodeScalars.allSatisfy {
+            CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)
+        }
+        if !ok { throw LedgerError.invalid("\(what) name \(name.debugDescription) must be 1–100 letters, digits, '-', '_' or '.'") }
+    }
+}
+
+extension DeploymentEvent {
+    var isTerminal: Bool { terminalStatus != nil }
+
+    var terminalStatus: String? {
+        switch self {
+        case .deploymentSucceeded: "success"
+        case .deploymentFailed: "failed"
+        case .deploymentRolledBack: "rolled_back"
+        case .deploymentAbandoned: "abandoned"
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import EventStore
+
+extension DeploymentState {
+    /// The events a command produces, or a refusal. Pure: deciding the same command again
+    /// after applying its events yields no new events or a refusal, never a duplicate.
+    public func decide(_ command: DeploymentCommand) throws(DomainError) -> [DeploymentEvent] {
+        guard let request else { throw DomainError("no such deployment") }
+        let id = request.deploymentID
+
+        switch command {
+        case .markBad(let reason, let by):
+            guard isFinished else { throw DomainError("deployment \(id) is still \(currentPhase); mark it bad after it finishes, or end it with `shiplog unlock`") }
+            guard markedBad == nil else { return [] }
+            return [.deploymentMarkedBad(reason: reason, by: by)]
+        case .storeArtifact(let artifact):
+            if let existing = artifacts[artifact.name] {
+                if existing == artifact { return [] }
+                throw DomainError("artifact \(artifact.name) is already stored for \(id) with another digest; artifacts are immutable")
+            }
+            return [.artifactStored(artifact)]
+        case .recordNotification(let sent, let attempts, let error):
+            if notified == true { return [] }
+            return [sent ? .notificationSent(channel: "slack", attempts: attempts)
+                         : .notificationFailed(channel: "slack", attempts: attempts, error: error ?? "unknown error")]
+        default:
+            break
+        }
+
+        guard !isFinished else {
+            throw DomainError("deployment \(id) already finished as \(status!.rawValue); it accepts only mark-bad, artifacts and notifications now")
+        }
+
+        switch command {
+        case .startStep(let phase, let attempt):
+            guard phase != .rollback, phase != .health else { throw DomainError("\(phase) is not started as a plain step") }
+            try checkCanRun(phase)
+            let step = steps[phase] ?? Step()
+            if step.running && step.attempts >= attempt { return [] }
+            guard attempt == step.attempts + 1 else { throw DomainError("\(phase) attempt \(attempt) out of order: \(step.attempts) attempts recorded") }
+            return [.stepStarted(phase, attempt: attempt)]
+
+        case .completeStep(let phase, let succeeded, let reason):
+            guard phase != .health else { throw DomainError("health is recorded per service with `record health`") }
+            let step = steps[phase] ?? Step()
+            if step.succeeded || step.failure != nil {
+                throw DomainError("\(phase) already \(step.succeeded ? "succeeded" : "failed") for \(id); \(acceptsNext)")
+            }
+            if !step.running { try checkCanRun(phase) }
+            if phase == .rollback && rollbackTarget == nil {
+                throw DomainError("there is no stable version of \(request.environment) to roll back to; finish the deployment as failed")
+            }
+            var events: [DeploymentEvent] = []
+            if phase == .rollback, !step.running, let target = rollbackTarget {
+                events.append(.rollbackStarted(targetID: target.id, targetSHA: target.sha, attempt: step.attempts + 1))
+            }
+            if !succeeded {
+                events.append(.stepFailed(phase, reason: reason ?? "failed"))
+            } else if phase == .deploy {
+                events += request.services.map { .serviceDeployed(service: $0) }
+                if request.services.isEmpty { events.append(.serviceDeployed(service: request.environment)) }
+            } else {
+                events.append(.stepSucceeded(phase, detail: nil))
+            }
+            return events
+
+        case .startStabilization(let seconds, let until):
+            if stabilizationUntil != nil { return [] }
+            try checkCanRun(.health)
+            return [.stabilizationWaitStarted(seconds: seconds, until: until)]
+
+        case .finishStabilization:
+            guard stabilizationUntil != nil else { throw DomainError("no stabilization wait was started for \(id)") }
+            return stabilized ? [] : [.stabilizationWaitFinished]
+
+        case .recordHealthAttempts(let attempts, let policy, let now):
+            let round: HealthRound = steps[.rollback]?.succeeded == true ? .rollback : .deploy
+            if round == .deploy { try checkCanRun(.health) }
+            guard healthPassed[round] == nil else { throw DomainError("health checks of \(id) were already judged; \(acceptsNext)") }
+            var events: [DeploymentEvent] = []
+            var next = self
+            for var a in attempts {
+                a.round = round
+                if next.checks[round]?[a.check]?.verdict != nil { continue }
+                let previous = next.checks[round]?[a.check]?.attempts ?? 0
+                a.attempt = previous + 1
+                let e = DeploymentEvent.healthCheckAttempted(a)
+                events.append(e)
+                next.evolve(e, at: now)
+                let c = next.checks[round]![a.check]!
+                let elapsed = Timestamp.parse(now).flatMap { n in c.firstAttemptAt.flatMap(Timestamp.parse).map { n.timeIntervalSince($0) } } ?? 0
+                var verdict: DeploymentEvent?
+                if a.healthy {
+                    verdict = .serviceHealthy(check: a.check, attempts: c.attempts, round: round)
+                } else if c.attempts >= policy.retries || elapsed + policy.interval > policy.totalTimeout {
+                    let why = a.error ?? a.httpStatus.map { "HTTP \($0)" } ?? "unhealthy"
+                    verdict = .serviceUnhealthy(check: a.check, attempts: c.attempts, reason: why, round: round)
+                }
+                if let verdict {
+                    events.append(verdict)
+                    next.evolve(verdict, at: now)
+                }
+            }
+            events += next.healthVerdict(round: round, checks: request.checks, policy: policy)
+            return events
+
+        case .recordHealthVerdict(let check, let healthy, let attempts, let reason):
+            let round: HealthRound = steps[.rollback]?.succeeded == true ? .rollback : .deploy
+            if round == .deploy { try checkCanRun(.health) }
+            if checks[round]?[check]?.verdict != nil { throw DomainError("\(check) already has a verdict for \(id)") }
+            return [healthy ? .serviceHealthy(check: check, attempts: attempts, round: round)
+                            : .serviceUnhealthy(check: check, attempts: attempts, reason: reason ?? "unhealthy", round: round)]
+
+        case .startRollback(let targetID, let targetSHA, let attempt):
+            guard hasFailure else { throw DomainError("nothing failed in \(id): a rollback follows a failed health check or smoke test") }
+            let step = steps[.rollback] ?? Step()
+            guard !step.succeeded, step.failure == nil else { throw DomainError("the rollback of \(id) already finished") }
+            if step.running && step.attempts >= attempt { return [] }
+            return [.rollbackStarted(targetID: targetID, targetSHA: targetSHA, attempt: attempt)]
+
+        case .finish(let outcome):
+            if let running = runningStep { throw DomainError("\(running) is still running in \(id); record its outcome first") }
+            switch outcome {
+            case .succeeded:
+                if hasFailure { throw DomainError("deployment \(id) cannot succeed: \(failureSummary); finish it as failed or rolled-back") }
+                if steps[.deploy]?.succeeded != true && !(request.mode == "record" && request.phases.isEmpty && furthestPhase != nil) {
+                    throw DomainError("deployment \(id) has not deployed anything yet; \(acceptsNext)")
+                }
+                return [.deploymentSucceeded]
+            case .failed(let reason):
+                return [.deploymentFailed(reason: reason, phase: failedPhase ?? steps.first { $0.value.failure != nil }?.key)]
+            case .rolledBack:
+                guard steps[.rollback]?.succeeded == true, let target = rollbackTarget else {
+                    throw DomainError("deployment \(id) has no successful rollback recorded; record `phase rollback --status succeeded` first, or finish as failed")
+                }
+                return [.deploymentRolledBack(targetID: target.id, targetSHA: target.sha)]
+            }
+
+        case .abandon(let reason, let by):
+            return [.deploymentAbandoned(reason: reason, by: by)]
+
+        case .markBad, .storeArtifact, .recordNotification:
+            return []
+        }
+    }
+
+    /// The aggregate result once every check of the round has a verdict.
+    func healthVerdict(round: HealthRound, checks names: [String], policy: HealthPolicy) -> [DeploymentEvent] {
+        guard healthPassed[round] == nil else { return [] }
+        let current = checks[round] ?? [:]
+        let all = names.isEmpty ? Array(current.keys) : names
+        guard !all.isEmpty, all.allSatisfy({ current[$0]?.verdict != nil }) else { return [] }
+        let failed = all.filter { current[$0]?.verdict == false && !policy.nonCritical.contains($0) }.sorted()
+        return [failed.isEmpty ? .healthChecksPassed(round: round) : .healthChecksFailed(round: round, failed: failed)]
+    }
+
+    /// Refuses a phase that comes before one already reached, or follows a failure.
+    func checkCanRun(_ phase: Phase) throws(DomainError) {
+        let id = request?.deploymentID ?? "?"
+        if let plan = request?.phases, !plan.isEmpty, !plan.contains(phase), phase != .health {
+            throw DomainError("the pipeline of \(id) has no \(phase) phase")
+        }
+        if phase == .rollback {
+            guard hasFailure else { throw DomainError("nothing failed in \(id): a rollback follows a failed health check or smoke test; \(acceptsNext)") }
+            return
+        }
+        if hasFailure { throw DomainError("deployment \(id) already failed (\(failureSummary)); it accepts a rollback or finish --status failed now") }
+        if let furthest = furthestPhase, phase < furthest || (phase == furthest && phase != .health) {
+            throw DomainError("\(phase) cannot follow \(furthest) in \(id): phases run in the order preflight, migrate, build, image, deploy, health, smoke; \(acceptsNext)")
+        }
+    }
+
+    var failureSummary: String {
+        if healthPassed[.deploy] == false { return "health checks failed" }
+        if let (p, s) = steps.first(where: { $0.value.failure != nil }) { return "\(p) failed: \(s.failure!)" }
+        return "nothing failed"
+    }
+
+    /// What a recording pipeline may send next, for error messages.
+    public var acceptsNext: String {
+        if isFinished { return "it accepts only mark-bad now" }
+        if let running = runningStep { return "it is running \(running) and accepts that phase's outcome" }
+        if hasFailure {
+            if steps[.rollback]?.succeeded == true { return "it accepts rollback health verdicts and finish --status rolled-back|failed" }
+            return "it accepts phase rollback or finish --status failed"
+        }
+        let later = Phase.allCases.filter { $0 != .rollback && (furthestPhase == nil || $0 > furthestPhase! || ($0 == .health && furthestPhase == .health)) }
+        return "it accepts " + (later.map(\.rawValue) + ["finish"]).joined(separator: ", ")
+    }
+}

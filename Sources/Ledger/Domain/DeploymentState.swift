@@ -1,0 +1,209 @@
+/// A deployment as its events leave it: the fold of its stream, and nothing else.
+public struct DeploymentState: Sendable, Equatable {
+    public enum Status: String, Sendable, Codable {
+        case running, success, failed
+        case rolledBack = "rolled_back"
+        case abandoned
+    }
+
+    /// One command step's progress.
+    public struct Step: Sendable, Equatable {
+        public var attempts = 0
+        /// Started and not yet finished: a runner died mid-step if nobody is driving it.
+        public var running = false
+        public var succeeded = false
+        public var failure: String?
+        public var startedAt: String?
+        public var finishedAt: String?
+    }
+
+    /// One health check's progress within a round.
+    public struct Check: Sendable, Equatable {
+        public var attempts = 0
+        public var firstAttemptAt: String?
+        public var lastAttemptAt: String?
+        public var verdict: Bool?
+        public var lastError: String?
+    }
+
+    public var request: DeploymentRequest?
+    /// The stream version this state was folded to: the expected version of the next append.
+    public var version: Int64 = 0
+    public var status: Status?
+    public var requestedAt: String?
+    public var finishedAt: String?
+    public var steps: [Phase: Step] = [:]
+    public var servicesDeployed: [String] = []
+    public var stabilizationUntil: String?
+    public var stabilizationSeconds: Double = 0
+    public var stabilized = false
+    public var checks: [HealthRound: [String: Check]] = [:]
+    public var healthPassed: [HealthRound: Bool] = [:]
+    public var rollbackTarget: (id: String, sha: String)? {
+        get { rollbackTargetID.map { ($0, rollbackTargetSHA ?? "") } }
+        set { rollbackTargetID = newValue?.id; rollbackTargetSHA = newValue?.sha }
+    }
+    public var rollbackTargetID: String?
+    public var rollbackTargetSHA: String?
+    public var failureReason: String?
+    public var failedPhase: Phase?
+    public var notified: Bool?
+    public var artifacts: [String: Artifact] = [:]
+    public var markedBad: (reason: String, by: String)? {
+        get { markedBadReason.map { ($0, markedBadBy ?? "") } }
+        set { markedBadReason = newValue?.reason; markedBadBy = newValue?.by }
+    }
+    public var markedBadReason: String?
+    public var markedBadBy: String?
+    /// The furthest phase that produced an outcome: phases before it can no longer run.
+    public var furthestPhase: Phase?
+
+    public init() {}
+
+    public var id: String? { request?.deploymentID }
+    public var exists: Bool { request != nil }
+    public var isFinished: Bool { status != nil && status != .running }
+
+    /// True once any check, the smoke tests or a step failed: success is no longer possible.
+    public var hasFailure: Bool {
+        healthPassed[.deploy] == false || steps.values.contains { $0.failure != nil }
+    }
+
+    /// The step currently started and unfinished, if any.
+    public var runningStep: Phase? {
+        Phase.allCases.first { steps[$0]?.running == true }
+    }
+
+    /// The phase the deployment is in, for `status`.
+    public var currentPhase: String {
+        if let status, status != .running { return status.rawValue }
+        if let running = runningStep { return running.rawValue }
+        if stabilizationUntil != nil, !stabilized { return "stabilizing" }
+        if let last = furthestPhase { return "after \(last.rawValue)" }
+        return "requested"
+    }
+}
+
+extension DeploymentState {
+    /// Applies one recorded event. Pure: the time comes with the event.
+    public mutating func evolve(_ event: DeploymentEvent, at time: String) {
+        version += 1
+        switch event {
+        case .deploymentRequested(let r):
+            request = r
+            status = .running
+            requestedAt = time
+            rollbackTarget = r.previousStableID.map { ($0, r.previousStableSHA ?? "") }
+        case .stepStarted(let p, let attempt):
+            var s = steps[p] ?? Step()
+            s.attempts = max(s.attempts, attempt)
+            s.running = true
+            s.startedAt = time
+            steps[p] = s
+        case .stepSucceeded(let p, _):
+            var s = steps[p] ?? Step()
+            s.running = false
+            s.succeeded = true
+            s.finishedAt = time
+            steps[p] = s
+            furthestPhase = max(furthestPhase ?? p, p)
+        case .stepFailed(let p, let reason):
+            var s = steps[p] ?? Step()
+            s.running = false
+            s.failure = reason
+            s.finishedAt = time
+            steps[p] = s
+            furthestPhase = max(furthestPhase ?? p, p)
+        case .serviceDeployed(let service):
+            var s = steps[.deploy] ?? Step()
+            s.running = false
+            s.succeeded = true
+            s.finishedAt = time
+            steps[.deploy] = s
+            if !servicesDeployed.contains(service) { servicesDeployed.append(service) }
+            furthestPhase = max(furthestPhase ?? .deploy, .deploy)
+        case .stabilizationWaitStarted(let seconds, let until):
+            stabilizationSeconds = seconds
+            stabilizationUntil = until
+            furthestPhase = max(furthestPhase ?? .deploy, .deploy)
+        case .stabilizationWaitFinished:
+            stabilized = true
+        case .healthCheckAttempted(let a):
+            var c = checks[a.round, default: [:]][a.check] ?? Check()
+            c.attempts = max(c.attempts, a.attempt)
+            if c.firstAttemptAt == nil { c.firstAttemptAt = time }
+            c.lastAttemptAt = time
+            c.lastError = a.healthy ? nil : (a.error ?? a.httpStatus.map { "HTTP \($0)" })
+            checks[a.round, default: [:]][a.check] = c
+            if a.round == .deploy { furthestPhase = max(furthestPhase ?? .health, .health) }
+        case .serviceHealthy(let check, let attempts, let round):
+            var c = checks[round, default: [:]][check] ?? Check()
+            c.attempts = max(c.attempts, attempts)
+            c.verdict = true
+            checks[round, default: [:]][check] = c
+            if round == .deploy { furthestPhase = max(furthestPhase ?? .health, .health) }
+        case .serviceUnhealthy(let check, let attempts, let reason, let round):
+            var c = checks[round, default: [:]][check] ?? Check()
+            c.attempts = max(c.attempts, attempts)
+            c.verdict = false
+            c.lastError = reason
+            checks[round, default: [:]][check] = c
+            if round == .deploy { furthestPhase = max(furthestPhase ?? .health, .health) }
+        case .healthChecksPassed(let round):
+            healthPassed[round] = true
+            if round == .deploy { furthestPhase = max(furthestPhase ?? .health, .health) }
+        case .healthChecksFailed(let round, _):
+            healthPassed[round] = false
+            if round == .deploy { furthestPhase = max(furthestPhase ?? .health, .health) }
+        case .rollbackStarted(let id, let sha, let attempt):
+            rollbackTarget = (id, sha)
+            var s = steps[.rollback] ?? Step()
+            s.attempts = max(s.attempts, attempt)
+            s.running = true
+            s.startedAt = time
+            steps[.rollback] = s
+        case .notificationSent:
+            notified = true
+        case .notificationFailed:
+            notified = false
+        case .artifactStored(let a):
+            artifacts[a.name] = a
+        case .deploymentSucceeded:
+            status = .success
+            finishedAt = time
+        case .deploymentFailed(let reason, let phase):
+            status = .failed
+            failureReason = reason
+            failedPhase = phase
+            finishedAt = time
+        case .deploymentRolledBack(let id, let sha):
+            status = .rolledBack
+            rollbackTarget = (id, sha)
+            finishedAt = time
+        case .deploymentAbandoned(let reason, _):
+            status = .abandoned
+            failureReason = reason
+            finishedAt = time
+        case .deploymentMarkedBad(let reason, let by):
+            markedBad = (reason, by)
+        case .environmentLocked, .environmentReleased, .environmentUnlocked, .artifactPruned:
+            break
+        }
+    }
+
+    /// Folds a whole stream.
+    public static func fold(_ events: [(DeploymentEvent, String)]) -> DeploymentState {
+        var state = DeploymentState()
+        for (event, time) in events { state.evolve(event, at: time) }
+        return state
+    }
+}
+
+extension DeploymentState {
+    public static func == (a: DeploymentState, b: DeploymentState) -> Bool {
+        a.request == b.request && a.version == b.version && a.status == b.status && a.steps == b.steps
+            && a.servicesDeployed == b.servicesDeployed && a.checks == b.checks && a.healthPassed == b.healthPassed
+            && a.rollbackTargetID == b.rollbackTargetID && a.markedBadReason == b.markedBadReason
+            && a.artifacts == b.artifacts && a.notified == b.notified && a.stabilized == b.stabilized
+    }
+}

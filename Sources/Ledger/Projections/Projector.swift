@@ -1,0 +1,196 @@
+import EventStore
+import Foundation
+
+/// Keeps the projection tables in step with the events, inside the append's transaction.
+///
+/// A deployment's row is rewritten from the fold of its stream, so the table can never
+/// disagree with the events; `rebuild` replays everything through the same code and keeps
+/// folded states in memory instead of re-reading streams.
+public final class Projector {
+    let database: Database
+    private var cache: [String: (state: DeploymentState, requestPosition: Int64)] = [:]
+    private var dirty: [String: Int64] = [:]
+    private let cacheStreams: Bool
+
+    /// - Parameter cacheStreams: keep folded states across calls (rebuild and replay);
+    ///   incremental appends re-read each touched stream instead.
+    init(database: Database, cacheStreams: Bool) {
+        self.database = database
+        self.cacheStreams = cacheStreams
+    }
+
+    /// Applies newly recorded events, in position order.
+    func apply(_ events: [RecordedEvent], store: SQLiteEventStore?) throws {
+        for event in events {
+            guard let decoded = try DeploymentEvent.decode(event) else { continue }
+            if event.stream.hasPrefix("deployment-") {
+                let id = String(event.stream.dropFirst("deployment-".count))
+                var entry = try cachedState(id: id, stream: event.stream, store: store, before: event)
+                entry.state.evolve(decoded, at: event.recordedAt)
+                if case .deploymentRequested = decoded { entry.requestPosition = event.position }
+                cache[id] = entry
+                dirty[id] = event.position
+                if case .artifactStored(let artifact) = decoded, let request = entry.state.request {
+                    try insertArtifact(artifact, deploymentID: id, environment: request.environment, at: event)
+                }
+            } else if event.stream.hasPrefix("environment-") {
+                let name = String(event.stream.dropFirst("environment-".count))
+                switch decoded {
+                case .environmentLocked(let id): try setActive(name, id, at: event.recordedAt)
+                case .environmentReleased, .environmentUnlocked: try setActive(name, nil, at: event.recordedAt)
+                default: break
+                }
+            } else if case .artifactPruned(let name, _, _) = decoded {
+                try database.withStatement("UPDATE artifacts SET pruned_at = ? WHERE name = ?") { s in
+                    s.bind(1, event.recordedAt)
+                    s.bind(2, name)
+                    try s.run()
+                }
+            }
+        }
+        if !cacheStreams || dirty.count >= 5_000 { try flush() }
+        if let last = events.last {
+            try database.withStatement("UPDATE projection_state SET position = ? WHERE name = 'all'") { s in
+                s.bind(1, last.position)
+                try s.run()
+            }
+        }
+    }
+
+    /// Writes every changed deployment row; finished deployments leave the cache.
+    func flush() throws {
+        for (id, lastPosition) in dirty {
+            guard let entry = cache[id] else { continue }
+            try writeRow(entry.state, requestPosition: entry.requestPosition, lastPosition: lastPosition)
+            if !cacheStreams || entry.state.isFinished { cache[id] = nil }
+        }
+        dirty.removeAll(keepingCapacity: true)
+    }
+
+    private func cachedState(id: String, stream: String, store: SQLiteEventStore?, before event: RecordedEvent) throws -> (state: DeploymentState, requestPosition: Int64) {
+        if let cached = cache[id] { return cached }
+        var state = DeploymentState()
+        var requestPosition = event.position
+        // Fold what the stream held before this event (it may be one of several in a batch).
+        try database.withStatement("SELECT \(SQLiteEventStore.columnList) FROM events WHERE stream = ? AND version < ? ORDER BY version") { s in
+            s.bind(1, stream)
+            s.bind(2, event.version)
+            while try s.step() {
+                let e = SQLiteEventStore.decodeRow(s)
+                if let d = try DeploymentEvent.decode(e) {
+                    if case .deploymentRequested = d { requestPosition = e.position }
+                    state.evolve(d, at: e.recordedAt)
+                }
+            }
+        }
+        return (state, requestPosition)
+    }
+
+    private func setActive(_ environment: String, _ id: String?, at time: String) throws {
+        try database.withStatement("""
+            INSERT INTO environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = excluded.updated_at
+            """) { s in
+            s.bind(1, environment)
+            s.bind(2, id)
+            s.bind(3, time)
+            try s.run()
+        }
+    }
+
+    private func insertArtifact(_ a: Artifact, deploymentID: String, environment: String, at event: RecordedEvent) throws {
+        let stored = Timestamp.parse(event.recordedAt) ?? Date(timeIntervalSince1970: 0)
+        let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
+        try database.withStatement("""
+            INSERT OR REPLACE INTO artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+            """) { s in
+            s.bind(1, a.name)
+            s.bind(2, deploymentID)
+            s.bind(3, environment)
+            s.bind(4, a.phase)
+            s.bind(5, a.sha256)
+            s.bind(6, a.size)
+            s.bind(7, a.retentionDays)
+            s.bind(8, event.recordedAt)
+            s.bind(9, expires)
+            s.bind(10, event.position)
+            try s.run()
+        }
+    }
+
+    private func writeRow(_ state: DeploymentState, requestPosition: Int64, lastPosition: Int64) throws {
+        guard let r = state.request else { return }
+        let duration: Int64? = {
+            guard let f = state.finishedAt.flatMap(Timestamp.parse), let s = state.requestedAt.flatMap(Timestamp.parse) else { return nil }
+            return Int64((f.timeIntervalSince(s) * 1000).rounded())
+        }()
+        try database.withStatement("""
+            INSERT OR REPLACE INTO deployments (deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks,
+                triggered_by, mode, current_phase, started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to,
+                failure_reason, marked_bad_reason, marked_bad_by, request_position, last_position)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """) { s in
+            s.bind(1, r.deploymentID)
+            s.bind(2, r.environment)
+            s.bind(3, (state.status ?? .running).rawValue)
+            s.bind(4, r.gitSHA)
+            s.bind(5, r.gitRef)
+            s.bind(6, JSONText.array(state.servicesDeployed.map(JSONText.quote)))
+            s.bind(7, Self.healthChecksJSON(state))
+            s.bind(8, r.triggeredBy)
+            s.bind(9, r.mode)
+            s.bind(10, state.currentPhase)
+            s.bind(11, state.requestedAt ?? "")
+            s.bind(12, state.finishedAt)
+            s.bind(13, duration)
+            s.bind(14, r.previousStableID)
+            s.bind(15, state.status == .rolledBack ? state.rollbackTargetID : nil)
+            s.bind(16, state.failureReason)
+            s.bind(17, state.markedBadReason)
+            s.bind(18, state.markedBadBy)
+            s.bind(19, requestPosition)
+            s.bind(20, lastPosition)
+            try s.run()
+        }
+    }
+
+    /// The seed's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.
+    static func healthChecksJSON(_ state: DeploymentState) -> String {
+        var members: [(String, String)] = []
+        let deploy = state.checks[.deploy] ?? [:]
+        let names = (state.request?.checks.isEmpty == false ? state.request!.checks : deploy.keys.sorted())
+        for name in names {
+            guard let verdict = deploy[name]?.verdict else { continue }
+            members.append((name, JSONText.quote(verdict ? "healthy" : "unhealthy")))
+        }
+        if let smoke = state.steps[.smoke], smoke.succeeded || smoke.failure != nil {
+            members.append(("smoke_tests", JSONText.quote(smoke.succeeded ? "passed" : "failed")))
+        }
+        return JSONText.object(members)
+    }
+
+    /// Empties every projection and replays the whole ledger through the same code.
+    static func rebuild(store: SQLiteEventStore, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
+        let db = store.database
+        return try db.inTransaction {
+            try db.execute("DELETE FROM deployments; DELETE FROM artifacts; DELETE FROM environments; UPDATE projection_state SET position = 0")
+            let projector = Projector(database: db, cacheStreams: true)
+            var batch: [RecordedEvent] = []
+            batch.reserveCapacity(1_000)
+            var count: Int64 = 0
+            try store.forEachEvent { event in
+                batch.append(event)
+                count += 1
+                if batch.count == 1_000 {
+                    try projector.apply(batch, store: store)
+                    batch.removeAll(keepingCapacity: true)
+                    if count % 100_000 == 0 { progress?(count) }
+                }
+            }
+            try projector.apply(batch, store: store)
+            try projector.flush()
+            return count
+        }
+    }
+}
