@@ -41,7 +41,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "shiplog", dependencies: [
-            "Ledger", "EventStore",
+            "Runner", "Ledger", "EventStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

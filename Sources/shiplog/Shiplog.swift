@@ -17,6 +17,10 @@ struct Shiplog: ParsableCommand {
         subcommands: [
             InitCommand.self,
             EventsCommand.self,
+            DeployCommand.self,
+            ResumeCommand.self,
+            StatusCommand.self,
+            ValidateCommand.self,
             VerifyCommand.self,
             DebugCommand.self,
         ]

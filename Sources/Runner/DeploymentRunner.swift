@@ -1,0 +1,320 @@
+import Foundation
+import Ledger
+
+/// How a driven deployment ended, and the exit code that says so.
+public struct DeploymentOutcome: Sendable, Equatable {
+    public var deploymentID: String
+    public var status: DeploymentState.Status
+    public var reason: String?
+
+    /// 0 deployed, 1 failed and rolled back, 2 failed without a successful rollback.
+    public var exitCode: Int32 {
+        switch status {
+        case .success: 0
+        case .rolledBack: 1
+        default: 2
+        }
+    }
+}
+
+/// Drives one deployment: fold its events, ask the domain for the next step, perform that
+/// one step, append its outcome at the expected version, and fold again.
+///
+/// The runner keeps no state of its own, so a runner killed at any instant is resumed by
+/// running the same loop: a finished step is never run again, an interrupted one is run
+/// again with `SHIPLOG_ATTEMPT` incremented (or fails the deployment, per `on_interrupt`).
+public final class DeploymentRunner {
+    public let ledger: Ledger
+    public let pipeline: Pipeline
+    let environment: [String: String]
+    let redactor: Redactor
+    let artifacts: ArtifactStore
+    let output: RunnerOutput
+    let lockDirectory: String
+    public let plan: DeploymentPlan
+
+    /// - Parameters:
+    ///   - pipeline: with the environment's overrides already applied.
+    ///   - environment: the variables steps inherit; secrets among them are redacted everywhere.
+    public init(ledger: Ledger, pipeline: Pipeline, environment: [String: String], artifacts: ArtifactStore,
+                lockDirectory: String, output: RunnerOutput) {
+        self.ledger = ledger
+        self.pipeline = pipeline
+        self.environment = environment
+        self.redactor = Redactor(pipeline: pipeline, environment: environment)
+        self.artifacts = artifacts
+        self.output = output
+        self.lockDirectory = lockDirectory
+        self.plan = Self.makePlan(pipeline, environment: environment)
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    static func makePlan(_ p: Pipeline, environment: [String: String]) -> DeploymentPlan {
+        var phases: [Phase] = []
+        if !p.preflight.isEmpty { phases.append(.preflight) }
+        if p.migrate != nil { phases.append(.migrate) }
+        if p.build != nil { phases.append(.build) }
+        if p.image != nil { phases.append(.image) }
+        phases.append(.deploy)
+        if p.health.smoke != nil { phases.append(.smoke) }
+        if p.rollback != nil { phases.append(.rollback) }
+        var failOnInterrupt = Set<Phase>()
+        let steps: [(Phase, CommandStep?)] = [(.migrate, p.migrate), (.build, p.build), (.image, p.image), (.deploy, p.deploy),
+                                              (.smoke, p.health.smoke), (.rollback, p.rollback)]
+        for (phase, step) in steps where step?.onInterrupt == .fail { failOnInterrupt.insert(phase) }
+        if p.preflight.contains(where: { $0.step.onInterrupt == .fail }) { failOnInterrupt.insert(.preflight) }
+        let webhook = p.notify.flatMap { environment[$0.slackWebhookEnv] } ?? ""
+        return DeploymentPlan(
+            phases: phases, checks: p.health.checks.map(\.name), stabilizeSeconds: seconds(p.health.stabilize),
+            policy: HealthPolicy(retries: p.health.retries, interval: seconds(p.health.interval),
+                                 totalTimeout: seconds(p.health.totalTimeout),
+                                 nonCritical: Set(p.health.checks.filter { !$0.critical }.map(\.name))),
+            failOnInterrupt: failOnInterrupt, notify: !webhook.isEmpty)
+    }
+
+    // MARK: Entry points
+
+    /// Records a new deployment of `sha` and drives it to the end.
+    public func deploy(sha: String, ref: String, triggeredBy: String) throws -> DeploymentOutcome {
+        let state = try ledger.request(environment: pipeline.environment, gitSHA: sha, gitRef: ref, services: pipeline.services,
+                                       triggeredBy: triggeredBy, mode: "run", phases: plan.phases, checks: plan.checks)
+        let id = state.id!
+        output.started(id: id, state: state)
+        return try drive(id)
+    }
+
+    /// Continues a deployment from its events alone.
+    public func resume(_ id: String) throws -> DeploymentOutcome {
+        let state = try ledger.load(id)
+        guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
+        guard request.mode == "run" else {
+            throw LedgerError.refused("deployment \(id) is recorded by another pipeline (`shiplog record`), not run by shiplog; it cannot be resumed here")
+        }
+        guard request.environment == pipeline.environment else {
+            throw LedgerError.refused("deployment \(id) is for environment \(request.environment), but the pipeline file is for \(pipeline.environment); pass the right --config")
+        }
+        output.resumed(id: id, state: state)
+        return try drive(id)
+    }
+
+    // MARK: The loop
+
+    func drive(_ id: String) throws -> DeploymentOutcome {
+        let lock = try RunnerLock(directory: lockDirectory, deploymentID: id)
+        defer { lock.release() }
+        var state = try ledger.load(id)
+        var guardSteps = 0
+        while true {
+            guardSteps += 1
+            precondition(guardSteps < 100_000, "the runner is not making progress on \(id)")
+            let step = state.next(plan: plan, now: ledger.clock())
+            output.step(step, state: state)
+            switch step {
+            case .done:
+                return DeploymentOutcome(deploymentID: id, status: state.status ?? .failed, reason: state.failureReason)
+            case .runStep(let phase, let attempt):
+                state = try runStep(phase, attempt: attempt, state: state)
+            case .failInterrupted(let phase):
+                state = try record(.completeStep(phase, succeeded: false, reason: "interrupted by a runner crash; the pipeline says on_interrupt: fail"), id)
+            case .stabilize(nil):
+                let seconds = plan.stabilizeSeconds
+                let until = Timestamp.format(ledger.clock().addingTimeInterval(seconds))
+                state = try record(.startStabilization(seconds: seconds, until: until), id)
+            case .stabilize(let until?):
+                sleep(until: until)
+                state = try record(.finishStabilization, id)
+            case .wait(let until):
+                sleep(until: until)
+            case .probe(let checks, let round):
+                state = try probe(checks, round: round, state: state)
+            case .rollback(let targetID, let targetSHA, let attempt):
+                state = try rollback(to: targetID, sha: targetSHA, attempt: attempt, state: state)
+            case .finish(let outcome):
+                state = try record(.finish(outcome), id)
+            case .storeRecord:
+                state = try storeArtifacts(state)
+            case .notify:
+                state = try notify(state)
+            }
+        }
+    }
+
+    @discardableResult
+    func record(_ command: DeploymentCommand, _ id: String) throws -> DeploymentState {
+        let (state, events) = try ledger.execute(command, on: id)
+        for event in events { output.recorded(event) }
+        return state
+    }
+
+    func sleep(until text: String) {
+        guard let until = Timestamp.parse(text) else { return }
+        let remaining = until.timeIntervalSince(ledger.clock())
+        if remaining > 0 { Thread.sleep(forTimeInterval: remaining) }
+    }
+
+    // MARK: Steps
+
+    var logDirectory: String { pipeline.resolvePath(pipeline.artifacts.dir) }
+
+    func logPath(_ phase: Phase, _ id: String) -> String {
+        logDirectory + "/" + phase.logArtifactName(deploymentID: id)
+    }
+
+    func stepEnvironment(_ state: DeploymentState, attempt: Int, extra: [String: String]) -> [String: String] {
+        var env = environment
+        let request = state.request!
+        env["SHIPLOG_DEPLOYMENT_ID"] = request.deploymentID
+        env["SHIPLOG_ENVIRONMENT"] = request.environment
+        env["SHIPLOG_VERSION"] = request.gitSHA
+        env["SHIPLOG_GIT_REF"] = request.gitRef
+        env["SHIPLOG_SERVICES"] = request.services.joined(separator: ",")
+        env["SHIPLOG_ATTEMPT"] = String(attempt)
+        env["DEPLOYMENT_LOG_DIR"] = logDirectory
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+
+    func makeLog(_ phase: Phase, _ id: String) throws -> StepLog {
+        let redactor = self.redactor
+        let output = self.output
+        let redact: @Sendable (String) -> String = { text in redactor.redact(text) }
+        var echo: (@Sendable (String) -> Void)?
+        if output.echoesStepOutput {
+            echo = { text in output.stepOutput(phase: phase, line: text) }
+        }
+        return try StepLog(path: logPath(phase, id), redact: redact, echo: echo)
+    }
+
+    func run(_ step: CommandStep, phase: Phase, attempt: Int, state: DeploymentState, log: StepLog, extra: [String: String] = [:]) throws -> StepOutcome {
+        var env = stepEnvironment(state, attempt: attempt, extra: extra)
+        for (k, v) in step.env { env[k] = v }
+        let command = StepCommand(command: step.run, environment: env, workdir: pipeline.workingDirectory(for: step),
+                                  timeout: step.timeout.map(Self.seconds))
+        log.write("$ \(step.run)   [attempt \(attempt)]")
+        let outcome = try StepProcess.run(command, log: log)
+        log.write("# \(outcome.summary)")
+        return outcome
+    }
+
+    func runStep(_ phase: Phase, attempt: Int, state: DeploymentState) throws -> DeploymentState {
+        let id = state.id!
+        _ = try record(.startStep(phase, attempt: attempt), id)
+        let log = try makeLog(phase, id)
+        defer { log.close() }
+        var failure: String?
+        switch phase {
+        case .preflight:
+            for check in pipeline.preflight {
+                let outcome = try run(check.step, phase: phase, attempt: attempt, state: state, log: log)
+                if !outcome.succeeded { failure = "status check \(check.name) \(outcome.summary)"; break }
+            }
+        default:
+            let step: CommandStep? = switch phase {
+            case .migrate: pipeline.migrate
+            case .build: pipeline.build
+            case .image: pipeline.image
+            case .deploy: pipeline.deploy
+            case .smoke: pipeline.health.smoke
+            default: nil
+            }
+            guard let step else { throw LedgerError.invalid("the pipeline has no \(phase) step") }
+            let outcome = try run(step, phase: phase, attempt: attempt, state: state, log: log)
+            if !outcome.succeeded { failure = "\(phase) \(outcome.summary)" }
+        }
+        try log.throwIfFailed()
+        return try record(.completeStep(phase, succeeded: failure == nil, reason: failure), id)
+    }
+
+    func rollback(to targetID: String, sha: String, attempt: Int, state: DeploymentState) throws -> DeploymentState {
+        let id = state.id!
+        _ = try record(.startRollback(targetID: targetID, targetSHA: sha, attempt: attempt), id)
+        guard let step = pipeline.rollback else { throw LedgerError.invalid("the pipeline has no rollback step") }
+        let log = try makeLog(.rollback, id)
+        defer { log.close() }
+        log.write("rolling back \(state.request!.environment) to \(targetID) (\(sha))")
+        let outcome = try run(step, phase: .rollback, attempt: attempt, state: state, log: log,
+                              extra: ["SHIPLOG_ROLLBACK_VERSION": sha, "SHIPLOG_ROLLBACK_DEPLOYMENT_ID": targetID])
+        try log.throwIfFailed()
+        return try record(.completeStep(.rollback, succeeded: outcome.succeeded, reason: outcome.succeeded ? nil : "rollback \(outcome.summary)"), id)
+    }
+
+    func probe(_ names: [String], round: HealthRound, state: DeploymentState) throws -> DeploymentState {
+        let id = state.id!
+        let checks = pipeline.health.checks.filter { names.contains($0.name) }
+        let timeout = Self.seconds(pipeline.health.timeout)
+        let caFile = pipeline.health.caFile.map(pipeline.resolvePath)
+        let log = try makeLog(round == .rollback ? .rollback : .health, id)
+        defer { log.close() }
+        var attempts: [HealthAttempt] = []
+        let http = checks.compactMap { check -> HealthProbeRequest? in
+            guard case .http(let url, let expect) = check.kind else { return nil }
+            return HealthProbeRequest(service: check.name, url: url, expectedStatus: expect, timeout: timeout, caFile: caFile)
+        }
+        for result in HealthProbe.probeAll(http) {
+            let previous = state.checks[round]?[result.service]?.attempts ?? 0
+            attempts.append(HealthAttempt(check: result.service, target: redactor.redact(result.url), attempt: previous + 1, round: round,
+                                          httpStatus: result.httpStatus, latencyMs: result.latencyMs,
+                                          error: result.error.map(redactor.redact), healthy: result.healthy))
+        }
+        for check in checks {
+            guard case .command(let step) = check.kind else { continue }
+            let previous = state.checks[round]?[check.name]?.attempts ?? 0
+            let started = Date()
+            let outcome = try run(step, phase: .health, attempt: previous + 1, state: state, log: log)
+            attempts.append(HealthAttempt(check: check.name, target: redactor.redact(step.run), attempt: previous + 1, round: round,
+                                          httpStatus: nil, latencyMs: Int(Date().timeIntervalSince(started) * 1000),
+                                          error: outcome.succeeded ? nil : outcome.summary, healthy: outcome.succeeded))
+        }
+        for a in attempts {
+            let status = a.httpStatus.map { "HTTP \($0)" } ?? (a.healthy ? "ok" : "-")
+            log.write("[\(round.rawValue)] \(a.check) attempt \(a.attempt): \(a.healthy ? "healthy" : "unhealthy") \(status) \(a.latencyMs) ms\(a.error.map { " — \($0)" } ?? "") (\(a.target))")
+        }
+        try log.throwIfFailed()
+        return try record(.recordHealthAttempts(attempts, policy: plan.policy, now: Timestamp.format(ledger.clock())), id)
+    }
+
+    func storeArtifacts(_ state: DeploymentState) throws -> DeploymentState {
+        let id = state.id!
+        let retention = pipeline.artifacts.retentionDays
+        var seen = Set(state.artifacts.keys)
+        for phase in Phase.allCases {
+            let name = phase.logArtifactName(deploymentID: id)
+            guard seen.insert(name).inserted, let data = FileManager.default.contents(atPath: logPath(phase, id)) else { continue }
+            let artifact = try ledger.storeArtifact(name: name, phase: phase.rawValue, bytes: [UInt8](data), deploymentID: id,
+                                                    retentionDays: retention, in: artifacts)
+            output.artifact(artifact)
+        }
+        guard let record = try Queries(store: ledger.store).record(id) else { return try ledger.load(id) }
+        let name = Phase.recordArtifactName(deploymentID: id)
+        let bytes = Array((record.json + "\n").utf8)
+        let path = logDirectory + "/" + name
+        try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        let artifact = try ledger.storeArtifact(name: name, phase: "summary", bytes: bytes, deploymentID: id,
+                                                retentionDays: retention, in: artifacts)
+        output.artifact(artifact)
+        return try ledger.load(id)
+    }
+
+    func notify(_ state: DeploymentState) throws -> DeploymentState {
+        let id = state.id!
+        guard let notify = pipeline.notify, let url = environment[notify.slackWebhookEnv], !url.isEmpty else {
+            return try record(.recordNotification(sent: false, attempts: 0, error: "no webhook configured"), id)
+        }
+        let summary = try Queries(store: ledger.store).record(id)
+        let text = SlackMessage.text(for: state, record: summary)
+        let outcome = Webhook.postJSON(url: url, body: JSONText.object([("text", JSONText.quote(text))]), timeout: 10, retries: 3, retryDelay: 2)
+        let error = outcome.error.map(redactor.redact)
+        return try record(.recordNotification(sent: outcome.delivered, attempts: outcome.attempts, error: error), id)
+    }
+}
+
+extension DeploymentRunner {
+    /// The plan a pipeline yields, for `validate` to show.
+    public static func makePlanForDisplay(_ pipeline: Pipeline, environment: [String: String]) -> DeploymentPlan {
+        makePlan(pipeline, environment: environment)
+    }
+}

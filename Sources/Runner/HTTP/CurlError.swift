@@ -1,0 +1,45 @@
+import CCurl
+
+/// A libcurl call that did not succeed: which call, curl's code, and curl's own words.
+///
+/// `message` is the fixed text of the code (`curl_easy_strerror`); `detail` is what the handle's
+/// error buffer said about this particular failure, which may name the host or the URL. Callers
+/// that hold secrets in URLs must pass the text through `URLRedactor` before it leaves the layer.
+struct CurlError: Error, Sendable, CustomStringConvertible {
+    /// The raw code, tagged by the interface that returned it.
+    enum Code: Sendable, Equatable {
+        case easy(UInt32)
+        case multi(Int32)
+    }
+
+    let code: Code
+    /// The call or option that failed, such as `perform` or `setopt CAINFO`.
+    let operation: String
+    let message: String
+    let detail: String
+
+    init(easyCode: CURLcode, operation: String, detail: String) {
+        self.code = .easy(easyCode.rawValue)
+        self.operation = operation
+        self.message = String(cString: curl_easy_strerror(easyCode))
+        self.detail = detail
+    }
+
+    init(multiCode: CURLMcode, operation: String) {
+        self.code = .multi(multiCode.rawValue)
+        self.operation = operation
+        self.message = String(cString: curl_multi_strerror(multiCode))
+        self.detail = ""
+    }
+
+    /// True when the code is the given easy-interface code.
+    func hasCode(_ easyCode: CURLcode) -> Bool {
+        code == .easy(easyCode.rawValue)
+    }
+
+    var description: String {
+        detail.isEmpty || detail == message
+            ? "\(operation): \(message)"
+            : "\(operation): \(message): \(detail)"
+    }
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import Runner
+
+struct DeployCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Run the pipeline: checks, migrations, build, deploy, health checks, rollback on failure.",
+        discussion: """
+            Records the deployment, then repeats: fold its events, decide the next step, run that
+            one step, record its outcome. Killed at any moment, `shiplog resume ID` continues
+            from the events alone. Logs go to DEPLOYMENT_LOG_DIR under the seed's names and are
+            kept as artifacts for the pipeline's retention (365 days by default).
+
+            Example:
+              shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --ref "$GITHUB_REF"
+
+            Exit codes: 0 deployed; 1 failed and rolled back to the last stable version;
+            2 failed without a successful rollback; 5 the environment has an unfinished
+            deployment (resume it or unlock it); 65 the pipeline file is wrong.
+            """)
+
+    @OptionGroup var ledger: LedgerOptions
+    @OptionGroup var pipelineOptions: PipelineOptions
+    @Option(help: "The git commit to deploy (7–64 hex digits); becomes SHIPLOG_VERSION.") var sha: String
+    @Option(help: "The git ref.") var ref: String = "refs/heads/main"
+    @Option(help: "Override the pipeline's environment.") var env: String?
+    @Option(name: .customLong("triggered-by"), help: "Who or what started it (default: $GITHUB_ACTOR, else $USER).")
+    var triggeredBy: String?
+    @Flag(help: "Print one JSON object per recorded event instead of progress lines.") var json = false
+
+    func validate() throws {
+        guard (7...64).contains(sha.count), sha.allSatisfy(\.isHexDigit) else {
+            throw ValidationError("--sha must be a git commit: 7 to 64 hex digits; got \(sha)")
+        }
+    }
+
+    func run() throws {
+        try reporting {
+            let environment = ProcessInfo.processInfo.environment
+            var pipeline = try pipelineOptions.load(environment: environment)
+            if let env { pipeline.environment = env }
+            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
+            let who = triggeredBy ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
+            let outcome = try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who)
+            try finish(outcome, runner: runner)
+        }
+    }
+}
+
+/// Prints the outcome, feeds GitHub Actions, and exits with the deployment's code.
+func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner) throws {
+    GitHubActions.writeOutput(deploymentID: outcome.deploymentID)
+    let record = try Queries(store: runner.ledger.store).record(outcome.deploymentID)
+    GitHubActions.writeSummary(record)
+    Terminal.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
+    if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+}
+
+struct ResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Continue a deployment whose runner stopped, from its events alone.",
+        discussion: """
+            A step that finished is never run again. A step that was running when the runner
+            died runs again with SHIPLOG_ATTEMPT incremented (steps must be idempotent), or fails
+            the deployment if the pipeline marks it `on_interrupt: fail`. A stabilization wait
+            resumes with only its remaining time. Exit codes as for `deploy`.
+            """)
+
+    @OptionGroup var ledger: LedgerOptions
+    @OptionGroup var pipelineOptions: PipelineOptions
+    @Argument(help: "The deployment id.") var id: String
+    @Flag(help: "Print one JSON object per recorded event instead of progress lines.") var json = false
+
+    func run() throws {
+        try reporting {
+            let pipeline = try pipelineOptions.load(environment: ProcessInfo.processInfo.environment)
+            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
+            let outcome = try runner.resume(id)
+            try finish(outcome, runner: runner)
+        }
+    }
+}
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a pipeline file without running anything.",
+        discussion: "Reports mistakes with line and column, applies the HEALTH_CHECK_* and DEPLOYMENT_LOG_DIR overrides, and prints warnings.")
+
+    @OptionGroup var pipelineOptions: PipelineOptions
+    @Flag(help: "Print a JSON object.") var json = false
+
+    func run() throws {
+        try reporting {
+            let environment = ProcessInfo.processInfo.environment
+            let pipeline = try pipelineOptions.load(environment: environment)
+            let warnings = pipeline.validate()
+            let missing = pipeline.missingSecrets(in: environment)
+            let plan = DeploymentRunner.makePlanForDisplay(pipeline, environment: environment)
+            if json {
+                Terminal.out(JSONText.object([
+                    ("ok", "true"), ("environment", JSONText.quote(pipeline.environment)),
+                    ("phases", JSONText.array(plan.phases.map { JSONText.quote($0.rawValue) })),
+                    ("checks", JSONText.array(plan.checks.map(JSONText.quote))),
+                    ("warnings", JSONText.array(warnings.map(JSONText.quote))),
+                    ("missing_secrets", JSONText.array(missing.map(JSONText.quote))),
+                ]))
+            } else {
+                Terminal.out("\(pipelineOptions.config): ok — \(pipeline.environment): \(plan.phases.map(\.rawValue).joined(separator: " → ")); checks: \(plan.checks.joined(separator: ", "))")
+                Terminal.out("health: stabilize \(plan.stabilizeSeconds) s, \(plan.policy.retries) attempts every \(plan.policy.interval) s, at most \(plan.policy.totalTimeout) s per service")
+                for w in warnings { Terminal.out("warning: \(w)") }
+                for m in missing { Terminal.out("warning: secret \(m) is not set in this environment") }
+            }
+        }
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "What is deploying now, at which step, since when.")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "Only this environment.") var env: String?
+    @Flag(help: "Print JSON lines.") var json = false
+
+    func run() throws {
+        try reporting {
+            let store = try ledger.open(.readOnly)
+            let queries = Queries(store: store)
+            let active = try queries.activeDeployments(environment: env)
+            if json {
+                for r in active { Terminal.out(r.json) }
+                return
+            }
+            if active.isEmpty {
+                Terminal.out("nothing is deploying\(env.map { " to \($0)" } ?? "")")
+            }
+            for r in active {
+                Terminal.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(r.currentPhase), since \(r.startedAt)")
+            }
+            if let env, let stable = try queries.lastStable(environment: env) {
+                Terminal.out("\(env): last stable \(stable.deploymentID) (\(stable.gitSHA.prefix(12)))")
+            }
+        }
+    }
+}
