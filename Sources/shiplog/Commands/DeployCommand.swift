@@ -43,9 +43,18 @@ struct DeployCommand: ParsableCommand {
             if let env { pipeline.environment = env }
             let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
             let who = triggeredBy ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
-            let outcome = try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who)
+            let outcome = try driving { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who) }
             try finish(outcome, runner: runner)
         }
+    }
+}
+
+/// Runs the loop, reporting a deployment already driven elsewhere as refused (exit 5).
+func driving(_ body: () throws -> DeploymentOutcome) throws -> DeploymentOutcome {
+    do {
+        return try body()
+    } catch let error as RunnerError {
+        throw Failure(error.description, code: Exit.refused)
     }
 }
 
@@ -78,7 +87,7 @@ struct ResumeCommand: ParsableCommand {
         try reporting {
             let pipeline = try pipelineOptions.load(environment: ProcessInfo.processInfo.environment)
             let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
-            let outcome = try runner.resume(id)
+            let outcome = try driving { try runner.resume(id) }
             try finish(outcome, runner: runner)
         }
     }
