@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "shiplog", targets: ["shiplog"]),
+        .executable(name: "shiplog-bench", targets: ["shiplog-bench"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Ledger", targets: ["Ledger"]),
         .library(name: "Runner", targets: ["Runner"]),
@@ -47,6 +48,10 @@ let package = Package(
 
         // Temp directories, the built binary, child processes and loopback servers for every suite.
         .target(name: "ShiplogTestSupport", dependencies: ["EventStore"], path: "Tests/Support"),
+        // Measures the store, projections, queries and health checks at scale: tools/bench.
+        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore"],
+                          path: "Sources/ShiplogBench"),
+
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "ShiplogTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "ShiplogTestSupport"],

@@ -1,0 +1,2 @@
+// The benchmark harness; see tools/bench.
+print("shiplog-bench")
