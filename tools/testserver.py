@@ -17,11 +17,13 @@ One server answers every test, by path:
   GET  /auth/health         same as /api/health
 
 Usage:
-  python3 tools/testserver.py --port 0 --port-file FILE [--state-file FILE] [--verbose]
+  python3 tools/testserver.py --port 0 --port-file FILE [--state-file FILE] [--exit-with-parent]
+                              [--verbose]
 
 With --port 0 the system picks a free port; it is written to --port-file once the server
 accepts connections (written to a temporary name and renamed, so a reader never sees half
-of it). SIGTERM and SIGINT stop the server cleanly.
+of it). SIGTERM and SIGINT stop the server cleanly, as does the parent's exit with
+--exit-with-parent.
 """
 
 import argparse
@@ -225,12 +227,26 @@ def write_port_file(path, port):
     os.replace(temporary, path)
 
 
+def watch_parent(server):
+    """Stops the server once the process that started it is gone, so no test leaves it behind."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        server.shutdown()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="HTTP server for Shiplog tests and demos.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
     parser.add_argument("--port-file", help="file to write the chosen port to once listening")
     parser.add_argument("--state-file", help="file whose content 'broken' makes /api/health and /auth/health fail")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when the parent process exits (for test harnesses)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -243,6 +259,12 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # A parent that spawned this from a thread with signals blocked passes that mask on
+    # (Foundation's Process does); SIGTERM would then stay pending for ever.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+
+    if args.exit_with_parent:
+        watch_parent(server)
 
     if args.port_file:
         write_port_file(args.port_file, port)
