@@ -14,6 +14,11 @@ extension SQLiteEventStore {
                 var head = Head(position: 0, hash: HashChain.genesisHex)
                 var versions: [String: Int64] = [:]
                 var checked: Int64 = 0
+                // Position 0 is the empty ledger: only the genesis hash describes it.
+                if let expect, expect.position == 0, expect.hash != HashChain.genesisHex {
+                    return VerifyReport(head: Head(position: 0, hash: HashChain.genesisHex), eventsChecked: 0,
+                                        problem: .expectationFailed(position: 0, expected: expect.hash, found: HashChain.genesisHex))
+                }
                 var expectationMet = expect == nil || expect!.position == 0
                 // The last intact head; its hash is encoded only when reported.
                 func verified() -> Head {

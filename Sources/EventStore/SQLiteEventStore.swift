@@ -39,12 +39,20 @@ public final class SQLiteEventStore: EventStore {
             var readOptions = options
             readOptions.readOnly = true
             let probe: Database
-            do { probe = try Database(path: path, options: readOptions) } catch let e as SQLiteError {
+            do { probe = try Self.openReadOnly(path, options: readOptions) } catch let e as SQLiteError {
                 throw EventStoreError(e, path: path)
             }
             try Self.checkSchema(probe, path: path, allowPending: mode != .readOnly, allowEmpty: mode == .createOrUpgrade)
         }
-        do { database = try Database(path: path, options: mode == .readOnly ? { var o = options; o.readOnly = true; return o }() : options) } catch let e as SQLiteError {
+        do {
+            if mode == .readOnly {
+                var readOptions = options
+                readOptions.readOnly = true
+                database = try Self.openReadOnly(path, options: readOptions)
+            } else {
+                database = try Database(path: path, options: options)
+            }
+        } catch let e as SQLiteError {
             throw EventStoreError(e, path: path)
         }
         if mode != .readOnly {
@@ -81,6 +89,29 @@ public final class SQLiteEventStore: EventStore {
             throw EventStoreError.cannotOpen(path: path, detail: reason(err))
         }
         close(fd)
+    }
+
+    /// A read-only connection. A WAL ledger in a directory this process cannot write has no
+    /// way to create its shared-memory file; when no writer is active (no `-wal` file) it is
+    /// opened as immutable instead, which needs neither.
+    private static func openReadOnly(_ path: String, options: Database.Options) throws -> Database {
+        do {
+            let db = try Database(path: path, options: options)
+            // Opening is lazy: touch the schema so a missing -shm shows up here.
+            try db.execute("SELECT count(*) FROM sqlite_master")
+            return db
+        } catch let error as SQLiteError {
+            guard error.isReadOnly || error.primaryCode == 14 /* SQLITE_CANTOPEN */,
+                  !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
+            return try Database(path: path, options: options, immutable: true)
+        } catch let error as EventStoreError {
+            switch error {
+            case .readOnly, .cannotOpen:
+                guard !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
+                return try Database(path: path, options: options, immutable: true)
+            default: throw error
+            }
+        }
     }
 
     static func reason(_ err: Int32) -> String { String(cString: strerror(err)).lowercased() }
@@ -154,6 +185,12 @@ public final class SQLiteEventStore: EventStore {
     /// the projections commit with the events or not at all.
     @discardableResult
     public func append(_ batches: [StreamAppend], within project: ([RecordedEvent]) throws -> Void) throws -> [AppendResult] {
+        // One id, one event: a UUID in capitals is the same event as in lower case.
+        let batches = batches.map { batch in
+            var batch = batch
+            batch.events = batch.events.map { var e = $0; e.id = e.id.lowercased(); return e }
+            return batch
+        }
         for batch in batches { try Self.validate(batch) }
         return try database.inTransaction {
             var head = try currentHead()
