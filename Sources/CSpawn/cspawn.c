@@ -242,6 +242,14 @@ static void run_supervisor(const struct step_spec *spec) {
     (void)prctl(PR_SET_NAME, "shiplog-step", 0, 0, 0);
 #endif
 
+    /* waitpid() on the step needs SIGCHLD not to be ignored (an ignored SIGCHLD would have
+     * the kernel reap the step itself); the signal stays blocked. */
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    (void)sigaction(SIGCHLD, &default_action, NULL);
+
     /* 2. The runner may already be gone. */
     if (getppid() != spec->runner) _exit(127);
 
