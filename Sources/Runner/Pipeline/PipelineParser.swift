@@ -86,16 +86,17 @@ struct PipelineParser {
             preflight = try preflightChecks(node, path: "preflight")
         }
 
+        // The phases in the order they run, which is the order they are usually written in.
+        let migrate = try optionalStep(top, "migrate")
+        let build = try optionalStep(top, "build")
+        let image = try optionalStep(top, "image")
         let deploy = try step(try top.required("deploy", parser: self), path: "deploy", optional: false)
         var pipeline = Pipeline(environment: environment, services: services, secrets: secrets,
-                                preflight: preflight, deploy: deploy)
-        pipeline.migrate = try top["migrate"].map { (node) throws(PipelineError) in try step(node, path: "migrate") }
-        pipeline.build = try top["build"].map { (node) throws(PipelineError) in try step(node, path: "build") }
-        pipeline.image = try top["image"].map { (node) throws(PipelineError) in try step(node, path: "image") }
-        pipeline.rollback = try top["rollback"].map { (node) throws(PipelineError) in try step(node, path: "rollback") }
+                                preflight: preflight, migrate: migrate, build: build, image: image, deploy: deploy)
         if let node = top["health"], !isNull(node) {
             pipeline.health = try health(node, path: "health")
         }
+        pipeline.rollback = try optionalStep(top, "rollback")
         if let node = top["notify"], !isNull(node) {
             pipeline.notify = try notify(node, path: "notify")
         }
@@ -131,7 +132,12 @@ struct PipelineParser {
 
     // MARK: Steps
 
-    /// A required command step: `run`, `timeout`, `on_interrupt`, `env`, `workdir`.
+    private func optionalStep(_ fields: Fields, _ key: String) throws(PipelineError) -> CommandStep? {
+        guard let node = fields[key] else { return nil }
+        return try step(node, path: key)
+    }
+
+    /// A command step: `run`, `timeout`, `on_interrupt`, `env`, `workdir`.
     private func step(_ node: YAMLNode, path: String, optional: Bool = true) throws(PipelineError) -> CommandStep {
         let expected = "a command step (a mapping with run)"
         if isNull(node) {
