@@ -58,12 +58,25 @@ final class CurlEasy {
     ///   describes; option and info calls leave the buffer alone, so it may hold stale text.
     func check(_ code: CURLcode, _ operation: @autoclosure () -> String, transfer: Bool = false) throws(CurlError) {
         guard code != CURLE_OK else { return }
-        throw CurlError(easyCode: code, operation: operation(), detail: transfer ? errorBufferText() : "")
+        guard transfer else {
+            throw CurlError(easyCode: code, operation: operation(), detail: "")
+        }
+        // Read directly, not through check: this runs while reporting another failure.
+        var systemErrno: CLong = 0
+        if shiplog_curl_easy_getinfo_long(handle, CURLINFO_OS_ERRNO, &systemErrno) != CURLE_OK {
+            systemErrno = 0
+        }
+        throw CurlError(easyCode: code, operation: operation(), detail: errorBufferText(),
+                        systemErrno: Int32(truncatingIfNeeded: systemErrno))
     }
 
+    /// The error buffer's text, read without writing to it (curl owns its contents) and
+    /// without trusting it to be terminated.
     private func errorBufferText() -> String {
-        errorBuffer[errorBufferSize - 1] = 0
-        var text = String(cString: errorBuffer)
+        var text = errorBuffer.withMemoryRebound(to: UInt8.self, capacity: errorBufferSize) { start in
+            let bytes = UnsafeBufferPointer(start: start, count: errorBufferSize)
+            return String(decoding: bytes[..<(bytes.firstIndex(of: 0) ?? bytes.count)], as: UTF8.self)
+        }
         while let last = text.last, last.isWhitespace { text.removeLast() }
         return text
     }

@@ -1,7 +1,12 @@
 import CCurl
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension CurlError {
-    /// A short, lower-case sentence for a failed transfer, fit for a ledger event or a terminal line.
+    /// A short phrase for a failed transfer, fit for a ledger event or a terminal line.
     ///
     /// Common failures get a fixed phrase ("connection refused", "timed out after 500 ms");
     /// anything else is curl's code text followed by the error buffer's detail.
@@ -25,17 +30,34 @@ extension CurlError {
             }
             return "timed out\(duration)"
         }
-        if hasCode(CURLE_COULDNT_CONNECT), detail.lowercased().contains("connection refused") {
-            return "connection refused"
+        if hasCode(CURLE_COULDNT_CONNECT) {
+            if systemErrno == ECONNREFUSED || detail.lowercased().contains("connection refused") {
+                return "connection refused"
+            }
+            if systemErrno != 0, let reason = strerror(systemErrno) {
+                return "could not connect: \(lowercasingFirst(String(cString: reason)))"
+            }
+        }
+        if hasCode(CURLE_COULDNT_RESOLVE_HOST) {
+            // curl says "Could not resolve host: NAME"; the name is the useful part.
+            if let colon = detail.lastIndex(of: ":") {
+                let name = detail[detail.index(after: colon)...].drop { $0 == " " }
+                if !name.isEmpty { return "could not resolve host: \(name)" }
+            }
+            return "could not resolve host"
+        }
+        if hasCode(CURLE_PEER_FAILED_VERIFICATION) {
+            return detail.isEmpty ? "TLS verification failed" : "TLS verification failed: \(detail)"
         }
         if hasCode(CURLE_TOO_MANY_REDIRECTS) {
             return "too many redirects"
         }
         if hasCode(CURLE_UNSUPPORTED_PROTOCOL) {
             // Also what a redirect to a scheme outside "http,https" reports.
-            return detail.isEmpty
-                ? "protocol not allowed"
-                : "protocol not allowed: \(detail)"
+            if let scheme = Self.firstQuoted(in: detail) {
+                return "protocol not allowed: \(scheme)"
+            }
+            return detail.isEmpty ? "protocol not allowed" : "protocol not allowed: \(detail)"
         }
         let head = lowercasingFirst(message)
         let context = operation == "perform" ? "" : " (\(operation))"
@@ -54,6 +76,13 @@ extension CurlError {
             if let value = Int(words[index + 1]) { return value }
         }
         return nil
+    }
+
+    /// The text between the first pair of double quotes, as in `Protocol "ftp" not supported`.
+    private static func firstQuoted(in text: String) -> String? {
+        let pieces = text.split(separator: "\"", omittingEmptySubsequences: false)
+        guard pieces.count >= 3, !pieces[1].isEmpty else { return nil }
+        return String(pieces[1])
     }
 
     private func lowercasingFirst(_ text: String) -> String {

@@ -17,12 +17,16 @@ struct CurlError: Error, Sendable, CustomStringConvertible {
     let operation: String
     let message: String
     let detail: String
+    /// The errno of the failed connect or socket call (`CURLINFO_OS_ERRNO`), 0 when none.
+    /// Curl's own text says only "Couldn't connect to server"; this says why.
+    let systemErrno: Int32
 
-    init(easyCode: CURLcode, operation: String, detail: String) {
+    init(easyCode: CURLcode, operation: String, detail: String, systemErrno: Int32 = 0) {
         self.code = .easy(easyCode.rawValue)
         self.operation = operation
         self.message = String(cString: curl_easy_strerror(easyCode))
         self.detail = detail
+        self.systemErrno = systemErrno
     }
 
     init(multiCode: CURLMcode, operation: String) {
@@ -30,11 +34,18 @@ struct CurlError: Error, Sendable, CustomStringConvertible {
         self.operation = operation
         self.message = String(cString: curl_multi_strerror(multiCode))
         self.detail = ""
+        self.systemErrno = 0
     }
 
     /// True when the code is the given easy-interface code.
     func hasCode(_ easyCode: CURLcode) -> Bool {
         code == .easy(easyCode.rawValue)
+    }
+
+    /// True for failures that repeating the same request cannot cure: a malformed URL, a scheme
+    /// outside http and https, an unreadable CA file. Retrying those only delays the report.
+    var isPermanent: Bool {
+        hasCode(CURLE_URL_MALFORMAT) || hasCode(CURLE_UNSUPPORTED_PROTOCOL) || hasCode(CURLE_SSL_CACERT_BADFILE)
     }
 
     var description: String {

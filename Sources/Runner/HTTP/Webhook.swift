@@ -7,7 +7,8 @@ public enum Webhook {
     /// Sends at most `1 + retries` requests, waiting `retryDelay` seconds between them. A 2xx
     /// answer is delivered; any other non-5xx answer (a 4xx, or a 3xx: redirects are not
     /// followed, so the body and the secret path never travel to another place) ends the
-    /// delivery at once, since repeating it would get the same answer. The URL is treated as a
+    /// delivery at once, since repeating it would get the same answer, and so does a
+    /// transport failure no retry can cure (a malformed URL, a scheme other than http(s)). The URL is treated as a
     /// secret: the outcome's error text never contains it, its host, or its path.
     ///
     ///     let outcome = Webhook.postJSON(url: slackURL, body: #"{"text":"deployed"}"#,
@@ -54,6 +55,7 @@ public enum Webhook {
             } catch {
                 status = (try? transfer.responseCode()) ?? nil
                 problem = redactor.redact(error.summary(timeoutMs: timeoutMs))
+                if error.isPermanent { break }
             }
         }
         return WebhookOutcome(delivered: false, attempts: attempts, httpStatus: status, error: problem)
