@@ -230,6 +230,16 @@ public final class DeploymentRunner {
 
     func rollback(to targetID: String, sha: String, attempt: Int, state: DeploymentState) throws -> DeploymentState {
         let id = state.id!
+        var targetID = targetID, sha = sha
+        if attempt == 1 {
+            // The target was fixed when the deployment began; someone may have marked it bad since.
+            // Ask again: the environment lock means only older deployments can be stable now.
+            guard let current = try Queries(store: ledger.store).lastStable(environment: state.request!.environment) else {
+                return try record(.finish(.failed(reason: "\(state.failureSummary); no stable version of \(state.request!.environment) to roll back to (\(targetID) was marked bad)")), id)
+            }
+            targetID = current.deploymentID
+            sha = current.gitSHA
+        }
         _ = try record(.startRollback(targetID: targetID, targetSHA: sha, attempt: attempt), id)
         guard let step = pipeline.rollback else { throw LedgerError.invalid("the pipeline has no rollback step") }
         let log = try makeLog(.rollback, id)

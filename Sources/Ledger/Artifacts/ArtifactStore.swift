@@ -97,6 +97,14 @@ extension Ledger {
                               retentionDays: Int = 365, in artifacts: ArtifactStore) throws -> Artifact {
         try ArtifactStore.validate(name: name)
         guard retentionDays >= 1 else { throw LedgerError.invalid("retention must be at least 1 day") }
+        // One name, one artifact, ledger-wide: the projection and the prune key on the name.
+        let owner = try store.database.withStatement("SELECT deployment_id FROM artifacts WHERE name = ?") { s in
+            s.bind(1, name)
+            return try s.step() ? s.string(0) : nil
+        }
+        if let owner, owner != deploymentID {
+            throw LedgerError.refused("artifact name \(name) is already used by deployment \(owner); choose another name")
+        }
         let (digest, size) = try artifacts.put(bytes)
         let artifact = Artifact(name: name, phase: phase, sha256: digest, size: size, retentionDays: retentionDays)
         try execute(.storeArtifact(artifact), on: deploymentID)

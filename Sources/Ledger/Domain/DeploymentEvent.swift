@@ -4,7 +4,7 @@ import Foundation
 /// Everything that can happen to a deployment or an environment, in the past tense.
 ///
 /// Each case is stored as one event: its `typeName`, a schema version, and a JSON object
-/// of snake_case fields (see docs/EVENTS.md). Times are not part of the payload: the
+/// of snake_case fields (docs/EVENTS.md lists them). Times are not part of the payload: the
 /// ledger's `recorded_at` is the time of every fact.
 public enum DeploymentEvent: Sendable, Equatable {
     // Deployment stream: deployment-<id>

@@ -19,7 +19,8 @@ extension DeploymentState {
             }
             return [.artifactStored(artifact)]
         case .recordNotification(let sent, let attempts, let error):
-            if notified == true { return [] }
+            // Delivered once is enough; a failure already recorded is not recorded again (a later success is).
+            if notified == true || (notified == false && !sent) { return [] }
             return [sent ? .notificationSent(channel: "slack", attempts: attempts)
                          : .notificationFailed(channel: "slack", attempts: attempts, error: error ?? "unknown error")]
         default:
@@ -82,6 +83,8 @@ extension DeploymentState {
                 a.round = round
                 if next.checks[round]?[a.check]?.verdict != nil { continue }
                 let previous = next.checks[round]?[a.check]?.attempts ?? 0
+                // An attempt whose number is already recorded is a retried command: never record it twice.
+                if a.attempt >= 1 && a.attempt <= previous { continue }
                 a.attempt = previous + 1
                 let e = DeploymentEvent.healthCheckAttempted(a)
                 events.append(e)
@@ -111,9 +114,9 @@ extension DeploymentState {
                             : .serviceUnhealthy(check: check, attempts: attempts, reason: reason ?? "unhealthy", round: round)]
 
         case .startRollback(let targetID, let targetSHA, let attempt):
-            guard hasFailure else { throw DomainError("nothing failed in \(id): a rollback follows a failed health check or smoke test") }
             let step = steps[.rollback] ?? Step()
             guard !step.succeeded, step.failure == nil else { throw DomainError("the rollback of \(id) already finished") }
+            try checkCanRun(.rollback)
             if step.running && step.attempts >= attempt { return [] }
             return [.rollbackStarted(targetID: targetID, targetSHA: targetSHA, attempt: attempt)]
 
@@ -125,12 +128,23 @@ extension DeploymentState {
                 if steps[.deploy]?.succeeded != true && !(request.mode == "record" && request.phases.isEmpty && furthestPhase != nil) {
                     throw DomainError("deployment \(id) has not deployed anything yet; \(acceptsNext)")
                 }
+                // A pipeline with a plan succeeds only once every planned phase and its health checks did.
+                if let missing = request.phases.first(where: { $0 != .rollback && steps[$0]?.succeeded != true }) {
+                    throw DomainError("deployment \(id) cannot succeed before its \(missing) phase succeeds; \(acceptsNext)")
+                }
+                if !request.phases.isEmpty, !request.checks.isEmpty, healthPassed[.deploy] != true {
+                    throw DomainError("deployment \(id) cannot succeed before its health checks pass; \(acceptsNext)")
+                }
                 return [.deploymentSucceeded]
             case .failed(let reason):
-                return [.deploymentFailed(reason: reason, phase: failedPhase ?? steps.first { $0.value.failure != nil }?.key)]
+                return [.deploymentFailed(reason: reason, phase: failedPhase ?? firstFailedPhase)]
             case .rolledBack:
                 guard steps[.rollback]?.succeeded == true, let target = rollbackTarget else {
                     throw DomainError("deployment \(id) has no successful rollback recorded; record `phase rollback --status succeeded` first, or finish as failed")
+                }
+                let unhealthy = unhealthyBeforeVerdict(round: .rollback)
+                if healthPassed[.rollback] == false || !unhealthy.isEmpty {
+                    throw DomainError("deployment \(id) cannot be rolled back: the restored version failed its health checks\(unhealthy.isEmpty ? "" : " (\(unhealthy.joined(separator: ", ")))"); finish it as failed")
                 }
                 return [.deploymentRolledBack(targetID: target.id, targetSHA: target.sha)]
             }
@@ -153,25 +167,43 @@ extension DeploymentState {
         return [failed.isEmpty ? .healthChecksPassed(round: round) : .healthChecksFailed(round: round, failed: failed)]
     }
 
-    /// Refuses a phase that comes before one already reached, or follows a failure.
+    /// Refuses a phase while another step runs, one that comes before a phase already reached,
+    /// one whose planned predecessors have not succeeded, and one that follows a failure.
     func checkCanRun(_ phase: Phase) throws(DomainError) {
         let id = request?.deploymentID ?? "?"
-        if let plan = request?.phases, !plan.isEmpty, !plan.contains(phase), phase != .health {
+        if let running = runningStep, running != phase {
+            throw DomainError("\(running) is still running in \(id); record its outcome first")
+        }
+        let plan = request?.phases ?? []
+        if !plan.isEmpty, !plan.contains(phase), phase != .health {
             throw DomainError("the pipeline of \(id) has no \(phase) phase")
         }
         if phase == .rollback {
             guard hasFailure else { throw DomainError("nothing failed in \(id): a rollback follows a failed health check or smoke test; \(acceptsNext)") }
             return
         }
-        if hasFailure { throw DomainError("deployment \(id) already failed (\(failureSummary)); it accepts a rollback or finish --status failed now") }
+        // While the deploy round has no aggregate verdict, its other checks may still be recorded.
+        let failed = phase == .health ? firstStepFailure != nil || healthPassed[.deploy] == false : hasFailure
+        if failed { throw DomainError("deployment \(id) already failed (\(failureSummary)); it accepts a rollback or finish --status failed now") }
         if let furthest = furthestPhase, phase < furthest || (phase == furthest && phase != .health) {
             throw DomainError("\(phase) cannot follow \(furthest) in \(id): phases run in the order preflight, migrate, build, image, deploy, health, smoke; \(acceptsNext)")
         }
+        if let missing = plan.first(where: { $0 < phase && $0 != .rollback && steps[$0]?.succeeded != true }) {
+            throw DomainError("\(phase) cannot run before \(missing) in \(id): its pipeline runs \(plan.map(\.rawValue).joined(separator: ", ")) in order; \(acceptsNext)")
+        }
+        if !plan.isEmpty, phase > .health, !(request?.checks.isEmpty ?? true), healthPassed[.deploy] != true {
+            throw DomainError("\(phase) cannot run before the health checks of \(id) pass; \(acceptsNext)")
+        }
     }
 
-    var failureSummary: String {
+    /// The first failure, in phase order: the same text however the state was folded.
+    /// What failed first, in phase order, for messages and the failure reason.
+    public var failureSummary: String {
+        if let step = firstStepFailure, step.phase < .health { return "\(step.phase) failed: \(step.reason)" }
         if healthPassed[.deploy] == false { return "health checks failed" }
-        if let (p, s) = steps.first(where: { $0.value.failure != nil }) { return "\(p) failed: \(s.failure!)" }
+        let unhealthy = unhealthyBeforeVerdict(round: .deploy)
+        if !unhealthy.isEmpty { return "health check\(unhealthy.count == 1 ? "" : "s") \(unhealthy.joined(separator: ", ")) unhealthy" }
+        if let step = firstStepFailure { return "\(step.phase) failed: \(step.reason)" }
         return "nothing failed"
     }
 
@@ -180,10 +212,18 @@ extension DeploymentState {
         if isFinished { return "it accepts only mark-bad now" }
         if let running = runningStep { return "it is running \(running) and accepts that phase's outcome" }
         if hasFailure {
+            if steps[.rollback]?.failure != nil { return "it accepts finish --status failed" }
             if steps[.rollback]?.succeeded == true { return "it accepts rollback health verdicts and finish --status rolled-back|failed" }
+            if firstStepFailure == nil, healthPassed[.deploy] == nil {
+                return "it accepts the remaining health verdicts, phase rollback or finish --status failed"
+            }
             return "it accepts phase rollback or finish --status failed"
         }
-        let later = Phase.allCases.filter { $0 != .rollback && (furthestPhase == nil || $0 > furthestPhase! || ($0 == .health && furthestPhase == .health)) }
+        let plan = request?.phases ?? []
+        let later = Phase.allCases.filter {
+            $0 != .rollback && (plan.isEmpty || plan.contains($0) || $0 == .health)
+                && (furthestPhase == nil || $0 > furthestPhase! || ($0 == .health && furthestPhase == .health))
+        }
         return "it accepts " + (later.map(\.rawValue) + ["finish"]).joined(separator: ", ")
     }
 }

@@ -64,8 +64,11 @@ extension DeploymentState {
             }
             return .runStep(running, attempt: attempts + 1)
         }
-        if hasFailure {
-            let afterDeploy = healthPassed[.deploy] == false || steps[.smoke]?.failure != nil
+        // A check judged unhealthy while others are still being probed: the round ends first, then its aggregate decides.
+        let deployRoundOpen = firstStepFailure == nil && healthPassed[.deploy] == nil
+            && plan.checks.contains { checks[.deploy]?[$0]?.verdict == nil }
+        if hasFailure && !deployRoundOpen {
+            let afterDeploy = healthFailed || steps[.smoke]?.failure != nil
             guard afterDeploy, plan.phases.contains(.rollback) else {
                 return .finish(.failed(reason: failureSummary))
             }
@@ -104,6 +107,8 @@ extension DeploymentState {
     private func probeOrWait(round: HealthRound, plan: DeploymentPlan, now: Date) -> NextStep {
         let current = checks[round] ?? [:]
         let pending = plan.checks.filter { current[$0]?.verdict == nil }
+        // Every check has a verdict but the round has none: probing nothing records the aggregate.
+        if pending.isEmpty { return .probe([], round: round) }
         let ready = pending.filter { name in
             guard let last = current[name]?.lastAttemptAt.flatMap(Timestamp.parse) else { return true }
             return now.timeIntervalSince(last) >= plan.policy.interval

@@ -65,8 +65,36 @@ public struct DeploymentState: Sendable, Equatable {
     public var isFinished: Bool { status != nil && status != .running }
 
     /// True once any check, the smoke tests or a step failed: success is no longer possible.
+    ///
+    /// A check judged unhealthy counts before the round's aggregate verdict too: a recording
+    /// pipeline reports verdicts one by one and no aggregate follows them. Once the aggregate
+    /// is recorded it decides (non-critical checks may be unhealthy in a passed round).
     public var hasFailure: Bool {
-        healthPassed[.deploy] == false || steps.values.contains { $0.failure != nil }
+        healthFailed || firstStepFailure != nil
+    }
+
+    /// The deploy round's checks failed, by the aggregate verdict or, before it, by any unhealthy check.
+    public var healthFailed: Bool {
+        healthPassed[.deploy] == false || !unhealthyBeforeVerdict(round: .deploy).isEmpty
+    }
+
+    /// Checks of `round` judged unhealthy while the round has no aggregate verdict yet, by name.
+    public func unhealthyBeforeVerdict(round: HealthRound) -> [String] {
+        guard healthPassed[round] == nil else { return [] }
+        return (checks[round] ?? [:]).filter { $0.value.verdict == false }.keys.sorted()
+    }
+
+    /// The earliest phase whose step failed, in phase order (never dictionary order), with the reason.
+    public var firstStepFailure: (phase: Phase, reason: String)? {
+        for phase in Phase.allCases { if let reason = steps[phase]?.failure { return (phase, reason) } }
+        return nil
+    }
+
+    /// The phase that failed the deployment: the earliest failed step, with the health checks in their place.
+    public var firstFailedPhase: Phase? {
+        if let step = firstStepFailure, step.phase < .health { return step.phase }
+        if healthFailed { return .health }
+        return firstStepFailure?.phase
     }
 
     /// The step currently started and unfinished, if any.

@@ -22,7 +22,8 @@ public final class Projector {
     /// Applies newly recorded events, in position order.
     func apply(_ events: [RecordedEvent], store: SQLiteEventStore?) throws {
         for event in events {
-            guard let decoded = try DeploymentEvent.decode(event) else { continue }
+            // Only the ledger's own streams: an integration's stream may reuse a domain type name with other data.
+            guard Self.isOwnStream(event.stream), let decoded = try DeploymentEvent.decode(event) else { continue }
             if event.stream.hasPrefix("deployment-") {
                 let id = String(event.stream.dropFirst("deployment-".count))
                 var entry = try cachedState(id: id, stream: event.stream, store: store, before: event)
@@ -55,6 +56,10 @@ public final class Projector {
                 try s.run()
             }
         }
+    }
+
+    static func isOwnStream(_ stream: String) -> Bool {
+        stream.hasPrefix("deployment-") || stream.hasPrefix("environment-") || stream.hasPrefix("artifact-")
     }
 
     /// Writes every changed deployment row; finished deployments leave the cache.

@@ -88,6 +88,10 @@ public struct Queries {
     }
 
     /// Artifacts with their retention state evaluated at `now`.
+    ///
+    /// An artifact stored at T with N days of retention expires at exactly T + N × 86 400 s, to the
+    /// millisecond: from that instant on it is `expired` (and `prune` takes it); one millisecond before,
+    /// it is `expiring_soon`, as it is from `soonDays` days before its expiry on.
     public func artifacts(environment: String? = nil, deploymentID: String? = nil, expiringWithinDays: Int? = nil,
                           expiredOnly: Bool = false, now: Date, soonDays: Int = 30) throws -> [ArtifactRecord] {
         let nowText = Timestamp.format(now)
