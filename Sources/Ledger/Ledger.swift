@@ -69,9 +69,12 @@ public final class Ledger {
             let lock = try environmentLock(environment)
             if let active = lock.active {
                 let state = try load(active)
+                let continueIt = state.request?.mode == "record"
+                    ? "finish it with `shiplog record finish \(active) --status …`"
+                    : "continue it with `shiplog resume \(active)`"
                 throw LedgerError.refused("""
                     environment \(environment) already has an active deployment: \(active) (\(state.currentPhase), started \(state.requestedAt ?? "?")). \
-                    Wait for it, continue it with `shiplog resume \(active)`, or end it with `shiplog unlock --env \(environment) --reason TEXT`.
+                    Wait for it, \(continueIt), or end it with `shiplog unlock --env \(environment) --reason TEXT`.
                     """)
             }
             let stable = try Queries(store: store).lastStable(environment: environment)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import Ledger
 
 /// Shiplog's exit codes. Documented in `shiplog --help` and README.md.
 enum Exit {
@@ -70,6 +71,13 @@ struct Failure: Error, CustomStringConvertible {
             case .newerSchema, .migrationChecksumMismatch, .notInitialized: return Exit.config
             case .invalidEvent: return Exit.dataError
             }
+        case let e as LedgerError:
+            switch e {
+            case .notFound: return Exit.notFound
+            case .refused: return Exit.refused
+            case .invalid: return Exit.dataError
+            }
+        case is EventDecodingError: return Exit.ioError
         default: return Exit.software
         }
     }

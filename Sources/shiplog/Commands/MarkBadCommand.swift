@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+struct MarkBadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mark-bad",
+        abstract: "Mark a finished deployment as bad, so it is never a rollback target.",
+        discussion: """
+            For a version that passed its checks but proved broken later. The deployment keeps \
+            its status; `last-stable` and every later rollback skip it. Marking it again changes \
+            nothing. Prints the environment's last stable version afterwards.
+
+            Example:
+              shiplog mark-bad 1732012200-abc123def456 --reason "corrupts uploads (INC-42)"
+            """)
+
+    @OptionGroup var ledger: LedgerOptions
+    @Argument(help: "The deployment id.") var id: String
+    @Option(help: "Why it is bad.") var reason: String
+    @Option(help: "Who marks it (default: $GITHUB_ACTOR, else $USER).") var by: String?
+    @Flag(help: "Print a JSON object instead of text.") var json = false
+
+    func validate() throws {
+        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
+        if let by, by.isEmpty { throw ValidationError("--by must not be empty") }
+    }
+
+    func run() throws {
+        try reporting {
+            let ledger = Ledger(store: try self.ledger.open(.existing))
+            let (state, events) = try ledger.execute(.markBad(reason: reason, by: by ?? Who.current), on: id)
+            let environment = state.request?.environment ?? "?"
+            let stable = try Queries(store: ledger.store).lastStable(environment: environment)
+            if json {
+                Terminal.out(JSONText.object([
+                    ("deployment_id", JSONText.quote(id)), ("already_marked", events.isEmpty ? "true" : "false"),
+                    ("reason", JSONText.quote(state.markedBadReason ?? reason)),
+                    ("environment", JSONText.quote(environment)),
+                    ("last_stable", stable.map { JSONText.quote($0.deploymentID) } ?? "null"),
+                ]))
+                return
+            }
+            if events.isEmpty {
+                Terminal.out("\(id) was already marked bad: \(state.markedBadReason ?? "")")
+            } else {
+                Terminal.out("\(id) marked bad: \(reason)")
+            }
+            Terminal.note(stable.map { "last stable version of \(environment): \($0.gitSHA) (\($0.deploymentID))" }
+                          ?? "\(environment) has no stable version left to roll back to")
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+struct RebuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rebuild",
+        abstract: "Rebuild the records, artifact list and environment locks from the events.",
+        discussion: """
+            Empties the projection tables and replays every event through the same code that \
+            keeps them current, in one transaction. The events are not touched. Progress goes to \
+            stderr; prints the number of events replayed.
+
+            Example:
+              shiplog rebuild --db .shiplog/ledger.db
+            """)
+
+    @OptionGroup var ledger: LedgerOptions
+    @Flag(help: "Print a JSON object instead of text.") var json = false
+
+    func run() throws {
+        try reporting {
+            let ledger = Ledger(store: try self.ledger.open(.existing))
+            let started = Date()
+            let count = try ledger.rebuild { replayed in Terminal.note("replayed \(replayed) events…") }
+            let ms = Int64(Date().timeIntervalSince(started) * 1000)
+            if json {
+                Terminal.out(JSONText.object([("events_replayed", String(count)), ("duration_ms", String(ms))]))
+            } else {
+                Terminal.out("\(count) events replayed")
+                Terminal.note("projections rebuilt in \(Show.duration(ms: ms))")
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show one deployment: its record, every event of its timeline, and its artifacts.",
+        discussion: """
+            The timeline lists each event with its position and time: every phase, every \
+            health-check attempt (status code, latency, error), verdicts, the rollback, the end, \
+            a later mark-bad. Artifacts show their retention state now (or at --as-of). \
+            Exits 4 when the ledger has no such deployment.
+
+            --json prints one object: {"record": …, "timeline": [{"position", "recorded_at", \
+            "type", "data"}, …], "artifacts": […]}.
+
+            Examples:
+              shiplog show 1732012200-abc123def456
+              shiplog show 1732012200-abc123def456 --as-of 42 --json
+            """)
+
+    @OptionGroup var ledger: LedgerOptions
+    @Argument(help: "The deployment id.") var id: String
+    @OptionGroup var asOf: AsOfOption
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        try reporting {
+            let (ledger, now) = try asOf.resolve(Ledger(store: try self.ledger.open(.readOnly)))
+            let queries = Queries(store: ledger.store)
+            guard let record = try queries.record(id) else {
+                let when = asOf.asOf.map { " as of \($0)" } ?? ""
+                throw LedgerError.notFound("no deployment \(id) in the ledger\(when); `shiplog history` lists them")
+            }
+            let events = try ledger.store.readStream(Ledger.stream(deployment: id), from: 1)
+            let artifacts = try queries.artifacts(deploymentID: id, now: now)
+            if json {
+                let timeline = events.map { e in
+                    JSONText.object([("position", String(e.position)), ("recorded_at", JSONText.quote(e.recordedAt)),
+                                     ("type", JSONText.quote(e.type)), ("data", e.data)])
+                }
+                Terminal.out(JSONText.object([("record", record.json), ("timeline", JSONText.array(timeline)),
+                                              ("artifacts", JSONText.array(artifacts.map(\.json)))]))
+                return
+            }
+            let out = StandardOutput()
+            for (label, value) in Self.fields(record) { out.line(Show.column(label, 12) + value) }
+            out.line("")
+            out.line("TIMELINE")
+            for e in events {
+                let decoded = try DeploymentEvent.decode(e)
+                out.line("  " + Show.column(String(e.position), 6) + Show.column(e.recordedAt, 24) + Show.column(e.type, 22)
+                         + (decoded.map(Self.describe) ?? e.data))
+            }
+            out.line("")
+            out.line("ARTIFACTS")
+            if artifacts.isEmpty { out.line("  none") }
+            for a in artifacts {
+                out.line("  " + Show.column(a.name, 40) + Show.column(a.phase, 9) + Show.column(Show.size(a.size), 9)
+                         + Show.column("expires " + Show.seconds(a.expiresAt), 28) + a.state.rawValue.replacingOccurrences(of: "_", with: " "))
+            }
+            out.flush()
+        }
+    }
+
+    static func fields(_ r: DeploymentRecord) -> [(String, String)] {
+        var fields: [(String, String)] = [
+            ("deployment", r.deploymentID),
+            ("environment", r.environment),
+            ("status", r.status + (r.status == "running" ? " (\(r.currentPhase))" : "")),
+            ("git sha", r.gitSHA),
+            ("git ref", r.gitRef),
+            ("services", Show.services(r.servicesDeployed)),
+            ("health", Show.healthChecks(r.healthChecks)),
+            ("rollback", r.previousStableID.map { "available: \($0)" } ?? "none: no earlier stable version"),
+            ("started", Show.seconds(r.startedAt) + " by \(r.triggeredBy) (\(r.mode))"),
+        ]
+        if let finished = r.finishedAt { fields.append(("finished", Show.seconds(finished) + " after \(Show.duration(ms: r.durationMs))")) }
+        if let to = r.rolledBackTo { fields.append(("rolled back", "to \(to)")) }
+        if let why = r.failureReason { fields.append(("failure", why)) }
+        if let bad = r.markedBadReason { fields.append(("marked bad", "\(bad) (by \(r.markedBadBy ?? "?"))")) }
+        return fields
+    }
+
+    /// One line per event, in words.
+    static func describe(_ event: DeploymentEvent) -> String {
+        switch event {
+        case .deploymentRequested(let r):
+            return "\(r.environment) \(r.gitSHA) \(r.gitRef) by \(r.triggeredBy) (\(r.mode))"
+                + (r.previousStableID.map { ", rollback target \($0)" } ?? ", no rollback target")
+        case .stepStarted(let p, let attempt): return "\(p) attempt \(attempt)"
+        case .stepSucceeded(let p, let detail): return "\(p) succeeded" + (detail.map { ": \($0)" } ?? "")
+        case .stepFailed(let p, let reason): return "\(p) failed: \(reason)"
+        case .serviceDeployed(let service): return service
+        case .stabilizationWaitStarted(let seconds, let until): return "waiting \(Int(seconds))s, until \(until)"
+        case .stabilizationWaitFinished: return "stabilized"
+        case .healthCheckAttempted(let a):
+            var parts = ["\(a.check) attempt \(a.attempt)", a.healthy ? "healthy" : "unhealthy"]
+            parts.append(a.httpStatus.map { "HTTP \($0)" } ?? "no status")
+            parts.append("\(a.latencyMs) ms")
+            if let error = a.error { parts.append(error) }
+            if a.round == .rollback { parts.append("after rollback") }
+            return parts.joined(separator: ", ") + " (\(a.target))"
+        case .serviceHealthy(let check, let attempts, let round):
+            return "\(check) healthy after \(attempts) attempt\(attempts == 1 ? "" : "s")" + (round == .rollback ? " (after rollback)" : "")
+        case .serviceUnhealthy(let check, let attempts, let reason, let round):
+            return "\(check) unhealthy after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(reason)" + (round == .rollback ? " (after rollback)" : "")
+        case .healthChecksPassed(let round): return "all checks passed" + (round == .rollback ? " after rollback" : "")
+        case .healthChecksFailed(let round, let failed):
+            return "failed: \(failed.joined(separator: ", "))" + (round == .rollback ? " after rollback" : "")
+        case .rollbackStarted(let id, let sha, let attempt): return "restoring \(id) (\(sha.prefix(12))), attempt \(attempt)"
+        case .notificationSent(let channel, let attempts): return "\(channel) notified (\(attempts) attempt\(attempts == 1 ? "" : "s"))"
+        case .notificationFailed(let channel, let attempts, let error): return "\(channel) not notified after \(attempts) attempts: \(error)"
+        case .artifactStored(let a): return "\(a.name) (\(Show.size(a.size)), \(a.retentionDays) days, sha256 \(a.sha256.prefix(12)))"
+        case .deploymentSucceeded: return "success"
+        case .deploymentFailed(let reason, let phase): return "failed" + (phase.map { " in \($0)" } ?? "") + ": \(reason)"
+        case .deploymentRolledBack(let id, let sha): return "rolled back to \(id) (\(sha.prefix(12)))"
+        case .deploymentAbandoned(let reason, let by): return "abandoned by \(by): \(reason)"
+        case .deploymentMarkedBad(let reason, let by): return "marked bad by \(by): \(reason)"
+        case .environmentLocked(let id): return "environment taken by \(id)"
+        case .environmentReleased(let id, let status): return "environment released by \(id) (\(status))"
+        case .environmentUnlocked(let id, let reason, let by): return "environment unlocked from \(id) by \(by): \(reason)"
+        case .artifactPruned(let name, _, _): return "\(name) pruned"
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+struct UnlockCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unlock",
+        abstract: "Free an environment held by an unfinished deployment, ending that deployment as abandoned.",
+        discussion: """
+            For a runner or pipeline that died and will not come back. The deployment ends as \
+            abandoned, with the reason and who unlocked it; the environment accepts a new \
+            deployment at once. Exits 4 when nothing holds the environment.
+
+            Example:
+              shiplog unlock --env staging --reason "runner lost during deploy (job 8812)"
+            """)
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "The environment to free.") var env: String
+    @Option(help: "Why it is unlocked.") var reason: String
+    @Option(help: "Who unlocks it (default: $GITHUB_ACTOR, else $USER).") var by: String?
+    @Flag(help: "Print a JSON object instead of text.") var json = false
+
+    func validate() throws {
+        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
+        if let by, by.isEmpty { throw ValidationError("--by must not be empty") }
+    }
+
+    func run() throws {
+        try reporting {
+            let ledger = Ledger(store: try self.ledger.open(.existing))
+            let abandoned = try ledger.unlock(environment: env, reason: reason, by: by ?? Who.current)
+            if json {
+                Terminal.out(JSONText.object([("environment", JSONText.quote(env)), ("abandoned", JSONText.quote(abandoned))]))
+            } else {
+                Terminal.out("\(env) is free; \(abandoned) ended as abandoned")
+            }
+        }
+    }
+}
