@@ -61,6 +61,18 @@ struct DeployEndToEndTests {
                        environment: environment.merging(env) { $1 }, in: dir.url)
         }
 
+        /// Starts `shiplog deploy` in the background, to be killed or raced.
+        func startDeploy(_ sha: String) throws -> ChildProcess {
+            try ChildProcess(ShiplogBinary.url, ["deploy", "--db", db, "--config", pipelinePath, "--sha", sha],
+                             environment: environment, in: dir.url)
+        }
+
+        /// Waits until `step` has started at least once.
+        func waitForRun(_ step: String) {
+            let deadline = Date().addingTimeInterval(20)
+            while runs(step).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        }
+
         func shiplog(_ args: [String]) -> ProcessOutput {
             runShiplog(args + ["--db", db], environment: environment, in: dir.url)
         }
@@ -165,11 +177,9 @@ struct DeployEndToEndTests {
 
     @Test func runnerKilledMidStepResumesWithoutRepeatingFinishedSteps() throws {
         let staging = try Staging(buildSleep: "3")
-        let child = try ChildProcess(ShiplogBinary.url, ["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "abc123def4567890"],
-                                     environment: staging.environment, in: staging.dir.url)
+        let child = try staging.startDeploy("abc123def4567890")
         // Wait until the build step has started, then kill the runner outright.
-        let deadline = Date().addingTimeInterval(20)
-        while staging.runs("build").isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        staging.waitForRun("build")
         child.signal(SIGKILL)
         let killed = child.wait()
         let id = try #require(Staging.deploymentID(in: killed.stdout))
@@ -195,10 +205,8 @@ struct DeployEndToEndTests {
         let yaml = try String(contentsOfFile: staging.pipelinePath, encoding: .utf8)
             .replacingOccurrences(of: #"echo "migrating with"#, with: #"sleep 3; echo "migrating with"#)
         try yaml.write(toFile: staging.pipelinePath, atomically: true, encoding: .utf8)
-        let child = try ChildProcess(ShiplogBinary.url, ["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "abc123def4567890"],
-                                     environment: staging.environment, in: staging.dir.url)
-        let deadline = Date().addingTimeInterval(20)
-        while staging.runs("migrate").isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let child = try staging.startDeploy("abc123def4567890")
+        staging.waitForRun("migrate")
         child.signal(SIGKILL)
         let id = try #require(Staging.deploymentID(in: child.wait().stdout))
         let resumed = staging.shiplog(["resume", id, "--config", staging.pipelinePath])
@@ -209,10 +217,8 @@ struct DeployEndToEndTests {
 
     @Test func stabilizationWaitResumesWithOnlyItsRemainingTime() throws {
         let staging = try Staging(stabilize: "4s")
-        let child = try ChildProcess(ShiplogBinary.url, ["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "abc123def4567890"],
-                                     environment: staging.environment, in: staging.dir.url)
-        let deadline = Date().addingTimeInterval(20)
-        while staging.runs("deploy").isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let child = try staging.startDeploy("abc123def4567890")
+        staging.waitForRun("deploy")
         Thread.sleep(forTimeInterval: 2.5)
         child.signal(SIGKILL)
         let id = try #require(Staging.deploymentID(in: child.wait().stdout))
@@ -231,10 +237,8 @@ struct DeployEndToEndTests {
 
     @Test func twoRunnersNeverDriveOneDeployment() throws {
         let staging = try Staging(buildSleep: "3")
-        let child = try ChildProcess(ShiplogBinary.url, ["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "abc123def4567890"],
-                                     environment: staging.environment, in: staging.dir.url)
-        let deadline = Date().addingTimeInterval(20)
-        while staging.runs("build").isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let child = try staging.startDeploy("abc123def4567890")
+        staging.waitForRun("build")
         var pages = try staging.ledger().store.readAll(from: 1, pageSize: 10)
         let first = try #require(try pages.next())
         let id = String(first.stream.dropFirst("deployment-".count))

@@ -17,25 +17,19 @@ struct MarkBadCommand: ParsableCommand {
 
     @OptionGroup var ledger: LedgerOptions
     @Argument(help: "The deployment id.") var id: String
-    @Option(help: "Why it is bad.") var reason: String
-    @Option(help: "Who marks it (default: $GITHUB_ACTOR, else $USER).") var by: String?
+    @OptionGroup var attribution: Attribution
     @Flag(help: "Print a JSON object instead of text.") var json = false
-
-    func validate() throws {
-        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
-        if let by, by.isEmpty { throw ValidationError("--by must not be empty") }
-    }
 
     func run() throws {
         try reporting {
             let ledger = Ledger(store: try self.ledger.open(.existing))
-            let (state, events) = try ledger.execute(.markBad(reason: reason, by: by ?? Who.current), on: id)
+            let (state, events) = try ledger.execute(.markBad(reason: attribution.reason, by: attribution.who), on: id)
             let environment = state.request?.environment ?? "?"
             let stable = try Queries(store: ledger.store).lastStable(environment: environment)
             if json {
                 Terminal.out(JSONText.object([
                     ("deployment_id", JSONText.quote(id)), ("already_marked", events.isEmpty ? "true" : "false"),
-                    ("reason", JSONText.quote(state.markedBadReason ?? reason)),
+                    ("reason", JSONText.quote(state.markedBadReason ?? attribution.reason)),
                     ("environment", JSONText.quote(environment)),
                     ("last_stable", stable.map { JSONText.quote($0.deploymentID) } ?? "null"),
                 ]))
@@ -44,7 +38,7 @@ struct MarkBadCommand: ParsableCommand {
             if events.isEmpty {
                 Terminal.out("\(id) was already marked bad: \(state.markedBadReason ?? "")")
             } else {
-                Terminal.out("\(id) marked bad: \(reason)")
+                Terminal.out("\(id) marked bad: \(attribution.reason)")
             }
             Terminal.note(stable.map { "last stable version of \(environment): \($0.gitSHA) (\($0.deploymentID))" }
                           ?? "\(environment) has no stable version left to roll back to")

@@ -17,19 +17,13 @@ struct UnlockCommand: ParsableCommand {
 
     @OptionGroup var ledger: LedgerOptions
     @Option(help: "The environment to free.") var env: String
-    @Option(help: "Why it is unlocked.") var reason: String
-    @Option(help: "Who unlocks it (default: $GITHUB_ACTOR, else $USER).") var by: String?
+    @OptionGroup var attribution: Attribution
     @Flag(help: "Print a JSON object instead of text.") var json = false
-
-    func validate() throws {
-        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
-        if let by, by.isEmpty { throw ValidationError("--by must not be empty") }
-    }
 
     func run() throws {
         try reporting {
             let ledger = Ledger(store: try self.ledger.open(.existing))
-            let abandoned = try ledger.unlock(environment: env, reason: reason, by: by ?? Who.current)
+            let abandoned = try ledger.unlock(environment: env, reason: attribution.reason, by: attribution.who)
             if json {
                 Terminal.out(JSONText.object([("environment", JSONText.quote(env)), ("abandoned", JSONText.quote(abandoned))]))
             } else {
