@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Runner
 
 /// `shiplog record`: the ledger for a deployment another pipeline runs (GitHub Actions, a
 /// script), one call per fact, each checked against what the deployment has recorded so far.
@@ -344,12 +345,25 @@ struct RecordCommand: ParsableCommand {
 
 // MARK: shared
 
-/// Reads a log file before anything is recorded, so a wrong path records nothing.
+/// Reads a log file before anything is recorded, so a wrong path records nothing, and
+/// redacts the secrets a recording pipeline has in its environment before it is kept.
 private func readLog(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw Failure("cannot read the log file \(path): no such file, or not readable; nothing was recorded", code: Exit.dataError)
     }
-    return [UInt8](data)
+    return RecordedSecrets.redactor().redact([UInt8](data))
+}
+
+/// The secrets redacted from recorded logs: the seed workflow's secret names, plus any
+/// names listed (comma-separated) in `SHIPLOG_SECRETS`.
+enum RecordedSecrets {
+    static let seedNames = ["STAGING_DATABASE_URL", "DOCKER_USERNAME", "DOCKER_PASSWORD", "STAGING_HOST",
+                            "STAGING_USER", "STAGING_KEY", "SLACK_WEBHOOK"]
+
+    static func redactor(environment: [String: String] = ProcessInfo.processInfo.environment) -> Redactor {
+        let extra = (environment["SHIPLOG_SECRETS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return Redactor(secretNames: seedNames + extra.filter { !$0.isEmpty }, environment: environment)
+    }
 }
 
 /// Keeps a file as an artifact of the deployment, after the fact it belongs to was recorded.
