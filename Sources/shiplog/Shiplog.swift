@@ -7,32 +7,29 @@ struct Shiplog: ParsableCommand {
         commandName: "shiplog",
         abstract: "An event-sourced deployment ledger: run or record deployments, audit them, roll back to the last stable version.",
         discussion: """
-            Every phase of every deployment is an immutable, hash-chained event in one SQLite file
-            (--db, $SHIPLOG_DB, else .shiplog/ledger.db). Records, 365-day artifact retention and
-            rollback targets are derived from those events.
+            Every phase of every deployment is an immutable, hash-chained event in one SQLite \
+            file (--db, $SHIPLOG_DB, else .shiplog/ledger.db). Records, 365-day artifact \
+            retention and rollback targets are derived from those events.
+
+            Start with `shiplog validate --config shiplog.yml`, then `shiplog deploy --config \
+            shiplog.yml --sha SHA`; `shiplog help COMMAND` explains each command with examples.
 
             \(Exit.helpText)
             """,
         version: "0.1.0",
-        subcommands: [
-            InitCommand.self,
-            EventsCommand.self,
-            DeployCommand.self,
-            ResumeCommand.self,
-            StatusCommand.self,
-            ValidateCommand.self,
-            RecordCommand.self,
-            HistoryCommand.self,
-            ShowCommand.self,
-            LastStableCommand.self,
-            MarkBadCommand.self,
-            UnlockCommand.self,
-            ArtifactsCommand.self,
-            ExportCommand.self,
-            ImportCommand.self,
-            RebuildCommand.self,
-            VerifyCommand.self,
-            DebugCommand.self,
+        groupedSubcommands: [
+            CommandGroup(name: "Deploy", subcommands: [
+                DeployCommand.self, ResumeCommand.self, StatusCommand.self, ValidateCommand.self,
+            ]),
+            CommandGroup(name: "Record (pipelines run elsewhere)", subcommands: [RecordCommand.self]),
+            CommandGroup(name: "Audit", subcommands: [
+                HistoryCommand.self, ShowCommand.self, LastStableCommand.self, ExportCommand.self,
+                ArtifactsCommand.self, VerifyCommand.self,
+            ]),
+            CommandGroup(name: "Ledger", subcommands: [
+                MarkBadCommand.self, UnlockCommand.self, InitCommand.self, ImportCommand.self,
+                RebuildCommand.self, EventsCommand.self, DebugCommand.self,
+            ]),
         ]
     )
 }

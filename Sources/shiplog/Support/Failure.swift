@@ -43,7 +43,7 @@ enum Exit {
           73  cannot write (read-only file or directory, disk full)
           74  cannot read the ledger (not a ledger, damaged)
           75  locked by another process: retry
-          78  schema newer than this shiplog, altered migrations, or ledger not initialized
+          78  newer schema, altered migrations, or no ledger yet (run init)
         """
 }
 
