@@ -70,6 +70,29 @@ public final class HashChain {
         if bytes.count > 0 { EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) }
     }
 
+    /// SHA-256 of bytes already laid out canonically, into `out` (32 bytes), without allocating.
+    func hashCanonical(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<UInt8>) {
+        precondition(out.count == 32 && EVP_DigestInit_ex(context, self.digest, nil) == 1)
+        raw(bytes)
+        var length: UInt32 = 0
+        precondition(EVP_DigestFinal_ex(context, out.baseAddress, &length) == 1)
+    }
+
+    /// Appends `str(x)`: the byte length as u32 big-endian, then the bytes.
+    static func appendField(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let n = UInt32(bytes.count)
+        out.append(UInt8(truncatingIfNeeded: n >> 24))
+        out.append(UInt8(truncatingIfNeeded: n >> 16))
+        out.append(UInt8(truncatingIfNeeded: n >> 8))
+        out.append(UInt8(truncatingIfNeeded: n))
+        out.append(contentsOf: bytes)
+    }
+
+    /// Appends `u64(x)`, big-endian.
+    static func appendInteger(_ value: UInt64, to out: inout [UInt8]) {
+        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
     func finish() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0

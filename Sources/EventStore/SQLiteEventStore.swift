@@ -18,6 +18,11 @@ public final class SQLiteEventStore: EventStore {
     public let database: Database
     private let clock: () -> Date
     private let hasher = HashChain()
+    /// How a second, reading connection opens this file (scans on another thread).
+    let readOptions: Database.Options
+    /// Scans of at least this many events read on a second thread and connection (see
+    /// `forEachEvent(from:through:prefetching:_:)`); shorter ones are not worth starting one for.
+    public var prefetchThreshold: Int64 = 20_000
 
     /// Opens (and, per `mode`, creates or upgrades) the ledger at `path`.
     ///
@@ -27,13 +32,16 @@ public final class SQLiteEventStore: EventStore {
                 clock: @escaping () -> Date = Date.init) throws {
         self.path = path
         self.clock = clock
+        var readOptions = options
+        readOptions.readOnly = true
+        self.readOptions = readOptions
         let fm = FileManager.default
         let exists = fm.fileExists(atPath: path)
         if path == ":memory:" {
             // A private scratch ledger, for answering questions as of an earlier position.
         } else if !exists {
             guard mode == .createOrUpgrade else { throw EventStoreError.notInitialized(path: path) }
-            try Self.createPrivateFile(at: path)
+            try Self.createAtomically(at: path, options: options, clock: clock)
         } else {
             // Inspect with a read-only connection first: a newer or foreign file is refused untouched.
             var readOptions = options
@@ -94,7 +102,7 @@ public final class SQLiteEventStore: EventStore {
     /// A read-only connection. A WAL ledger in a directory this process cannot write has no
     /// way to create its shared-memory file; when no writer is active (no `-wal` file) it is
     /// opened as immutable instead, which needs neither.
-    private static func openReadOnly(_ path: String, options: Database.Options) throws -> Database {
+    static func openReadOnly(_ path: String, options: Database.Options) throws -> Database {
         do {
             let db = try Database(path: path, options: options)
             // Opening is lazy: touch the schema so a missing -shm shows up here.
@@ -151,11 +159,15 @@ public final class SQLiteEventStore: EventStore {
 
     /// Applies every pending migration, each in one transaction with its `schema_migrations` row.
     private func migrate() throws {
-        try Self.checkSchema(database, path: path, allowPending: true, allowEmpty: true)
+        try Self.migrate(database, path: path, clock: clock)
+    }
+
+    private static func migrate(_ database: Database, path: String, clock: () -> Date) throws {
+        try checkSchema(database, path: path, allowPending: true, allowEmpty: true)
         for file in Migrations.all {
             try database.inTransaction {
                 // Re-read inside the write lock: another process may have migrated meanwhile.
-                let applied = try Self.appliedMigrations(database)
+                let applied = try appliedMigrations(database)
                 if applied.contains(where: { $0.version == file.version }) { return }
                 try database.execute(file.sql)
                 try database.withStatement("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)") { s in
@@ -166,6 +178,34 @@ public final class SQLiteEventStore: EventStore {
                     try s.run()
                 }
             }
+        }
+    }
+
+    /// Creates a new ledger whole, or not at all: built and migrated under a private name,
+    /// then linked into place. A process that loses the race for the name opens the winner's
+    /// ledger; no process ever sees a half-made file at `path`.
+    private static func createAtomically(at path: String, options: Database.Options, clock: () -> Date) throws {
+        let temp = path + ".new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try createPrivateFile(at: temp)
+        defer {
+            unlink(temp)
+            unlink(temp + "-wal")
+            unlink(temp + "-shm")
+        }
+        do {
+            // Closed at the end of this scope: the last connection checkpoints and removes its WAL.
+            let database = try Database(path: temp, options: options)
+            try migrate(database, path: path, clock: clock)
+        } catch let e as SQLiteError {
+            throw EventStoreError(e, path: path)
+        }
+        if link(temp, path) != 0 {
+            let err = errno
+            if err == EEXIST { return }
+            // A file system without hard links: rename, which is atomic but may replace a racing winner's empty start.
+            if (err == EPERM || err == EOPNOTSUPP) && !FileManager.default.fileExists(atPath: path) && rename(temp, path) == 0 { return }
+            if err == ENOSPC || err == EDQUOT { throw EventStoreError.diskFull(path: path) }
+            throw EventStoreError.cannotOpen(path: path, detail: reason(err))
         }
     }
 
@@ -312,7 +352,7 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    private func currentHead() throws -> Head {
+    func currentHead() throws -> Head {
         try database.withStatement("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1") { s in
             try s.step() ? Head(position: s.int64(0), hash: s.string(1)) : Head(position: 0, hash: HashChain.genesisHex)
         }
@@ -335,9 +375,10 @@ public final class SQLiteEventStore: EventStore {
                 let digest = hasher.hash(previous: previous, position: event.position, eventID: event.eventID, stream: event.stream,
                                          version: event.version, type: event.type, schema: event.schema, data: event.data,
                                          metadata: event.metadata, recordedAt: event.recordedAt)
-                guard Hex.encode(digest) == event.hash.lowercased() else {
+                guard Hex.encode(digest) == event.hash else {
                     throw EventStoreError.invalidEvent("hash mismatch at position \(event.position): the import file was altered or damaged")
                 }
+                try Self.validateImported(event)
                 let expectedVersion = (try streamVersion(event.stream) ?? 0) + 1
                 guard event.version == expectedVersion else {
                     throw EventStoreError.invalidEvent("position \(event.position): stream \(event.stream) version \(event.version) where \(expectedVersion) was expected")
@@ -350,6 +391,20 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    /// An imported event must be one this store could have written: a valid chain is not enough,
+    /// since anyone can compute a chain over events Shiplog would refuse.
+    static func validateImported(_ event: RecordedEvent) throws {
+        let at = "position \(event.position)"
+        guard !event.stream.isEmpty, !event.type.isEmpty else { throw EventStoreError.invalidEvent("\(at): empty stream or type") }
+        guard event.schema >= 1 else { throw EventStoreError.invalidEvent("\(at): schema version must be 1 or more") }
+        guard UUIDv7.isWellFormed(event.eventID), event.eventID == event.eventID.lowercased() else {
+            throw EventStoreError.invalidEvent("\(at): event id \(event.eventID) is not a lowercase UUID")
+        }
+        guard let time = Timestamp.parse(event.recordedAt), Timestamp.format(time) == event.recordedAt else {
+            throw EventStoreError.invalidEvent("\(at): recorded_at \(event.recordedAt) is not a UTC time with milliseconds")
+        }
+    }
+
     // MARK: Reading
 
     public func readStream(_ stream: String, from version: Int64 = 1) throws -> [RecordedEvent] {
@@ -357,7 +412,8 @@ public final class SQLiteEventStore: EventStore {
             s.bind(1, stream)
             s.bind(2, version)
             var out: [RecordedEvent] = []
-            while try s.step() { out.append(Self.row(s)) }
+            let interner = TextInterner()
+            while try s.step() { out.append(Self.row(s, interner)) }
             return out
         }
     }
@@ -370,26 +426,28 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func readAll(from position: Int64 = 1, pageSize: Int = 1_000) -> EventPages {
-        EventPages(from: position, pageSize: pageSize) { [database] from, limit in
+        let interner = TextInterner()
+        return EventPages(from: position, pageSize: pageSize) { [database] from, limit in
             try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? ORDER BY position LIMIT ?") { s in
                 s.bind(1, from)
                 s.bind(2, limit)
                 var out: [RecordedEvent] = []
                 out.reserveCapacity(limit)
-                while try s.step() { out.append(Self.row(s)) }
+                while try s.step() { out.append(Self.row(s, interner)) }
                 return out
             }
         }
     }
 
     /// Calls `body` for every event from `position` on, in one read snapshot, without building pages.
+    ///
+    /// Outside a transaction, a long scan reads its rows on a second thread and connection (the
+    /// same snapshot semantics: one read transaction), so building rows and `body` run at once.
     public func forEachEvent(from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Void) throws {
-        try database.inReadTransaction {
-            try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position") { s in
-                s.bind(1, position)
-                s.bind(2, last)
-                while try s.step() { try body(Self.row(s)) }
-            }
+        if !database.isInTransaction, try worthPrefetching(from: position, through: last) {
+            try forEachEvent(from: position, through: last, prefetching: { _ in () }) { event, _ in try body(event) }
+        } else {
+            try forEachEventHere(from: position, through: last, body)
         }
     }
 
@@ -406,5 +464,12 @@ public final class SQLiteEventStore: EventStore {
     static func row(_ s: Statement) -> RecordedEvent {
         RecordedEvent(position: s.int64(0), eventID: s.string(1), stream: s.string(2), version: s.int64(3), type: s.string(4),
                       schema: s.int(5), data: s.string(6), metadata: s.string(7), recordedAt: s.string(8), hash: s.string(9))
+    }
+
+    /// A row of a scan: stream and type, which repeat, come from `interner`.
+    static func row(_ s: Statement, _ interner: TextInterner) -> RecordedEvent {
+        RecordedEvent(position: s.int64(0), eventID: s.string(1), stream: s.string(2, interning: interner), version: s.int64(3),
+                      type: s.string(4, interning: interner), schema: s.int(5), data: s.string(6), metadata: s.string(7),
+                      recordedAt: s.string(8), hash: s.string(9))
     }
 }

@@ -9,17 +9,48 @@ public enum Timestamp {
         var seconds = time_t(ms / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        // Written digit by digit: projections format a time per artifact and per record.
+        let year = Int(parts.tm_year) + 1900
+        guard (0...9999).contains(year) else {
+            func pad(_ v: Int32, _ width: Int) -> String {
+                let s = String(v)
+                return String(repeating: "0", count: max(0, width - s.count)) + s
+            }
+            return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+                + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ms % 1000), 3))Z"
+        return String(unsafeUninitializedCapacity: 24) { out in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var v = value
+                for k in stride(from: offset + width - 1, through: offset, by: -1) {
+                    out[k] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                    v /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            out[4] = 45
+            put(Int(parts.tm_mon) + 1, 2, at: 5)
+            out[7] = 45
+            put(Int(parts.tm_mday), 2, at: 8)
+            out[10] = 84
+            put(Int(parts.tm_hour), 2, at: 11)
+            out[13] = 58
+            put(Int(parts.tm_min), 2, at: 14)
+            out[16] = 58
+            put(Int(parts.tm_sec), 2, at: 17)
+            out[19] = 46
+            put(Int(ms % 1000), 3, at: 20)
+            out[23] = 90
+            return 24
+        }
     }
 
     /// Parses `2026-11-26T15:35:00Z`, with or without milliseconds, or a bare date `2026-11-26` (midnight UTC).
     public static func parse(_ text: String) -> Date? {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        // Trimming through Foundation costs more than the rest of the parse: only when needed.
+        let edges = (text.utf8.first ?? 0, text.utf8.last ?? 0)
+        let plain = edges.0 > 0x20 && edges.0 < 0x80 && edges.1 > 0x20 && edges.1 < 0x80
+        let t = plain ? text : text.trimmingCharacters(in: .whitespaces)
         let digits = Array(t.utf8)
         func num(_ from: Int, _ len: Int) -> Int32? {
             guard from + len <= digits.count else { return nil }

@@ -9,10 +9,12 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case refused(String)
     /// Input that cannot be used (a malformed import file, a bad artifact name).
     case invalid(String)
+    /// A file could not be written (disk full, file-size limit, permissions); nothing was recorded for it.
+    case storage(String)
 
     public var description: String {
         switch self {
-        case .notFound(let m), .refused(let m), .invalid(let m): m
+        case .notFound(let m), .refused(let m), .invalid(let m), .storage(let m): m
         }
     }
 }

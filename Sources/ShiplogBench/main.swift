@@ -1,2 +1,60 @@
-// The benchmark harness; see tools/bench.
-print("shiplog-bench")
+// The benchmark harness: `tools/bench [--quick] [--json]` builds this in release and runs it.
+import Foundation
+
+let usage = """
+    usage: shiplog-bench [--quick] [--json] [--only LIST] [--ledger PATH]
+                         [--shiplog PATH] [--baseline PATH] [--schema PATH] [--testserver PATH]
+
+      --quick       small sizes and one run of each workload, in seconds
+      --json        print the figures as JSON on stdout (the table goes to stderr)
+      --only LIST   only these workloads, comma-separated: \(Bench.workloads.joined(separator: ","))
+      --ledger PATH keep the large ledger here, and reuse it on later runs (for profiling one workload)
+      --shiplog     the release shiplog binary (default: next to this program)
+      --baseline    the compiled tools/bench-baseline.c (default: next to this program)
+      --schema      migrations/0001_events.sql, for the C baseline
+      --testserver  tools/testserver.py, the loopback HTTP server for the health checks
+    """
+
+var options = Bench.Options()
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    func value() -> String {
+        guard let v = arguments.popFirst() else {
+            FileHandle.standardError.write(Data("shiplog-bench: \(argument) needs a value\n\(usage)\n".utf8))
+            exit(2)
+        }
+        return v
+    }
+    switch argument {
+    case "--quick": options.quick = true
+    case "--json": options.json = true
+    case "--shiplog": options.shiplog = value()
+    case "--baseline": options.baseline = value()
+    case "--schema": options.schema = value()
+    case "--testserver": options.testserver = value()
+    case "--ledger": options.ledger = value()
+    case "--only":
+        options.only = Set(value().split(separator: ",").map(String.init))
+        if let unknown = options.only.first(where: { !Bench.workloads.contains($0) }) {
+            FileHandle.standardError.write(Data("shiplog-bench: unknown workload \(unknown)\n\(usage)\n".utf8))
+            exit(2)
+        }
+    case "-h", "--help": print(usage); exit(0)
+    default:
+        FileHandle.standardError.write(Data("shiplog-bench: unknown argument \(argument)\n\(usage)\n".utf8))
+        exit(2)
+    }
+}
+
+do {
+    let report = try Bench(options).run()
+    if options.json {
+        FileHandle.standardError.write(Data(report.table().utf8))
+        print(report.json())
+    } else {
+        print(report.table(), terminator: "")
+    }
+} catch {
+    FileHandle.standardError.write(Data("shiplog-bench: \(error)\n".utf8))
+    exit(1)
+}

@@ -41,6 +41,17 @@ enum Main {
         signal(SIGXFSZ, SIG_IGN)
         // A closed pipe (`shiplog events list | head`) must end output quietly, as EPIPE.
         signal(SIGPIPE, SIG_IGN)
+        refuseUndecodableArguments()
         Shiplog.main()
+    }
+
+    /// Swift decodes arguments with U+FFFD in place of invalid UTF-8: a ledger path or an
+    /// event field would silently become something other than what was given. Refuse instead.
+    static func refuseUndecodableArguments() {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil else { continue }
+            Terminal.error("argument \(index) is not valid UTF-8; shiplog takes paths and values as UTF-8 text (rename the file, or re-encode the value)")
+            exit(Exit.usage)
+        }
     }
 }

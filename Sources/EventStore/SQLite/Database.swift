@@ -63,7 +63,8 @@ public final class Database {
     func check(_ rc: Int32, sql: String? = nil) throws -> Int32 {
         switch rc {
         case SQLITE_OK, SQLITE_ROW, SQLITE_DONE: return rc
-        default: throw SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+        default: throw SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql,
+                                   systemErrno: sqlite3_system_errno(handle))
         }
     }
 
@@ -143,6 +144,9 @@ public final class Database {
             return try s.step()
         }
     }
+
+    /// True inside an explicit transaction (this connection's, read or write).
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes(handle)) }

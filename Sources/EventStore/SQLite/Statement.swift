@@ -60,7 +60,8 @@ public final class Statement {
         let rc = sqlite3_step(handle)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }
-        throw EventStoreError(SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(database.handle)), sql: sql),
+        throw EventStoreError(SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(database.handle)), sql: sql,
+                                          systemErrno: sqlite3_system_errno(database.handle)),
                               path: database.path)
     }
 
@@ -76,6 +77,13 @@ public final class Statement {
         guard let text = sqlite3_column_text(handle, column) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+    }
+
+    /// The column as text, shared with earlier rows that held the same text.
+    func string(_ column: Int32, interning interner: TextInterner) -> String {
+        guard let text = sqlite3_column_text(handle, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return interner.text(UnsafeRawBufferPointer(start: text, count: count))
     }
 
     public func optionalString(_ column: Int32) -> String? {

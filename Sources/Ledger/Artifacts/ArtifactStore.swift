@@ -79,14 +79,14 @@ public struct ArtifactStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw LedgerError.invalid("cannot create the artifact directory \(directory): \(error.localizedDescription)")
+            throw LedgerError.storage("cannot create the artifact directory \(directory): \(error.localizedDescription)")
         }
     }
 
     static func ioError(_ action: String, _ path: String, _ err: Int32) -> LedgerError {
         let reason = String(cString: strerror(err)).lowercased()
         let hint = err == ENOSPC || err == EFBIG || err == EDQUOT ? " Free disk space and retry; nothing was recorded for this artifact." : ""
-        return .invalid("cannot \(action) artifact file \(path): \(reason).\(hint)")
+        return .storage("cannot \(action) artifact file \(path): \(reason).\(hint)")
     }
 }
 

@@ -117,63 +117,208 @@ extension DeploymentEvent {
         }
     }
 
-    private static func decodeThrowing(_ event: RecordedEvent) throws -> DeploymentEvent? {
-        let data = Data(event.data.utf8)
-        switch event.type {
-        case "DeploymentRequested":
-            if event.schema == 1 { return .deploymentRequested(try Upcast.deploymentRequestedV1(data)) }
-            return .deploymentRequested(try JSONDecoder().decode(DeploymentRequest.self, from: data))
-        case "HealthCheckAttempted":
-            return .healthCheckAttempted(try JSONDecoder().decode(HealthAttempt.self, from: data))
-        case "ArtifactStored":
-            return .artifactStored(try JSONDecoder().decode(Artifact.self, from: data))
-        default: break
+    /// What a stored type name reads as. One dictionary lookup instead of comparing the name
+    /// with every type in turn: replays decode millions of events.
+    private enum Kind: Sendable {
+        case requested, healthAttempt, artifact, serviceDeployed, stabilizationStarted, stabilizationFinished
+        case serviceHealthy, serviceUnhealthy, checksPassed, checksFailed, rollbackStarted, notificationSent, notificationFailed
+        case succeeded, failed, rolledBack, abandoned, markedBad, locked, released, unlocked, pruned
+        case stepStarted(Phase), stepSucceeded(Phase), stepFailed(Phase)
+    }
+
+    private static let kinds = KindTable({
+        var kinds: [String: Kind] = [:]
+        // Phase step names first: a name below that is also a step's (ServiceDeployed, RollbackStarted) means the case below.
+        for p in Phase.allCases.reversed() where p != .health {
+            let t = p.eventTypes
+            kinds[t.started] = .stepStarted(p)
+            kinds[t.succeeded] = .stepSucceeded(p)
+            kinds[t.failed] = .stepFailed(p)
         }
-        guard let f = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        let named: [(String, Kind)] = [
+            ("DeploymentRequested", .requested), ("HealthCheckAttempted", .healthAttempt), ("ArtifactStored", .artifact),
+            ("ServiceDeployed", .serviceDeployed), ("StabilizationWaitStarted", .stabilizationStarted),
+            ("StabilizationWaitFinished", .stabilizationFinished), ("ServiceHealthy", .serviceHealthy),
+            ("ServiceUnhealthy", .serviceUnhealthy), ("HealthChecksPassed", .checksPassed), ("HealthChecksFailed", .checksFailed),
+            ("RollbackStarted", .rollbackStarted), ("NotificationSent", .notificationSent), ("NotificationFailed", .notificationFailed),
+            ("DeploymentSucceeded", .succeeded), ("DeploymentFailed", .failed), ("DeploymentRolledBack", .rolledBack),
+            ("DeploymentAbandoned", .abandoned), ("DeploymentMarkedBad", .markedBad), ("EnvironmentLocked", .locked),
+            ("EnvironmentReleased", .released), ("EnvironmentUnlocked", .unlocked), ("ArtifactPruned", .pruned),
+        ]
+        for (name, kind) in named { kinds[name] = kind }
+        return kinds
+    }())
+
+    /// The type names, open-addressed by FNV-1a of their bytes: for names this short, several
+    /// times cheaper than `Dictionary`'s seeded hashing, and it runs once per event.
+    private struct KindTable: Sendable {
+        private var names: [[UInt8]] = []
+        private var values: [Kind] = []
+        private var slots = [Int](repeating: -1, count: 256)
+
+        init(_ kinds: [String: Kind]) {
+            precondition(kinds.count < slots.count / 2)
+            for (name, kind) in kinds {
+                var slot = Self.hash(Array(name.utf8)) & (slots.count - 1)
+                while slots[slot] >= 0 { slot = (slot + 1) & (slots.count - 1) }
+                slots[slot] = names.count
+                names.append(Array(name.utf8))
+                values.append(kind)
+            }
+        }
+
+        static func hash<C: Collection<UInt8>>(_ bytes: C) -> Int {
+            var h: UInt32 = 2_166_136_261
+            for b in bytes { h = (h ^ UInt32(b)) &* 16_777_619 }
+            return Int(h)
+        }
+
+        subscript(name: String) -> Kind? {
+            var name = name
+            return name.withUTF8 { bytes in
+                var slot = Self.hash(bytes) & (slots.count - 1)
+                while slots[slot] >= 0 {
+                    let i = slots[slot]
+                    if names[i].elementsEqual(bytes) { return values[i] }
+                    slot = (slot + 1) & (slots.count - 1)
+                }
+                return nil
+            }
+        }
+    }
+
+    private static func decodeThrowing(_ event: RecordedEvent) throws -> DeploymentEvent? {
+        // EventStore's reader, not Foundation's: replays decode every event, and it is several times faster.
+        guard case .object(let f) = try JSONValue(parsing: event.data) else {
             throw EventDecodingError(position: event.position, type: event.type, detail: "data is not a JSON object")
         }
-        func s(_ k: String) throws -> String {
-            guard let v = f[k] as? String else { throw EventDecodingError(position: event.position, type: event.type, detail: "missing text field \(k)") }
-            return v
-        }
-        func i(_ k: String) throws -> Int {
-            guard let v = f[k] as? NSNumber else { throw EventDecodingError(position: event.position, type: event.type, detail: "missing number field \(k)") }
-            return v.intValue
-        }
+        guard let kind = kinds[event.type] else { return nil }
+        let fields = PayloadFields(object: f, position: event.position, type: event.type)
+        func s(_ k: String) throws -> String { try fields.string(k) }
+        func i(_ k: String) throws -> Int { try fields.int(k) }
         func round() throws -> HealthRound { HealthRound(rawValue: try s("round")) ?? .deploy }
-        func phase() throws -> Phase {
-            guard let p = Phase(rawValue: try s("phase")) else { throw EventDecodingError(position: event.position, type: event.type, detail: "unknown phase") }
-            return p
+        switch kind {
+        case .requested:
+            if event.schema == 1 { return .deploymentRequested(try Upcast.deploymentRequestedV1(Data(event.data.utf8))) }
+            return .deploymentRequested(try DeploymentRequest(fields))
+        case .healthAttempt: return .healthCheckAttempted(try HealthAttempt(fields))
+        case .artifact: return .artifactStored(try Artifact(fields))
+        case .serviceDeployed: return .serviceDeployed(service: try s("service"))
+        case .stabilizationStarted: return .stabilizationWaitStarted(seconds: f["seconds"]?.doubleValue ?? 0, until: try s("until"))
+        case .stabilizationFinished: return .stabilizationWaitFinished
+        case .serviceHealthy: return .serviceHealthy(check: try s("service"), attempts: try i("attempts"), round: try round())
+        case .serviceUnhealthy: return .serviceUnhealthy(check: try s("service"), attempts: try i("attempts"), reason: try s("reason"), round: try round())
+        case .checksPassed: return .healthChecksPassed(round: try round())
+        case .checksFailed: return .healthChecksFailed(round: try round(), failed: f["failed"]?.strings ?? [])
+        case .rollbackStarted: return .rollbackStarted(targetID: try s("target_deployment_id"), targetSHA: try s("target_sha"), attempt: try i("attempt"))
+        case .notificationSent: return .notificationSent(channel: try s("channel"), attempts: try i("attempts"))
+        case .notificationFailed: return .notificationFailed(channel: try s("channel"), attempts: try i("attempts"), error: try s("error"))
+        case .succeeded: return .deploymentSucceeded
+        case .failed: return .deploymentFailed(reason: try s("reason"), phase: f["phase"]?.string.flatMap(Phase.init(rawValue:)))
+        case .rolledBack: return .deploymentRolledBack(targetID: try s("rollback_to"), targetSHA: try s("rollback_sha"))
+        case .abandoned: return .deploymentAbandoned(reason: try s("reason"), by: try s("by"))
+        case .markedBad: return .deploymentMarkedBad(reason: try s("reason"), by: try s("by"))
+        case .locked: return .environmentLocked(deploymentID: try s("deployment_id"))
+        case .released: return .environmentReleased(deploymentID: try s("deployment_id"), status: try s("status"))
+        case .unlocked: return .environmentUnlocked(deploymentID: try s("deployment_id"), reason: try s("reason"), by: try s("by"))
+        case .pruned: return .artifactPruned(name: try s("name"), sha256: try s("sha256"), deploymentID: try s("deployment_id"))
+        case .stepStarted(let p): return .stepStarted(p, attempt: try i("attempt"))
+        case .stepSucceeded(let p): return .stepSucceeded(p, detail: f["detail"]?.string)
+        case .stepFailed(let p): return .stepFailed(p, reason: try s("reason"))
         }
-        switch event.type {
-        case "ServiceDeployed": return .serviceDeployed(service: try s("service"))
-        case "StabilizationWaitStarted": return .stabilizationWaitStarted(seconds: (f["seconds"] as? NSNumber)?.doubleValue ?? 0, until: try s("until"))
-        case "StabilizationWaitFinished": return .stabilizationWaitFinished
-        case "ServiceHealthy": return .serviceHealthy(check: try s("service"), attempts: try i("attempts"), round: try round())
-        case "ServiceUnhealthy": return .serviceUnhealthy(check: try s("service"), attempts: try i("attempts"), reason: try s("reason"), round: try round())
-        case "HealthChecksPassed": return .healthChecksPassed(round: try round())
-        case "HealthChecksFailed": return .healthChecksFailed(round: try round(), failed: f["failed"] as? [String] ?? [])
-        case "RollbackStarted": return .rollbackStarted(targetID: try s("target_deployment_id"), targetSHA: try s("target_sha"), attempt: try i("attempt"))
-        case "NotificationSent": return .notificationSent(channel: try s("channel"), attempts: try i("attempts"))
-        case "NotificationFailed": return .notificationFailed(channel: try s("channel"), attempts: try i("attempts"), error: try s("error"))
-        case "DeploymentSucceeded": return .deploymentSucceeded
-        case "DeploymentFailed": return .deploymentFailed(reason: try s("reason"), phase: (f["phase"] as? String).flatMap(Phase.init(rawValue:)))
-        case "DeploymentRolledBack": return .deploymentRolledBack(targetID: try s("rollback_to"), targetSHA: try s("rollback_sha"))
-        case "DeploymentAbandoned": return .deploymentAbandoned(reason: try s("reason"), by: try s("by"))
-        case "DeploymentMarkedBad": return .deploymentMarkedBad(reason: try s("reason"), by: try s("by"))
-        case "EnvironmentLocked": return .environmentLocked(deploymentID: try s("deployment_id"))
-        case "EnvironmentReleased": return .environmentReleased(deploymentID: try s("deployment_id"), status: try s("status"))
-        case "EnvironmentUnlocked": return .environmentUnlocked(deploymentID: try s("deployment_id"), reason: try s("reason"), by: try s("by"))
-        case "ArtifactPruned": return .artifactPruned(name: try s("name"), sha256: try s("sha256"), deploymentID: try s("deployment_id"))
+    }
+}
+
+/// One payload's members, read with the errors a decoder reports: the three payload structs are
+/// read member by member here rather than through `Decodable`, whose generic containers cost
+/// more than the rest of a replay. Each reader takes exactly the members `JSONEncoder` writes
+/// for its struct (CodingKeys), required unless optional, `null` reading as nil.
+struct PayloadFields {
+    let object: JSONObject
+    let position: Int64
+    let type: String
+
+    func fail(_ detail: String) -> EventDecodingError {
+        EventDecodingError(position: position, type: type, detail: detail)
+    }
+
+    func string(_ k: String) throws -> String {
+        guard let v = object[k]?.string else { throw fail("missing text field \(k)") }
+        return v
+    }
+
+    func int(_ k: String) throws -> Int {
+        guard let v = object[k]?.intValue else { throw fail("missing number field \(k)") }
+        return v
+    }
+
+    /// An integer member that must be a whole number, as `JSONDecoder` requires.
+    func exactInt(_ k: String) throws -> Int {
+        switch object[k] {
+        case .integer(let v)?: if let i = Int(exactly: v) { return i }
+        case .double(let d)?: if let i = Int(exactly: d) { return i }
         default: break
         }
-        for p in Phase.allCases where p != .health {
-            let t = p.eventTypes
-            if event.type == t.started { return .stepStarted(p, attempt: try i("attempt")) }
-            if event.type == t.succeeded { return .stepSucceeded(p, detail: f["detail"] as? String) }
-            if event.type == t.failed { return .stepFailed(p, reason: try s("reason")) }
+        throw fail("missing whole number field \(k)")
+    }
+
+    func optionalString(_ k: String) throws -> String? {
+        switch object[k] {
+        case nil, .null?: return nil
+        case .string(let v)?: return v
+        default: throw fail("field \(k) is not text")
         }
-        return nil
+    }
+
+    func optionalExactInt(_ k: String) throws -> Int? {
+        switch object[k] {
+        case nil, .null?: return nil
+        default: return try exactInt(k)
+        }
+    }
+
+    func bool(_ k: String) throws -> Bool {
+        guard case .bool(let v)? = object[k] else { throw fail("missing true/false field \(k)") }
+        return v
+    }
+
+    func strings(_ k: String) throws -> [String] {
+        guard let v = object[k]?.strings else { throw fail("missing list of text field \(k)") }
+        return v
+    }
+
+    func raw<T: RawRepresentable>(_ k: String, as type: T.Type) throws -> T where T.RawValue == String {
+        guard let v = T(rawValue: try string(k)) else { throw fail("field \(k) has an unknown value") }
+        return v
+    }
+}
+
+extension DeploymentRequest {
+    init(_ f: PayloadFields) throws {
+        self.init(deploymentID: try f.string("deployment_id"), environment: try f.string("environment"), gitSHA: try f.string("git_sha"),
+                  gitRef: try f.string("git_ref"), services: try f.strings("services"), triggeredBy: try f.string("triggered_by"),
+                  mode: try f.string("mode"),
+                  phases: try f.strings("phases").map { name in
+                      guard let p = Phase(rawValue: name) else { throw f.fail("unknown phase \(name)") }
+                      return p
+                  },
+                  checks: try f.strings("checks"), previousStableID: try f.optionalString("previous_stable_id"),
+                  previousStableSHA: try f.optionalString("previous_stable_sha"))
+    }
+}
+
+extension HealthAttempt {
+    init(_ f: PayloadFields) throws {
+        self.init(check: try f.string("service"), target: try f.string("target"), attempt: try f.exactInt("attempt"),
+                  round: try f.raw("round", as: HealthRound.self), httpStatus: try f.optionalExactInt("http_status"),
+                  latencyMs: try f.exactInt("latency_ms"), error: try f.optionalString("error"), healthy: try f.bool("healthy"))
+    }
+}
+
+extension Artifact {
+    init(_ f: PayloadFields) throws {
+        self.init(name: try f.string("name"), phase: try f.string("phase"), sha256: try f.string("sha256"),
+                  size: Int64(try f.exactInt("size")), retentionDays: try f.exactInt("retention_days"))
     }
 }
 

@@ -8,9 +8,29 @@ import Foundation
 /// folded states in memory instead of re-reading streams.
 public final class Projector {
     let database: Database
-    private var cache: [String: (state: DeploymentState, requestPosition: Int64)] = [:]
-    private var dirty: [String: Int64] = [:]
+    /// Folded deployments by stream name, updated in place: a rebuild touches each once per event.
+    private var cache: [String: Entry] = [:]
+    /// Entries changed since the last flush, each once.
+    private var dirty: [Entry] = []
+    /// Environments whose holder changed since the last flush: only the latest is written.
+    private var environments: [String: (id: String?, time: String)] = [:]
     private let cacheStreams: Bool
+
+    private final class Entry {
+        let id: String
+        let stream: String
+        var state: DeploymentState
+        var requestPosition: Int64
+        var lastPosition: Int64 = 0
+        var isDirty = false
+
+        init(id: String, stream: String, state: DeploymentState, requestPosition: Int64) {
+            self.id = id
+            self.stream = stream
+            self.state = state
+            self.requestPosition = requestPosition
+        }
+    }
 
     /// - Parameter cacheStreams: keep folded states across calls (rebuild and replay);
     ///   incremental appends re-read each touched stream instead.
@@ -22,39 +42,63 @@ public final class Projector {
     /// Applies newly recorded events, in position order.
     func apply(_ events: [RecordedEvent], store: SQLiteEventStore?) throws {
         for event in events {
-            // Only the ledger's own streams: an integration's stream may reuse a domain type name with other data.
-            guard Self.isOwnStream(event.stream), let decoded = try DeploymentEvent.decode(event) else { continue }
-            if event.stream.hasPrefix("deployment-") {
-                let id = String(event.stream.dropFirst("deployment-".count))
-                var entry = try cachedState(id: id, stream: event.stream, store: store, before: event)
-                entry.state.evolve(decoded, at: event.recordedAt)
-                if case .deploymentRequested = decoded { entry.requestPosition = event.position }
-                cache[id] = entry
-                dirty[id] = event.position
-                if case .artifactStored(let artifact) = decoded, let request = entry.state.request {
-                    try insertArtifact(artifact, deploymentID: id, environment: request.environment, at: event)
-                }
-            } else if event.stream.hasPrefix("environment-") {
-                let name = String(event.stream.dropFirst("environment-".count))
-                switch decoded {
-                case .environmentLocked(let id): try setActive(name, id, at: event.recordedAt)
-                case .environmentReleased, .environmentUnlocked: try setActive(name, nil, at: event.recordedAt)
-                default: break
-                }
-            } else if case .artifactPruned(let name, _, _) = decoded {
-                try database.withStatement("UPDATE artifacts SET pruned_at = ? WHERE name = ?") { s in
-                    s.bind(1, event.recordedAt)
-                    s.bind(2, name)
-                    try s.run()
-                }
-            }
+            guard let decoded = try Self.decodeOwn(event) else { continue }
+            try apply(event, decoded, store: store)
         }
-        if !cacheStreams || dirty.count >= 5_000 { try flush() }
-        if let last = events.last {
-            try database.withStatement("UPDATE projection_state SET position = ? WHERE name = 'all'") { s in
-                s.bind(1, last.position)
+        if let last = events.last { try endBatch(at: last.position) }
+    }
+
+    /// The event as the projections read it: only the ledger's own streams (an integration's
+    /// stream may reuse a domain type name with other data).
+    @Sendable static func decodeOwn(_ event: RecordedEvent) throws -> DeploymentEvent? {
+        guard isOwnStream(event.stream) else { return nil }
+        return try DeploymentEvent.decode(event)
+    }
+
+    /// Applies one decoded event; `endBatch` completes a batch.
+    private func apply(_ event: RecordedEvent, _ decoded: DeploymentEvent, store: SQLiteEventStore?) throws {
+        if event.stream.hasPrefix("deployment-") {
+            let entry: Entry
+            if let cached = cache[event.stream] {
+                entry = cached
+            } else {
+                let id = String(event.stream.dropFirst("deployment-".count))
+                let folded = try cachedState(id: id, stream: event.stream, store: store, before: event)
+                entry = Entry(id: id, stream: event.stream, state: folded.state, requestPosition: folded.requestPosition)
+                cache[event.stream] = entry
+            }
+            entry.state.evolve(decoded, at: event.recordedAt)
+            if case .deploymentRequested = decoded { entry.requestPosition = event.position }
+            entry.lastPosition = event.position
+            if !entry.isDirty {
+                entry.isDirty = true
+                dirty.append(entry)
+            }
+            if case .artifactStored(let artifact) = decoded, let request = entry.state.request {
+                try insertArtifact(artifact, deploymentID: entry.id, environment: request.environment, at: event)
+            }
+        } else if event.stream.hasPrefix("environment-") {
+            let name = String(event.stream.dropFirst("environment-".count))
+            switch decoded {
+            case .environmentLocked(let id): environments[name] = (id, event.recordedAt)
+            case .environmentReleased, .environmentUnlocked: environments[name] = (nil, event.recordedAt)
+            default: break
+            }
+        } else if case .artifactPruned(let name, _, _) = decoded {
+            try database.withStatement("UPDATE artifacts SET pruned_at = ? WHERE name = ?") { s in
+                s.bind(1, event.recordedAt)
+                s.bind(2, name)
                 try s.run()
             }
+        }
+    }
+
+    /// Ends a batch of applied events: rows are written now when not cached, and the position recorded.
+    private func endBatch(at position: Int64) throws {
+        if !cacheStreams || dirty.count >= 5_000 { try flush() }
+        try database.withStatement("UPDATE projection_state SET position = ? WHERE name = 'all'") { s in
+            s.bind(1, position)
+            try s.run()
         }
     }
 
@@ -64,16 +108,17 @@ public final class Projector {
 
     /// Writes every changed deployment row; finished deployments leave the cache.
     func flush() throws {
-        for (id, lastPosition) in dirty {
-            guard let entry = cache[id] else { continue }
-            try writeRow(entry.state, requestPosition: entry.requestPosition, lastPosition: lastPosition)
-            if !cacheStreams || entry.state.isFinished { cache[id] = nil }
+        for entry in dirty {
+            try writeRow(entry.state, requestPosition: entry.requestPosition, lastPosition: entry.lastPosition)
+            entry.isDirty = false
+            if !cacheStreams || entry.state.isFinished { cache[entry.stream] = nil }
         }
         dirty.removeAll(keepingCapacity: true)
+        for (name, holder) in environments { try setActive(name, holder.id, at: holder.time) }
+        environments.removeAll(keepingCapacity: true)
     }
 
     private func cachedState(id: String, stream: String, store: SQLiteEventStore?, before event: RecordedEvent) throws -> (state: DeploymentState, requestPosition: Int64) {
-        if let cached = cache[id] { return cached }
         var state = DeploymentState()
         var requestPosition = event.position
         // Fold what the stream held before this event (it may be one of several in a batch).
@@ -181,19 +226,20 @@ public final class Projector {
         return try db.inTransaction {
             try db.execute("DELETE FROM deployments; DELETE FROM artifacts; DELETE FROM environments; UPDATE projection_state SET position = 0")
             let projector = Projector(database: db, cacheStreams: true)
-            var batch: [RecordedEvent] = []
-            batch.reserveCapacity(1_000)
             var count: Int64 = 0
-            try store.forEachEvent { event in
-                batch.append(event)
+            var last: Int64 = 0
+            // Events are read and decoded on a second thread while this one folds and writes. That
+            // connection sees the committed events, which this transaction does not change.
+            try store.forEachEvent(prefetching: Projector.decodeOwn) { event, decoded in
+                if let decoded { try projector.apply(event, decoded, store: store) }
                 count += 1
-                if batch.count == 1_000 {
-                    try projector.apply(batch, store: store)
-                    batch.removeAll(keepingCapacity: true)
+                last = event.position
+                if count % 1_000 == 0 {
+                    try projector.endBatch(at: last)
                     if count % 100_000 == 0 { progress?(count) }
                 }
             }
-            try projector.apply(batch, store: store)
+            if last > 0 { try projector.endBatch(at: last) }
             try projector.flush()
             return count
         }

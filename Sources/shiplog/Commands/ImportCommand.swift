@@ -45,6 +45,9 @@ struct ImportCommand: ParsableCommand {
                         try target.importEvents(batch)
                     } catch EventStoreError.invalidEvent(let detail) {
                         throw Failure("\(file), lines \(firstLine)–\(lineNumber): \(detail); nothing was imported", code: Exit.dataError)
+                    } catch let error as EventDecodingError {
+                        // Positions start at 1 in an empty ledger: line N carries position N (blank lines aside).
+                        throw Failure("\(file), lines \(firstLine)–\(lineNumber): \(error); nothing was imported", code: Exit.dataError)
                     }
                     count += Int64(batch.count)
                     batch.removeAll(keepingCapacity: true)

@@ -164,6 +164,19 @@ struct RecordCommand: ParsableCommand {
                 let phase = phase!
                 let bytes = try log.map(readLog)
                 let ledger = Ledger(store: try self.ledger.open(.existing))
+                // A retry after the log could not be kept (disk full): the outcome stands, keep the log now.
+                let before = try ledger.load(id)
+                let step = before.steps[phase]
+                let sameOutcome = status == .succeeded ? step?.succeeded == true : step?.failure != nil
+                if sameOutcome, let bytes, before.artifacts[phase.logArtifactName(deploymentID: id)] == nil {
+                    let artifact = try keepLog(bytes, name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue,
+                                               of: "the \(phase) outcome", deploymentID: id, retentionDays: retentionDays,
+                                               ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
+                    report(state: try ledger.load(id), events: 1, what: "\(phase) \(status.rawValue) (already recorded; its log is kept now)",
+                           artifact: artifact, json: json,
+                           fields: [("phase", JSONText.quote(phase.rawValue)), ("status", JSONText.quote(status.rawValue))])
+                    return
+                }
                 let (state, events) = try ledger.execute(.completeStep(phase, succeeded: status == .succeeded, reason: reason), on: id)
                 let artifact = try bytes.map { bytes in
                     try keepLog(bytes, name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue, of: "the \(phase) outcome",

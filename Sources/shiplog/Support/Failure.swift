@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import Runner
 import Ledger
 
 /// Shiplog's exit codes. Documented in `shiplog --help` and README.md.
@@ -76,8 +77,13 @@ struct Failure: Error, CustomStringConvertible {
             case .notFound: return Exit.notFound
             case .refused: return Exit.refused
             case .invalid: return Exit.dataError
+            case .storage: return Exit.cannotWrite
             }
         case is EventDecodingError: return Exit.ioError
+        case is StepLogError: return Exit.cannotWrite
+        case let e as StepProcessError:
+            if case .cannotStart = e { return Exit.dataError }
+            return Exit.software
         default: return Exit.software
         }
     }

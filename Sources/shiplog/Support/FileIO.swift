@@ -111,6 +111,9 @@ final class LineReader {
     private let path: String
     private var buffer: [UInt8] = []
     private var start = 0
+    /// Where the newline search resumes: bytes before it are known to hold none, so a long
+    /// line is scanned once, not once per read.
+    private var scanned = 0
     private var atEnd = false
 
     init(path: String) throws {
@@ -126,9 +129,10 @@ final class LineReader {
 
     func next() throws -> ArraySlice<UInt8>? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: 10) {
+            if let newline = buffer[max(start, scanned)...].firstIndex(of: 10) {
                 var line = buffer[start..<newline]
                 start = newline + 1
+                scanned = start
                 if line.last == 13 { line = line.dropLast() }
                 return line
             }
@@ -139,8 +143,10 @@ final class LineReader {
                 if line.last == 13 { line = line.dropLast() }
                 return line
             }
+            scanned = buffer.count
             if start > 0 {
                 buffer.removeSubrange(0..<start)
+                scanned -= start
                 start = 0
             }
             var chunk = [UInt8](repeating: 0, count: 1 << 16)

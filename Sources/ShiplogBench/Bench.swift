@@ -1,0 +1,378 @@
+import Foundation
+import Ledger
+import Runner
+
+/// Every workload of issue 5, each on a fresh ledger in a temporary directory.
+final class Bench {
+    struct Options {
+        var quick = false
+        var json = false
+        var shiplog: String?
+        var baseline: String?
+        var schema: String?
+        var testserver: String?
+        /// Only these workloads (see `Bench.workloads`); all when empty.
+        var only: Set<String> = []
+        /// Keep the large ledger at this path, and reuse it when it is already there.
+        var ledger: String?
+    }
+
+    static let workloads = ["append", "read", "rebuild", "verify", "queries", "export", "memory", "append-at-scale", "health"]
+
+    /// How big each workload is.
+    struct Sizes {
+        var runs: Int
+        var singleEvents: Int
+        var batchEvents: Int
+        var deployments: Int
+        var queryIterations: Int
+        var processRuns: Int
+        var scaleAppendEvents: Int
+
+        static let full = Sizes(runs: 3, singleEvents: 5_000, batchEvents: 100_000, deployments: 50_000,
+                                queryIterations: 1_000, processRuns: 30, scaleAppendEvents: 20_000)
+        static let quick = Sizes(runs: 1, singleEvents: 500, batchEvents: 10_000, deployments: 1_000,
+                                 queryIterations: 200, processRuns: 10, scaleAppendEvents: 2_000)
+    }
+
+    let options: Options
+    let sizes: Sizes
+    let shiplog: String
+    let baseline: String
+    let schema: String
+    let testserver: String
+    let scratch: Scratch
+    var report: Report
+
+    init(_ options: Options) throws {
+        self.options = options
+        sizes = options.quick ? .quick : .full
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let root = FileManager.default.currentDirectoryPath
+        shiplog = options.shiplog ?? here + "/shiplog"
+        baseline = options.baseline ?? here + "/bench-baseline"
+        schema = options.schema ?? root + "/migrations/0001_events.sql"
+        testserver = options.testserver ?? root + "/tools/testserver.py"
+        for (what, path) in [("shiplog", shiplog), ("bench-baseline", baseline), ("schema", schema), ("testserver", testserver)] {
+            guard FileManager.default.fileExists(atPath: path) else { throw BenchError("\(what) not found at \(path); tools/bench builds it") }
+        }
+        scratch = try Scratch("shiplog-bench")
+        let date = ISO8601DateFormatter().string(from: Date())
+        report = Report(mode: options.quick ? "quick" : "full", date: date, cores: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    func wants(_ workload: String) -> Bool { options.only.isEmpty || options.only.contains(workload) }
+
+    func run() throws -> Report {
+        let started = now()
+        if wants("append") { try appendWorkloads() }
+        if !Set(Self.workloads).subtracting(["append", "health"]).filter(wants).isEmpty {
+            let domain: DomainLedger
+            if let path = options.ledger, FileManager.default.fileExists(atPath: path) {
+                note("reusing the ledger at \(path)")
+                domain = try DomainLedger.open(path: path)
+            } else {
+                note("building a ledger of \(sizes.deployments) deployments…")
+                let buildStart = now()
+                domain = try DomainLedger.build(path: options.ledger ?? scratch.file("domain.db"), deployments: sizes.deployments)
+                note("built \(domain.events) events in \(String(format: "%.1f", now() - buildStart)) s")
+            }
+            report.notes.append(("scale ledger", "\(domain.deployments) deployments, \(domain.events) events, "
+                                 + "\(Int(domain.payloadBytes.rounded())) bytes of data+metadata per event on average"))
+            try scaleReads(domain)
+            if wants("queries") { try queries(domain) }
+            if wants("export") { try export(domain) }
+            if wants("memory") { try memory(domain) }
+            if wants("append-at-scale") { try appendAtScale(domain) }
+        }
+        if wants("health") { try health() }
+        report.notes.append(("runs", "median of \(sizes.runs) run\(sizes.runs == 1 ? "" : "s") per rate; "
+                             + "\(sizes.queryIterations) in-process and \(sizes.processRuns) whole-process runs per query"))
+        report.notes.append(("total time", String(format: "%.0f s", now() - started)))
+        return report
+    }
+
+    // MARK: Appends
+
+    /// Swift: the store's own append, `perTransaction` events per call, streams of 20 events.
+    func swiftAppend(path: String, events: Int, perTransaction: Int, streamOffset: Int = 0) throws -> Double {
+        let store = try SQLiteEventStore(path: path)
+        let streamSize = 20
+        let start = now()
+        var done = 0
+        while done < events {
+            let inTransaction = min(perTransaction, events - done)
+            var batches: [StreamAppend] = []
+            var k = 0
+            while k < inTransaction {
+                let index = done + k
+                let before = index % streamSize
+                let count = min(inTransaction - k, streamSize - before)
+                let stream = Payload.stream(streamOffset + index / streamSize)
+                let made = (0..<count).map { j in
+                    NewEvent(type: "BenchEventRecorded", data: Payload.make(seq: index + j, stream: stream))
+                }
+                batches.append(StreamAppend(stream: stream, expected: before == 0 ? .noStream : .exactly(Int64(before)), events: made))
+                k += count
+            }
+            try store.append(batches)
+            done += inTransaction
+        }
+        return Double(events) / (now() - start)
+    }
+
+    /// C: the same workload from tools/bench-baseline.c on its own fresh ledger.
+    func cAppend(path: String, events: Int, perTransaction: Int) throws -> Double {
+        let result = try runChecked(baseline, ["append", "--schema", schema, "--db", path, "--events", String(events),
+                                               "--per-tx", String(perTransaction)], captureOutput: true)
+        return try rate(result.stdout)
+    }
+
+    func rate(_ json: String) throws -> Double {
+        guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let rate = (object["events_per_s"] as? NSNumber)?.doubleValue else {
+            throw BenchError("bench-baseline printed no rate: \(json)")
+        }
+        return rate
+    }
+
+    func appendWorkloads() throws {
+        let workloads: [(key: String, label: String, events: Int, perTx: Int, target: Double)] = [
+            ("append_single_durable", "durable append, 1 event/tx (\(sizes.singleEvents))", sizes.singleEvents, 1, 0.8),
+            ("append_deployment_batch", "append, 20 events/tx (\(sizes.batchEvents))", sizes.batchEvents, 20, 0.5),
+            ("append_bulk_import", "bulk import, 1,000 events/tx (\(sizes.batchEvents))", sizes.batchEvents, 1_000, 0.5),
+        ]
+        for w in workloads {
+            note("\(w.label)…")
+            var swift: [Double] = [], c: [Double] = []
+            for run in 0..<sizes.runs {
+                // Alternate which goes first, so neither always meets a warmer disk.
+                let order = run % 2 == 0 ? [true, false] : [false, true]
+                for isSwift in order {
+                    let name = "\(w.key)-\(isSwift ? "swift" : "c")-\(run).db"
+                    if isSwift {
+                        swift.append(try swiftAppend(path: scratch.file(name), events: w.events, perTransaction: w.perTx))
+                    } else {
+                        c.append(try cAppend(path: scratch.file(name), events: w.events, perTransaction: w.perTx))
+                    }
+                    scratch.removeLedger(name)
+                }
+            }
+            report.figures.append(Figure(key: w.key, label: w.label, value: swift.median, unit: .eventsPerSecond,
+                                         baseline: c.median, target: .ratioAtLeast(w.target)))
+        }
+    }
+
+    /// The append rate on the large ledger against a fresh one, same workload, durable.
+    func appendAtScale(_ domain: DomainLedger) throws {
+        var streamOffset = 1_000_000
+        for (key, label, perTx) in [("append_at_scale_deployment_batch", "20 events/tx", 20),
+                                    ("append_at_scale_bulk_import", "1,000 events/tx", 1_000)] {
+            note("append \(label) at \(domain.events) events vs empty…")
+            var empty: [Double] = [], full: [Double] = []
+            for run in 0..<sizes.runs {
+                let name = "scale-empty-\(key)-\(run).db"
+                empty.append(try swiftAppend(path: scratch.file(name), events: sizes.scaleAppendEvents, perTransaction: perTx))
+                scratch.removeLedger(name)
+                // New streams each run: the large ledger keeps what earlier runs appended.
+                full.append(try swiftAppend(path: domain.path, events: sizes.scaleAppendEvents, perTransaction: perTx,
+                                            streamOffset: streamOffset))
+                streamOffset += sizes.scaleAppendEvents
+            }
+            report.figures.append(Figure(key: key, label: "append \(label) at \(Figure.number(Double(domain.events))) events / empty",
+                                         value: full.median / empty.median, unit: .ratio, target: .atLeast(0.8),
+                                         extra: [("rate_at_scale", full.median), ("rate_empty", empty.median),
+                                                 ("events", Double(sizes.scaleAppendEvents))]))
+        }
+    }
+
+    // MARK: Reading the large ledger
+
+    func scaleReads(_ domain: DomainLedger) throws {
+        let store = try SQLiteEventStore(path: domain.path, mode: .existing)
+        if wants("read") { try readAll(domain, store) }
+        if wants("rebuild") { try rebuild(domain, store) }
+        if wants("verify") { try verify(domain, store) }
+    }
+
+    func readAll(_ domain: DomainLedger, _ store: SQLiteEventStore) throws {
+        note("read-all-and-decode…")
+        var read: [Double] = [], cRead: [Double] = []
+        for _ in 0..<sizes.runs {
+            var count: Int64 = 0, decoded: Int64 = 0
+            let seconds = try timed {
+                try store.forEachEvent { event in
+                    count += 1
+                    if try DeploymentEvent.decode(event) != nil { decoded += 1 }
+                }
+            }
+            guard count == domain.events, decoded >= domain.domainEvents else {
+                throw BenchError("read \(count) of \(domain.events) events, decoded \(decoded) of \(domain.domainEvents)")
+            }
+            read.append(Double(count) / seconds)
+            cRead.append(try rate(try runChecked(baseline, ["read", "--db", domain.path], captureOutput: true).stdout))
+        }
+        report.figures.append(Figure(key: "read_all_decode", label: "read all + decode (\(domain.label) events)", value: read.median,
+                                     unit: .eventsPerSecond, baseline: cRead.median, target: .atLeast(500_000)))
+    }
+
+    func rebuild(_ domain: DomainLedger, _ store: SQLiteEventStore) throws {
+        note("rebuild…")
+        var rates: [Double] = []
+        for _ in 0..<sizes.runs {
+            var count: Int64 = 0
+            let seconds = try timed { count = try Ledger(store: store).rebuild() }
+            guard count == domain.events else { throw BenchError("rebuild replayed \(count) of \(domain.events) events") }
+            rates.append(Double(count) / seconds)
+        }
+        report.figures.append(Figure(key: "rebuild", label: "projection rebuild (\(domain.label) events)", value: rates.median,
+                                     unit: .eventsPerSecond, target: .atLeast(500_000)))
+    }
+
+    func verify(_ domain: DomainLedger, _ store: SQLiteEventStore) throws {
+        note("verify…")
+        var rates: [Double] = [], cRates: [Double] = []
+        for _ in 0..<sizes.runs {
+            var verified: VerifyReport?
+            let seconds = try timed { verified = try store.verify() }
+            guard let verified, verified.isIntact, verified.eventsChecked == domain.events else {
+                throw BenchError("verify failed: \(String(describing: verified?.problem))")
+            }
+            rates.append(Double(domain.events) / seconds)
+            cRates.append(try rate(try runChecked(baseline, ["verify", "--db", domain.path], captureOutput: true).stdout))
+        }
+        report.figures.append(Figure(key: "verify", label: "verify (\(domain.label) events)", value: rates.median,
+                                     unit: .eventsPerSecond, baseline: cRates.median, target: .atLeast(1_000_000)))
+    }
+
+    // MARK: Queries
+
+    func queries(_ domain: DomainLedger) throws {
+        let store = try SQLiteEventStore(path: domain.path, mode: .readOnly)
+        let queries = Queries(store: store)
+        let id = domain.sampleID
+        let label = domain.label
+        let list: [(key: String, label: String, target: (Double, Double)?, body: () throws -> Void, args: [String])] = [
+            ("last_stable", "last-stable", (1, 30), {
+                guard try queries.lastStable(environment: "production") != nil else { throw BenchError("no stable production deployment") }
+            }, ["last-stable", "--env", "production"]),
+            ("history_page", "history page of 50", nil, {
+                var n = 0
+                try queries.forEachRecord(Queries.Filter(), newestFirst: true, limit: 50) { _ in n += 1 }
+                guard n == 50 else { throw BenchError("history gave \(n) records") }
+            }, ["history", "--limit", "50"]),
+            ("show", "show one deployment", (1, 30), {
+                guard try queries.record(id) != nil else { throw BenchError("no deployment \(id)") }
+                for event in try store.readStream(Ledger.stream(deployment: id), from: 1) { _ = try DeploymentEvent.decode(event) }
+                _ = try queries.artifacts(deploymentID: id, now: Date())
+            }, ["show", id]),
+            ("artifacts_expiring", "artifacts expiring in 30 days", nil, {
+                _ = try queries.artifacts(expiringWithinDays: 30, now: Date())
+            }, ["artifacts", "list", "--expiring-within", "30"]),
+        ]
+        for q in list {
+            note("\(q.label): in-process and as a process…")
+            for _ in 0..<20 { try q.body() }
+            var inProcess: [Double] = []
+            for _ in 0..<sizes.queryIterations { inProcess.append(try timed(q.body) * 1000) }
+            report.figures.append(Figure(key: q.key + "_in_process", label: "\(q.label), in-process (\(label) events)",
+                                         value: inProcess.median, unit: .milliseconds, target: q.target.map { .atMost($0.0) },
+                                         extra: [("p99", inProcess.p99)]))
+            var process: [Double] = []
+            _ = try runChecked(shiplog, q.args + ["--db", domain.path])
+            for _ in 0..<sizes.processRuns {
+                process.append(try runChecked(shiplog, q.args + ["--db", domain.path]).seconds * 1000)
+            }
+            report.figures.append(Figure(key: q.key + "_process", label: "\(q.label), whole process", value: process.median,
+                                         unit: .milliseconds, target: q.target.map { .atMost($0.1) }, extra: [("p99", process.p99)]))
+        }
+    }
+
+    // MARK: Export
+
+    func export(_ domain: DomainLedger) throws {
+        note("export records as JSON…")
+        let store = try SQLiteEventStore(path: domain.path, mode: .readOnly)
+        let queries = Queries(store: store)
+        let sink = open("/dev/null", O_WRONLY)
+        defer { close(sink) }
+        var rates: [Double] = []
+        var records = 0
+        for _ in 0..<sizes.runs {
+            records = 0
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(1 << 16)
+            let seconds = try timed {
+                buffer.append(UInt8(ascii: "["))
+                try queries.forEachRecord(Queries.Filter(), newestFirst: false) { record in
+                    buffer.append(contentsOf: (records == 0 ? "\n" : ",\n").utf8)
+                    buffer.append(contentsOf: record.json.utf8)
+                    records += 1
+                    if buffer.count >= 1 << 16 {
+                        _ = buffer.withUnsafeBytes { write(sink, $0.baseAddress, $0.count) }
+                        buffer.removeAll(keepingCapacity: true)
+                    }
+                }
+                buffer.append(contentsOf: "\n]\n".utf8)
+                _ = buffer.withUnsafeBytes { write(sink, $0.baseAddress, $0.count) }
+            }
+            rates.append(Double(records) / seconds)
+        }
+        report.figures.append(Figure(key: "export_records", label: "export records as JSON (\(Figure.number(Double(records))) records)",
+                                     value: rates.median, unit: .recordsPerSecond))
+    }
+
+    // MARK: Memory
+
+    func memory(_ domain: DomainLedger) throws {
+        let label = domain.label
+        let out = scratch.file("export.out")
+        let list: [(key: String, label: String, args: [String])] = [
+            ("rss_rebuild", "peak RSS, shiplog rebuild", ["rebuild"]),
+            ("rss_verify", "peak RSS, shiplog verify", ["verify"]),
+            ("rss_export_records", "peak RSS, shiplog export --format json", ["export", "--format", "json", "--output", out]),
+            ("rss_export_events", "peak RSS, shiplog export --events", ["export", "--events", "--output", out]),
+        ]
+        for m in list {
+            note("\(m.label)…")
+            // Through the C helper's fork: see `bench-baseline run`.
+            let output = try runChecked(baseline, ["run", shiplog] + m.args + ["--db", domain.path], captureOutput: true).stdout
+            unlink(out)
+            guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
+                  let status = (object["status"] as? NSNumber)?.intValue, let kib = (object["max_rss_kib"] as? NSNumber)?.doubleValue,
+                  let seconds = (object["seconds"] as? NSNumber)?.doubleValue else {
+                throw BenchError("bench-baseline run printed \(output)")
+            }
+            guard status == 0 else { throw BenchError("shiplog \(m.args.joined(separator: " ")) exited with \(status)") }
+            report.figures.append(Figure(key: m.key, label: "\(m.label) (\(label) events)", value: kib / 1024,
+                                         unit: .mebibytes, target: .atMost(64), extra: [("seconds", seconds)]))
+        }
+    }
+
+    // MARK: Health checks
+
+    func health() throws {
+        note("health checks: 4 endpoints, each answering after 2 s…")
+        let portFile = scratch.file("port")
+        let server = try BackgroundChild("python3", [testserver, "--port", "0", "--port-file", portFile, "--exit-with-parent"])
+        defer { server.stop() }
+        var port = ""
+        let deadline = now() + 10
+        while port.isEmpty && now() < deadline {
+            port = ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            if port.isEmpty { usleep(20_000) }
+        }
+        guard !port.isEmpty else { throw BenchError("the test server did not start") }
+        let requests = (1...4).map { HealthProbeRequest(service: "service-\($0)", url: "http://127.0.0.1:\(port)/slow/2000", timeout: 10) }
+        var walls: [Double] = []
+        for _ in 0..<sizes.runs {
+            var results: [HealthProbeResult] = []
+            walls.append(timed { results = HealthProbe.probeAll(requests) })
+            guard results.allSatisfy(\.healthy) else {
+                throw BenchError("health checks failed: \(results.compactMap(\.error).joined(separator: "; "))")
+            }
+        }
+        report.figures.append(Figure(key: "health_checks", label: "4 health checks × 2 s, wall", value: walls.median,
+                                     unit: .seconds, target: .atMost(2.3)))
+    }
+}
