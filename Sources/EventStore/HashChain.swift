@@ -17,6 +17,7 @@ public final class HashChain {
 
     private let context: OpaquePointer
     private let digest: OpaquePointer
+    private let canonical = CanonicalBytes()
 
     public init() {
         guard let context = EVP_MD_CTX_new(), let digest = EVP_MD_fetch(nil, "SHA256", nil) else {
@@ -34,17 +35,22 @@ public final class HashChain {
     /// The hash of one event, chained onto `previous`.
     public func hash(previous: [UInt8], position: Int64, eventID: String, stream: String, version: Int64,
                      type: String, schema: Int, data: String, metadata: String, recordedAt: String) -> [UInt8] {
-        begin(previous: previous, position: position)
+        // Laid out whole, then hashed in one call: cheaper than one digest update per field.
+        canonical.removeAll()
+        previous.withUnsafeBytes { canonical.append($0) }
+        canonical.appendInteger(UInt64(bitPattern: position))
         var eventID = eventID, stream = stream, type = type, data = data, metadata = metadata, recordedAt = recordedAt
-        eventID.withUTF8 { field(UnsafeRawBufferPointer($0)) }
-        stream.withUTF8 { field(UnsafeRawBufferPointer($0)) }
-        integer(UInt64(version))
-        type.withUTF8 { field(UnsafeRawBufferPointer($0)) }
-        integer(UInt64(schema))
-        data.withUTF8 { field(UnsafeRawBufferPointer($0)) }
-        metadata.withUTF8 { field(UnsafeRawBufferPointer($0)) }
-        recordedAt.withUTF8 { field(UnsafeRawBufferPointer($0)) }
-        return finish()
+        eventID.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
+        stream.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
+        canonical.appendInteger(UInt64(bitPattern: version))
+        type.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
+        canonical.appendInteger(UInt64(schema))
+        data.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
+        metadata.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
+        recordedAt.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
+        var out = [UInt8](repeating: 0, count: 32)
+        out.withUnsafeMutableBufferPointer { hashCanonical(canonical.bytes, into: $0) }
+        return out
     }
 
     // The incremental form, used by verify to hash straight from SQLite's column buffers.
@@ -78,21 +84,6 @@ public final class HashChain {
         precondition(EVP_DigestFinal_ex(context, out.baseAddress, &length) == 1)
     }
 
-    /// Appends `str(x)`: the byte length as u32 big-endian, then the bytes.
-    static func appendField(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        let n = UInt32(bytes.count)
-        out.append(UInt8(truncatingIfNeeded: n >> 24))
-        out.append(UInt8(truncatingIfNeeded: n >> 16))
-        out.append(UInt8(truncatingIfNeeded: n >> 8))
-        out.append(UInt8(truncatingIfNeeded: n))
-        out.append(contentsOf: bytes)
-    }
-
-    /// Appends `u64(x)`, big-endian.
-    static func appendInteger(_ value: UInt64, to out: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-    }
-
     func finish() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
@@ -111,6 +102,58 @@ public final class HashChain {
     public static func sha256Hex(_ text: String) -> String {
         var text = text
         return Hex.encode(text.withUTF8 { sha256(UnsafeRawBufferPointer($0)) })
+    }
+}
+
+/// One event's canonical bytes (docs/HASH-CHAIN.md), laid out in a buffer reused from event to
+/// event, so the chain is hashed with one call per event instead of one per field.
+final class CanonicalBytes {
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int = 4_096) {
+        self.capacity = capacity
+        base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+    }
+
+    deinit { base.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    func removeAll() { count = 0 }
+
+    private func reserve(_ more: Int) {
+        guard count + more > capacity else { return }
+        var grown = capacity * 2
+        while grown < count + more { grown *= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 8)
+        bigger.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = bigger
+        capacity = grown
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (base + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    /// `u64(x)`: big-endian.
+    func appendInteger(_ value: UInt64) {
+        reserve(8)
+        (base + count).storeBytes(of: value.bigEndian, as: UInt64.self)
+        count += 8
+    }
+
+    /// `str(x)`: the byte length as u32 big-endian, then the bytes.
+    func appendField(_ bytes: UnsafeRawBufferPointer) {
+        reserve(4)
+        (base + count).storeBytes(of: UInt32(bytes.count).bigEndian, as: UInt32.self)
+        count += 4
+        append(bytes)
     }
 }
 
@@ -145,12 +188,14 @@ public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     public static func encode(_ bytes: [UInt8]) -> String {
-        var out = [UInt8](repeating: 0, count: bytes.count * 2)
-        for (i, b) in bytes.enumerated() {
-            out[2 * i] = digits[Int(b >> 4)]
-            out[2 * i + 1] = digits[Int(b & 0x0F)]
+        guard !bytes.isEmpty else { return "" }
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (i, b) in bytes.enumerated() {
+                out[2 * i] = digits[Int(b >> 4)]
+                out[2 * i + 1] = digits[Int(b & 0x0F)]
+            }
+            return bytes.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     public static func decode(_ text: String) -> [UInt8]? {
@@ -178,9 +223,14 @@ public enum Hex {
     /// Compares a digest with a hex string without allocating.
     static func equals(_ bytes: [UInt8], _ hex: UnsafeRawBufferPointer) -> Bool {
         guard hex.count == bytes.count * 2 else { return false }
-        for (i, b) in bytes.enumerated() {
-            if hex[2 * i] != digits[Int(b >> 4)] || hex[2 * i + 1] != digits[Int(b & 0x0F)] { return false }
+        // Digits computed, not looked up: verify compares one digest per event.
+        @inline(__always) func digit(_ n: UInt8) -> UInt8 { n < 10 ? 48 &+ n : 87 &+ n }
+        return bytes.withUnsafeBufferPointer { raw in
+            for i in 0..<raw.count {
+                let b = raw[i]
+                if hex[2 &* i] != digit(b >> 4) || hex[2 &* i &+ 1] != digit(b & 0x0F) { return false }
+            }
+            return true
         }
-        return true
     }
 }

@@ -105,28 +105,70 @@ public struct JSONObject: Sendable, Equatable {
 
     public subscript(key: String) -> JSONValue? {
         switch storage {
-        case .built(let members):
-            return members.last { $0.key == key }?.value
-        case .parsed(let source, let spans):
-            var name = key
-            return name.withUTF8 { wanted in
-                source.utf8.withContiguousStorageIfAvailable { bytes -> JSONValue? in
-                    var i = spans.count
-                    while i > 0 {
-                        i -= 1
-                        let span = spans[i]
-                        if span.keyEscaped {
-                            guard Self.key(span, bytes, source) == key else { continue }
-                        } else {
-                            guard span.keyEnd - span.keyStart == wanted.count,
-                                  wanted.count == 0 || memcmp(bytes.baseAddress! + span.keyStart, wanted.baseAddress!, wanted.count) == 0
-                            else { continue }
-                        }
-                        return Self.value(span, bytes, source)
-                    }
-                    return nil
-                }!
+        case .built(let members): return members.last { $0.key == key }?.value
+        case .parsed: return member(key) { parser, span in try! parser.value(depth: span.depth) }
+        }
+    }
+
+    /// The member's text when it is a string, without making a `JSONValue` first.
+    public func string(_ key: String) -> String? {
+        switch storage {
+        case .built: return self[key]?.string
+        case .parsed:
+            return member(key) { parser, _ -> String? in
+                guard parser.bytes[parser.index] == UInt8(ascii: "\"") else { return nil }
+                return try! parser.string()
             }
+        }
+    }
+
+    /// The member when it is an array of strings, without making a `JSONValue` first.
+    public func strings(_ key: String) -> [String]? {
+        switch storage {
+        case .built: return self[key]?.strings
+        case .parsed:
+            return member(key) { parser, _ -> [String]? in
+                guard parser.bytes[parser.index] == UInt8(ascii: "[") else { return nil }
+                parser.index += 1
+                var out: [String] = []
+                parser.skipWhitespace()
+                if parser.bytes[parser.index] == UInt8(ascii: "]") { return out }
+                while true {
+                    parser.skipWhitespace()
+                    guard parser.bytes[parser.index] == UInt8(ascii: "\"") else { return nil }
+                    out.append(try! parser.string())
+                    parser.skipWhitespace()
+                    if parser.bytes[parser.index] == UInt8(ascii: "]") { return out }
+                    parser.index += 1 // ,
+                }
+            }
+        }
+    }
+
+    /// Finds the last member named `key` in parsed text and reads it with `read`, given a parser
+    /// at its value.
+    private func member<R>(_ key: String, _ read: (inout JSONParser, Span) -> R?) -> R? {
+        guard case .parsed(let source, let spans) = storage else { return nil }
+        var name = key
+        return name.withUTF8 { wanted in
+            source.utf8.withContiguousStorageIfAvailable { bytes -> R? in
+                var i = spans.count
+                while i > 0 {
+                    i -= 1
+                    let span = spans[i]
+                    if span.keyEscaped {
+                        guard Self.key(span, bytes, source) == key else { continue }
+                    } else {
+                        guard span.keyEnd - span.keyStart == wanted.count,
+                              wanted.count == 0 || memcmp(bytes.baseAddress! + span.keyStart, wanted.baseAddress!, wanted.count) == 0
+                        else { continue }
+                    }
+                    var parser = JSONParser(bytes, source: source)
+                    parser.index = span.valueStart
+                    return read(&parser, span)
+                }
+                return nil
+            }!
         }
     }
 
@@ -136,7 +178,11 @@ public struct JSONObject: Sendable, Equatable {
         case .built(let members): return members
         case .parsed(let source, let spans):
             return source.utf8.withContiguousStorageIfAvailable { bytes in
-                spans.map { (Self.key($0, bytes, source), Self.value($0, bytes, source)) }
+                spans.map { span in
+                    var parser = JSONParser(bytes, source: source)
+                    parser.index = span.valueStart
+                    return (Self.key(span, bytes, source), try! parser.value(depth: span.depth))
+                }
             }!
         }
     }
@@ -147,13 +193,6 @@ public struct JSONObject: Sendable, Equatable {
         var parser = JSONParser(bytes, source: source)
         parser.index = span.keyStart - 1
         return try! parser.string()
-    }
-
-    private static func value(_ span: Span, _ bytes: UnsafeBufferPointer<UInt8>, _ source: String) -> JSONValue {
-        var parser = JSONParser(bytes, source: source)
-        parser.index = span.valueStart
-        // The whole text was checked when it was parsed: this cannot fail.
-        return try! parser.value(depth: span.depth)
     }
 
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
@@ -277,7 +316,7 @@ struct JSONParser {
             index += 1
             return JSONObject(source: source, spans: spans)
         }
-        spans.reserveCapacity(8)
+        spans.reserveCapacity(12)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -298,11 +337,27 @@ struct JSONParser {
         }
     }
 
+    /// Steps over plain string bytes eight at a time, stopping at the first word holding a
+    /// quote, a backslash or a control character (the byte-wise loop takes it from there).
+    @inline(__always)
+    mutating func skipPlainBytes() {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        while index + 8 <= bytes.count {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+            if special & highs != 0 { return }
+            index += 8
+        }
+    }
+
     /// Checks the string literal at `index` and steps over it; true when it holds escapes.
     @discardableResult
     mutating func skipString() throws(JSONReadError) -> Bool {
         index += 1 // "
         var escaped = false
+        skipPlainBytes()
         while index < bytes.count {
             let c = bytes[index]
             if c == UInt8(ascii: "\"") {
@@ -344,6 +399,7 @@ struct JSONParser {
     mutating func string() throws(JSONReadError) -> String {
         index += 1 // "
         let start = index
+        skipPlainBytes()
         while index < bytes.count {
             let c = bytes[index]
             if c == UInt8(ascii: "\"") {

@@ -5,16 +5,23 @@
 public enum JSONText {
     /// `text` as a JSON string literal, quotes included.
     public static func quote(_ text: String) -> String {
-        // Most text needs no escape: copy it whole.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            var out = "\""
-            out.reserveCapacity(text.utf8.count + 2)
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 2)
+        appendQuoted(text, to: &out)
+        return out
+    }
+
+    /// Appends `text` as a JSON string literal: records and exports are built in one string.
+    static func appendQuoted(_ text: String, to out: inout String) {
+        out += "\""
+        // Most text needs no escape: copied whole.
+        var scanned = text
+        let plain = scanned.withUTF8 { bytes in !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }
+        if plain {
             out += text
             out += "\""
-            return out
+            return
         }
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -34,15 +41,38 @@ public enum JSONText {
             }
         }
         out += "\""
-        return out
     }
 
     /// An object from already-encoded member values, in the given order.
     public static func object(_ members: [(String, String)]) -> String {
-        "{" + members.map { quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+        var size = 2
+        for (key, value) in members { size += key.utf8.count + value.utf8.count + 4 }
+        var out = ""
+        out.reserveCapacity(size)
+        out += "{"
+        for (i, (key, value)) in members.enumerated() {
+            if i > 0 { out += "," }
+            appendQuoted(key, to: &out)
+            out += ":"
+            out += value
+        }
+        out += "}"
+        return out
     }
 
-    public static func array(_ values: [String]) -> String { "[" + values.joined(separator: ",") + "]" }
+    public static func array(_ values: [String]) -> String {
+        var size = 2
+        for value in values { size += value.utf8.count + 1 }
+        var out = ""
+        out.reserveCapacity(size)
+        out += "["
+        for (i, value) in values.enumerated() {
+            if i > 0 { out += "," }
+            out += value
+        }
+        out += "]"
+        return out
+    }
 }
 
 extension RecordedEvent {

@@ -20,7 +20,7 @@ extension SQLiteEventStore {
                                     problem: .expectationFailed(position: 0, expected: expect.hash, found: HashChain.genesisHex))
             }
             let last = try currentHead().position
-            guard path != ":memory:", ProcessInfo.processInfo.activeProcessorCount > 1, last >= max(prefetchThreshold, 2) else {
+            guard path != ":memory:", ProcessInfo.processInfo.activeProcessorCount > 1, last >= max(verifyInHalvesThreshold, 2) else {
                 var scan = ChainScan(from: 1, previous: HashChain.genesis, expect: expect, tracksFirstVersions: false)
                 try scan.run(database, through: .max, progress: progress)
                 return scan.report(offset: 0, expect: expect)
@@ -128,8 +128,7 @@ struct ChainScan: Sendable {
     mutating func run(_ database: Database, through last: Int64, progress: ((Int64) -> Void)?) throws {
         let chain = HashChain()
         let interner = TextInterner()
-        var canonical: [UInt8] = []
-        canonical.reserveCapacity(2_048)
+        let canonical = CanonicalBytes()
         var digest = [UInt8](repeating: 0, count: 32)
         try database.withStatement("SELECT \(SQLiteEventStore.columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position") { s in
             s.bind(1, expectedPosition)
@@ -143,7 +142,8 @@ struct ChainScan: Sendable {
                 }
                 let stream = s.string(2, interning: interner)
                 let version = s.int64(3)
-                if let before = versions[stream] {
+                // One lookup: the version before this one, and this one recorded in its place.
+                if let before = versions.updateValue(version, forKey: stream) {
                     if version != before + 1 {
                         fail(.versionOutOfOrder(position: position, stream: stream, expected: before + 1, found: version))
                         return
@@ -154,21 +154,20 @@ struct ChainScan: Sendable {
                     fail(.versionOutOfOrder(position: position, stream: stream, expected: 1, found: version))
                     return
                 }
-                versions[stream] = version
 
                 // The canonical bytes of docs/HASH-CHAIN.md, gathered and hashed in one call.
-                canonical.removeAll(keepingCapacity: true)
-                canonical.append(contentsOf: previous)
-                HashChain.appendInteger(UInt64(bitPattern: position), to: &canonical)
-                s.withBytes(1) { HashChain.appendField($0, to: &canonical) }
-                s.withBytes(2) { HashChain.appendField($0, to: &canonical) }
-                HashChain.appendInteger(UInt64(bitPattern: version), to: &canonical)
-                s.withBytes(4) { HashChain.appendField($0, to: &canonical) }
-                HashChain.appendInteger(UInt64(bitPattern: s.int64(5)), to: &canonical)
-                s.withBytes(6) { HashChain.appendField($0, to: &canonical) }
-                s.withBytes(7) { HashChain.appendField($0, to: &canonical) }
-                s.withBytes(8) { HashChain.appendField($0, to: &canonical) }
-                canonical.withUnsafeBytes { bytes in digest.withUnsafeMutableBufferPointer { chain.hashCanonical(bytes, into: $0) } }
+                canonical.removeAll()
+                previous.withUnsafeBytes { canonical.append($0) }
+                canonical.appendInteger(UInt64(bitPattern: position))
+                s.withBytes(1) { canonical.appendField($0) }
+                s.withBytes(2) { canonical.appendField($0) }
+                canonical.appendInteger(UInt64(bitPattern: version))
+                s.withBytes(4) { canonical.appendField($0) }
+                canonical.appendInteger(UInt64(bitPattern: s.int64(5)))
+                s.withBytes(6) { canonical.appendField($0) }
+                s.withBytes(7) { canonical.appendField($0) }
+                s.withBytes(8) { canonical.appendField($0) }
+                digest.withUnsafeMutableBufferPointer { chain.hashCanonical(canonical.bytes, into: $0) }
 
                 guard s.withBytes(9, { Hex.equals(digest, $0) }) else {
                     fail(.hashMismatch(position: position, stored: s.string(9), computed: Hex.encode(digest)))

@@ -18,11 +18,11 @@ public final class SQLiteEventStore: EventStore {
     public let database: Database
     private let clock: () -> Date
     private let hasher = HashChain()
-    /// How a second, reading connection opens this file (scans on another thread).
+    /// How a second, reading connection opens this file (`verify` checks half the chain on it).
     let readOptions: Database.Options
-    /// Scans of at least this many events read on a second thread and connection (see
-    /// `forEachEvent(from:through:prefetching:_:)`); shorter ones are not worth starting one for.
-    public var prefetchThreshold: Int64 = 20_000
+    /// Ledgers of at least this many events are verified in two halves at once (see `verify`);
+    /// for shorter ones a second thread and connection cost more than they save.
+    public var verifyInHalvesThreshold: Int64 = 20_000
 
     /// Opens (and, per `mode`, creates or upgrades) the ledger at `path`.
     ///
@@ -228,7 +228,9 @@ public final class SQLiteEventStore: EventStore {
         // One id, one event: a UUID in capitals is the same event as in lower case.
         let batches = batches.map { batch in
             var batch = batch
-            batch.events = batch.events.map { var e = $0; e.id = e.id.lowercased(); return e }
+            if batch.events.contains(where: { $0.id.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } }) {
+                batch.events = batch.events.map { var e = $0; e.id = e.id.lowercased(); return e }
+            }
             return batch
         }
         for batch in batches { try Self.validate(batch) }
@@ -240,14 +242,20 @@ public final class SQLiteEventStore: EventStore {
             let now = Timestamp.format(clock())
             for batch in batches {
                 let current = try streamVersion(batch.stream)
-                if let replay = try alreadyCommitted(batch, current: current) {
+                if let replay = try alreadyCommitted(batch, current: current, firstIDOnly: true) {
                     results.append(replay)
                     continue
                 }
+                let fits: Bool
                 switch batch.expected {
-                case .any: break
-                case .noStream: if current != nil { throw EventStoreError.wrongExpectedVersion(stream: batch.stream, expected: batch.expected, actual: current) }
-                case .exactly(let v): if current != v { throw EventStoreError.wrongExpectedVersion(stream: batch.stream, expected: batch.expected, actual: current) }
+                case .any: fits = true
+                case .noStream: fits = current == nil
+                case .exactly(let v): fits = current == v
+                }
+                if !fits {
+                    // A batch that overlaps recorded ids is a conflict first, as when every id is checked.
+                    _ = try alreadyCommitted(batch, current: current)
+                    throw EventStoreError.wrongExpectedVersion(stream: batch.stream, expected: batch.expected, actual: current)
                 }
                 var version = current ?? 0
                 let first = head.position + 1
@@ -280,7 +288,8 @@ public final class SQLiteEventStore: EventStore {
             guard !event.type.isEmpty else { throw EventStoreError.invalidEvent("an event type is empty") }
             guard event.schema >= 1 else { throw EventStoreError.invalidEvent("schema version must be 1 or more") }
             guard UUIDv7.isWellFormed(event.id) else { throw EventStoreError.invalidEvent("event id \(event.id) is not a UUID") }
-            guard ids.insert(event.id.lowercased()).inserted else {
+            // Ids arrive lowercased (see `append`).
+            guard batch.events.count == 1 || ids.insert(event.id).inserted else {
                 throw EventStoreError.invalidEvent("event id \(event.id) appears twice in one batch")
             }
         }
@@ -315,7 +324,18 @@ public final class SQLiteEventStore: EventStore {
 
     /// EventStoreDB's idempotency rules: the whole batch already committed, in order, right after
     /// the expected version → the original result; part of it committed → a conflict.
-    private func alreadyCommitted(_ batch: StreamAppend, current: Int64?) throws -> AppendResult? {
+    ///
+    /// With `firstIDOnly`, a batch whose first id is new is taken as new without looking up the
+    /// others: one of them already recorded still refuses the batch, at its insert (the unique
+    /// `event_id` index), with nothing written.
+    private func alreadyCommitted(_ batch: StreamAppend, current: Int64?, firstIDOnly: Bool = false) throws -> AppendResult? {
+        if firstIDOnly, let first = batch.events.first {
+            let recorded = try database.withStatement("SELECT 1 FROM events WHERE event_id = ?") { s in
+                s.bind(1, first.id)
+                return try s.step()
+            }
+            if !recorded { return nil }
+        }
         var found: [(position: Int64, stream: String, version: Int64)?] = []
         for event in batch.events {
             found.append(try database.withStatement("SELECT position, stream, version FROM events WHERE event_id = ?") { s in
@@ -440,14 +460,33 @@ public final class SQLiteEventStore: EventStore {
     }
 
     /// Calls `body` for every event from `position` on, in one read snapshot, without building pages.
-    ///
-    /// Outside a transaction, a long scan reads its rows on a second thread and connection (the
-    /// same snapshot semantics: one read transaction), so building rows and `body` run at once.
     public func forEachEvent(from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Void) throws {
-        if !database.isInTransaction, try worthPrefetching(from: position, through: last) {
-            try forEachEvent(from: position, through: last, prefetching: { _ in () }) { event, _ in try body(event) }
-        } else {
-            try forEachEventHere(from: position, through: last, body)
+        try database.inReadTransaction {
+            try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position") { s in
+                s.bind(1, position)
+                s.bind(2, last)
+                let interner = TextInterner()
+                while try s.step() { try body(Self.row(s, interner)) }
+            }
+        }
+    }
+
+    /// Like `forEachEvent`, for a replay into projections, which reads what each event says and
+    /// not how it is identified or chained: `eventID`, `metadata` and `hash` are left empty, so a
+    /// rebuild does not read and copy them for every event.
+    public func forEachEventForReplay(from position: Int64 = 1, _ body: (RecordedEvent) throws -> Void) throws {
+        try database.inReadTransaction {
+            try database.withStatement("""
+                SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? ORDER BY position
+                """) { s in
+                s.bind(1, position)
+                let interner = TextInterner()
+                while try s.step() {
+                    try body(RecordedEvent(position: s.int64(0), eventID: "", stream: s.string(1, interning: interner), version: s.int64(2),
+                                           type: s.string(3, interning: interner), schema: s.int(4), data: s.string(5), metadata: "",
+                                           recordedAt: s.string(6), hash: ""))
+                }
+            }
         }
     }
 

@@ -11,12 +11,11 @@ public enum UUIDv7 {
     /// A new id. Within one process, ids sort in the order they were made: in the same
     /// millisecond (or if the clock steps back) the 12-bit counter field increases instead.
     public static func make(milliseconds now: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
         var rng = SystemRandomNumberGenerator()
-        for i in 8..<16 { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
+        let random = rng.next()
         let (milliseconds, counter): (UInt64, UInt16) = lock.withLock {
             if now > last.milliseconds {
-                last = (now, UInt16.random(in: 0...0x3FF, using: &rng))
+                last = (now, UInt16(truncatingIfNeeded: rng.next()) & 0x3FF)
             } else if last.counter < 0xFFF {
                 last.counter += 1
             } else {
@@ -24,21 +23,33 @@ public enum UUIDv7 {
             }
             return last
         }
-        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - UInt64(i)))) }
-        bytes[6] = 0x70 | UInt8(counter >> 8)
-        bytes[7] = UInt8(truncatingIfNeeded: counter)
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { byte in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-        let h = Array(hex)
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+        // 48 bits of milliseconds, version 7, the 12-bit counter; then the variant bits and 62 random bits.
+        let bytes = (milliseconds << 16 | 0x7000 | UInt64(counter & 0xFFF), random & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000)
+        // Written digit by digit: every appended event gets one.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var o = 0
+            func put(_ word: UInt64) {
+                var shift: UInt64 = 64
+                while shift > 0 {
+                    shift -= 4
+                    if o == 8 || o == 13 || o == 18 || o == 23 {
+                        out[o] = UInt8(ascii: "-")
+                        o += 1
+                    }
+                    let n = UInt8(truncatingIfNeeded: word >> shift) & 0x0F
+                    out[o] = n < 10 ? 48 + n : 87 + n
+                    o += 1
+                }
+            }
+            put(bytes.0)
+            put(bytes.1)
+            return 36
+        }
     }
 
     /// True for the canonical 8-4-4-4-12 lowercase or uppercase hex form.
     public static func isWellFormed(_ text: String) -> Bool {
-        let utf8 = Array(text.utf8)
+        let utf8 = text.utf8
         guard utf8.count == 36 else { return false }
         for (i, c) in utf8.enumerated() {
             if i == 8 || i == 13 || i == 18 || i == 23 {

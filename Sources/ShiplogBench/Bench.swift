@@ -15,6 +15,8 @@ final class Bench {
         var only: Set<String> = []
         /// Keep the large ledger at this path, and reuse it when it is already there.
         var ledger: String?
+        /// Scans and verify on one thread only, to see what the second one brings.
+        var oneThread = false
     }
 
     static let workloads = ["append", "read", "rebuild", "verify", "queries", "export", "memory", "append-at-scale", "health"]
@@ -95,9 +97,12 @@ final class Bench {
     // MARK: Appends
 
     /// Swift: the store's own append, `perTransaction` events per call, streams of 20 events.
+    /// The payloads are made before the clock starts, as the C baseline's are; event ids are made
+    /// in the loop, as a writer makes them.
     func swiftAppend(path: String, events: Int, perTransaction: Int, streamOffset: Int = 0) throws -> Double {
         let store = try SQLiteEventStore(path: path)
         let streamSize = 20
+        let payloads = (0..<events).map { Payload.make(seq: $0, stream: Payload.stream(streamOffset + $0 / streamSize)) }
         let start = now()
         var done = 0
         while done < events {
@@ -109,9 +114,7 @@ final class Bench {
                 let before = index % streamSize
                 let count = min(inTransaction - k, streamSize - before)
                 let stream = Payload.stream(streamOffset + index / streamSize)
-                let made = (0..<count).map { j in
-                    NewEvent(type: "BenchEventRecorded", data: Payload.make(seq: index + j, stream: stream))
-                }
+                let made = (0..<count).map { j in NewEvent(type: "BenchEventRecorded", data: payloads[index + j]) }
                 batches.append(StreamAppend(stream: stream, expected: before == 0 ? .noStream : .exactly(Int64(before)), events: made))
                 k += count
             }
@@ -190,6 +193,7 @@ final class Bench {
 
     func scaleReads(_ domain: DomainLedger) throws {
         let store = try SQLiteEventStore(path: domain.path, mode: .existing)
+        if options.oneThread { store.verifyInHalvesThreshold = .max }
         if wants("read") { try readAll(domain, store) }
         if wants("rebuild") { try rebuild(domain, store) }
         if wants("verify") { try verify(domain, store) }

@@ -19,9 +19,9 @@ struct Figure {
 
         var text: String {
             switch self {
-            case .atLeast(let v): "≥ \(Figure.number(v))"
-            case .atMost(let v): "≤ \(Figure.number(v))"
-            case .ratioAtLeast(let v): "≥ \(Figure.number(v))× C"
+            case .atLeast(let v): "≥ \(Figure.compact(v))"
+            case .atMost(let v): "≤ \(Figure.compact(v))"
+            case .ratioAtLeast(let v): "≥ \(Figure.compact(v))× C"
             }
         }
     }
@@ -60,6 +60,11 @@ struct Figure {
         if abs(v) >= 10 { return String(format: "%.1f", v) }
         if abs(v) >= 1 { return String(format: "%.2f", v) }
         return String(format: "%.3f", v)
+    }
+
+    /// A target as written: `0.8`, `2.3`, `500,000`.
+    static func compact(_ v: Double) -> String {
+        abs(v) >= 1_000 ? number(v) : String(format: "%g", v)
     }
 
     func formatted(_ v: Double) -> String {

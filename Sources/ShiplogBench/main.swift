@@ -2,13 +2,14 @@
 import Foundation
 
 let usage = """
-    usage: shiplog-bench [--quick] [--json] [--only LIST] [--ledger PATH]
+    usage: shiplog-bench [--quick] [--json] [--only LIST] [--ledger PATH] [--one-thread]
                          [--shiplog PATH] [--baseline PATH] [--schema PATH] [--testserver PATH]
 
       --quick       small sizes and one run of each workload, in seconds
       --json        print the figures as JSON on stdout (the table goes to stderr)
       --only LIST   only these workloads, comma-separated: \(Bench.workloads.joined(separator: ","))
       --ledger PATH keep the large ledger here, and reuse it on later runs (for profiling one workload)
+      --one-thread  verify on one thread (to compare with the default two halves at once)
       --shiplog     the release shiplog binary (default: next to this program)
       --baseline    the compiled tools/bench-baseline.c (default: next to this program)
       --schema      migrations/0001_events.sql, for the C baseline
@@ -33,6 +34,7 @@ while let argument = arguments.popFirst() {
     case "--schema": options.schema = value()
     case "--testserver": options.testserver = value()
     case "--ledger": options.ledger = value()
+    case "--one-thread": options.oneThread = true
     case "--only":
         options.only = Set(value().split(separator: ",").map(String.init))
         if let unknown = options.only.first(where: { !Bench.workloads.contains($0) }) {

@@ -21,9 +21,9 @@ struct VerifyHalvesTests {
 
     func reports(_ ledger: TestLedger, expect: Head? = nil) throws -> (single: VerifyReport, halves: VerifyReport) {
         let store = try ledger.open(.readOnly)
-        store.prefetchThreshold = .max
+        store.verifyInHalvesThreshold = .max
         let single = try store.verify(expect: expect, progress: nil)
-        store.prefetchThreshold = 0
+        store.verifyInHalvesThreshold = 0
         let halves = try store.verify(expect: expect, progress: nil)
         return (single, halves)
     }

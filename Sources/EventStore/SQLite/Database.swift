@@ -10,6 +10,13 @@ public final class Database {
     public let path: String
     let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
+    /// The statements used last, newest first.
+    private var recent: [Statement] = []
+
+    private func remember(_ statement: Statement) {
+        if recent.count == 8 { recent.removeLast() }
+        recent.insert(statement, at: 0)
+    }
     private var transactionDepth = 0
 
     /// How a connection is opened.
@@ -54,6 +61,7 @@ public final class Database {
     }
 
     deinit {
+        recent.removeAll()
         statements.removeAll()
         sqlite3_close_v2(handle)
     }
@@ -80,8 +88,12 @@ public final class Database {
     /// A prepared statement for `sql`, cached by its text and reset before use.
     public func withStatement<T>(_ sql: String, _ body: (Statement) throws -> T) throws -> T {
         let statement: Statement
-        if let cached = statements[sql] {
+        if let index = recent.firstIndex(where: { $0.sql == sql }) {
+            // The few statements a loop alternates between: compared, not hashed (SQL text is long).
+            statement = recent[index]
+        } else if let cached = statements[sql] {
             statement = cached
+            remember(cached)
         } else {
             do {
                 statement = try Statement(database: self, sql: sql)
@@ -89,6 +101,7 @@ public final class Database {
                 throw EventStoreError(error, path: path)
             }
             statements[sql] = statement
+            remember(statement)
         }
         defer { statement.reset() }
         do {
@@ -144,9 +157,6 @@ public final class Database {
             return try s.step()
         }
     }
-
-    /// True inside an explicit transaction (this connection's, read or write).
-    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes(handle)) }

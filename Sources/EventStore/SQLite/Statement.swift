@@ -39,7 +39,18 @@ public final class Statement {
     }
 
     public func bind(_ index: Int32, _ value: String) {
-        sqlite3_bind_text(handle, index, value, -1, shiplog_sqlite_transient())
+        // With its length, straight from the string's own bytes: passing a String where C wants a
+        // pointer would first copy it into a new NUL-terminated array.
+        var value = value
+        value.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { text in
+                if let base = text.baseAddress, text.count > 0 {
+                    sqlite3_bind_text(handle, index, base, Int32(text.count), shiplog_sqlite_transient())
+                } else {
+                    sqlite3_bind_text(handle, index, "", 0, shiplog_sqlite_transient())
+                }
+            }
+        }
     }
 
     public func bind(_ index: Int32, _ value: String?) {

@@ -152,22 +152,24 @@ extension DeploymentEvent {
     /// The type names, open-addressed by FNV-1a of their bytes: for names this short, several
     /// times cheaper than `Dictionary`'s seeded hashing, and it runs once per event.
     private struct KindTable: Sendable {
-        private var names: [[UInt8]] = []
-        private var values: [Kind] = []
+        /// Every name's bytes, one after another; a slot holds an index into `entries`, or -1.
+        private var bytes: [UInt8] = []
+        private var entries: [(start: Int, count: Int, kind: Kind)] = []
         private var slots = [Int](repeating: -1, count: 256)
 
         init(_ kinds: [String: Kind]) {
             precondition(kinds.count < slots.count / 2)
             for (name, kind) in kinds {
-                var slot = Self.hash(Array(name.utf8)) & (slots.count - 1)
+                let utf8 = Array(name.utf8)
+                var slot = utf8.withUnsafeBufferPointer { Self.hash($0) } & (slots.count - 1)
                 while slots[slot] >= 0 { slot = (slot + 1) & (slots.count - 1) }
-                slots[slot] = names.count
-                names.append(Array(name.utf8))
-                values.append(kind)
+                slots[slot] = entries.count
+                entries.append((bytes.count, utf8.count, kind))
+                bytes += utf8
             }
         }
 
-        static func hash<C: Collection<UInt8>>(_ bytes: C) -> Int {
+        static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
             var h: UInt32 = 2_166_136_261
             for b in bytes { h = (h ^ UInt32(b)) &* 16_777_619 }
             return Int(h)
@@ -175,14 +177,19 @@ extension DeploymentEvent {
 
         subscript(name: String) -> Kind? {
             var name = name
-            return name.withUTF8 { bytes in
-                var slot = Self.hash(bytes) & (slots.count - 1)
-                while slots[slot] >= 0 {
-                    let i = slots[slot]
-                    if names[i].elementsEqual(bytes) { return values[i] }
-                    slot = (slot + 1) & (slots.count - 1)
+            return name.withUTF8 { wanted in
+                var slot = Self.hash(wanted) & (slots.count - 1)
+                return bytes.withUnsafeBufferPointer { all in
+                    while slots[slot] >= 0 {
+                        let entry = entries[slots[slot]]
+                        if entry.count == wanted.count,
+                           wanted.count == 0 || memcmp(all.baseAddress! + entry.start, wanted.baseAddress!, wanted.count) == 0 {
+                            return entry.kind
+                        }
+                        slot = (slot + 1) & (slots.count - 1)
+                    }
+                    return nil
                 }
-                return nil
             }
         }
     }
@@ -209,12 +216,12 @@ extension DeploymentEvent {
         case .serviceHealthy: return .serviceHealthy(check: try s("service"), attempts: try i("attempts"), round: try round())
         case .serviceUnhealthy: return .serviceUnhealthy(check: try s("service"), attempts: try i("attempts"), reason: try s("reason"), round: try round())
         case .checksPassed: return .healthChecksPassed(round: try round())
-        case .checksFailed: return .healthChecksFailed(round: try round(), failed: f["failed"]?.strings ?? [])
+        case .checksFailed: return .healthChecksFailed(round: try round(), failed: f.strings("failed") ?? [])
         case .rollbackStarted: return .rollbackStarted(targetID: try s("target_deployment_id"), targetSHA: try s("target_sha"), attempt: try i("attempt"))
         case .notificationSent: return .notificationSent(channel: try s("channel"), attempts: try i("attempts"))
         case .notificationFailed: return .notificationFailed(channel: try s("channel"), attempts: try i("attempts"), error: try s("error"))
         case .succeeded: return .deploymentSucceeded
-        case .failed: return .deploymentFailed(reason: try s("reason"), phase: f["phase"]?.string.flatMap(Phase.init(rawValue:)))
+        case .failed: return .deploymentFailed(reason: try s("reason"), phase: f.string("phase").flatMap(Phase.init(rawValue:)))
         case .rolledBack: return .deploymentRolledBack(targetID: try s("rollback_to"), targetSHA: try s("rollback_sha"))
         case .abandoned: return .deploymentAbandoned(reason: try s("reason"), by: try s("by"))
         case .markedBad: return .deploymentMarkedBad(reason: try s("reason"), by: try s("by"))
@@ -223,7 +230,7 @@ extension DeploymentEvent {
         case .unlocked: return .environmentUnlocked(deploymentID: try s("deployment_id"), reason: try s("reason"), by: try s("by"))
         case .pruned: return .artifactPruned(name: try s("name"), sha256: try s("sha256"), deploymentID: try s("deployment_id"))
         case .stepStarted(let p): return .stepStarted(p, attempt: try i("attempt"))
-        case .stepSucceeded(let p): return .stepSucceeded(p, detail: f["detail"]?.string)
+        case .stepSucceeded(let p): return .stepSucceeded(p, detail: f.string("detail"))
         case .stepFailed(let p): return .stepFailed(p, reason: try s("reason"))
         }
     }
@@ -243,7 +250,7 @@ struct PayloadFields {
     }
 
     func string(_ k: String) throws -> String {
-        guard let v = object[k]?.string else { throw fail("missing text field \(k)") }
+        guard let v = object.string(k) else { throw fail("missing text field \(k)") }
         return v
     }
 
@@ -283,7 +290,7 @@ struct PayloadFields {
     }
 
     func strings(_ k: String) throws -> [String] {
-        guard let v = object[k]?.strings else { throw fail("missing list of text field \(k)") }
+        guard let v = object.strings(k) else { throw fail("missing list of text field \(k)") }
         return v
     }
 

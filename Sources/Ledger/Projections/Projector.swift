@@ -10,6 +10,9 @@ public final class Projector {
     let database: Database
     /// Folded deployments by stream name, updated in place: a rebuild touches each once per event.
     private var cache: [String: Entry] = [:]
+    /// The entries used last: consecutive events mostly belong to the same few deployments,
+    /// and comparing a stream name costs less than hashing it.
+    private var recent: [Entry] = []
     /// Entries changed since the last flush, each once.
     private var dirty: [Entry] = []
     /// Environments whose holder changed since the last flush: only the latest is written.
@@ -50,22 +53,27 @@ public final class Projector {
 
     /// The event as the projections read it: only the ledger's own streams (an integration's
     /// stream may reuse a domain type name with other data).
-    @Sendable static func decodeOwn(_ event: RecordedEvent) throws -> DeploymentEvent? {
-        guard isOwnStream(event.stream) else { return nil }
+    static func decodeOwn(_ event: RecordedEvent) throws -> DeploymentEvent? {
+        guard StreamKind(event.stream) != nil else { return nil }
         return try DeploymentEvent.decode(event)
     }
 
     /// Applies one decoded event; `endBatch` completes a batch.
     private func apply(_ event: RecordedEvent, _ decoded: DeploymentEvent, store: SQLiteEventStore?) throws {
-        if event.stream.hasPrefix("deployment-") {
+        let kind = StreamKind(event.stream)
+        if kind == .deployment {
             let entry: Entry
-            if let cached = cache[event.stream] {
+            if let cached = recent.first(where: { $0.stream == event.stream }) ?? cache[event.stream] {
                 entry = cached
             } else {
                 let id = String(event.stream.dropFirst("deployment-".count))
                 let folded = try cachedState(id: id, stream: event.stream, store: store, before: event)
                 entry = Entry(id: id, stream: event.stream, state: folded.state, requestPosition: folded.requestPosition)
                 cache[event.stream] = entry
+            }
+            if recent.first !== entry {
+                if recent.count == 4 { recent.removeLast() }
+                recent.insert(entry, at: 0)
             }
             entry.state.evolve(decoded, at: event.recordedAt)
             if case .deploymentRequested = decoded { entry.requestPosition = event.position }
@@ -77,7 +85,7 @@ public final class Projector {
             if case .artifactStored(let artifact) = decoded, let request = entry.state.request {
                 try insertArtifact(artifact, deploymentID: entry.id, environment: request.environment, at: event)
             }
-        } else if event.stream.hasPrefix("environment-") {
+        } else if kind == .environment {
             let name = String(event.stream.dropFirst("environment-".count))
             switch decoded {
             case .environmentLocked(let id): environments[name] = (id, event.recordedAt)
@@ -102,8 +110,26 @@ public final class Projector {
         }
     }
 
-    static func isOwnStream(_ stream: String) -> Bool {
-        stream.hasPrefix("deployment-") || stream.hasPrefix("environment-") || stream.hasPrefix("artifact-")
+    static func isOwnStream(_ stream: String) -> Bool { StreamKind(stream) != nil }
+
+    /// The ledger's own streams, told apart by their prefix bytes (once per event in a rebuild).
+    enum StreamKind {
+        case deployment, environment, artifact
+
+        init?(_ stream: String) {
+            var stream = stream
+            let kind: StreamKind? = stream.withUTF8 { name in
+                func starts(_ prefix: StaticString) -> Bool {
+                    name.count >= prefix.utf8CodeUnitCount && memcmp(name.baseAddress!, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+                }
+                if starts("deployment-") { return .deployment }
+                if starts("environment-") { return .environment }
+                if starts("artifact-") { return .artifact }
+                return nil
+            }
+            guard let kind else { return nil }
+            self = kind
+        }
     }
 
     /// Writes every changed deployment row; finished deployments leave the cache.
@@ -114,6 +140,7 @@ public final class Projector {
             if !cacheStreams || entry.state.isFinished { cache[entry.stream] = nil }
         }
         dirty.removeAll(keepingCapacity: true)
+        recent.removeAll(keepingCapacity: true)
         for (name, holder) in environments { try setActive(name, holder.id, at: holder.time) }
         environments.removeAll(keepingCapacity: true)
     }
@@ -121,6 +148,8 @@ public final class Projector {
     private func cachedState(id: String, stream: String, store: SQLiteEventStore?, before event: RecordedEvent) throws -> (state: DeploymentState, requestPosition: Int64) {
         var state = DeploymentState()
         var requestPosition = event.position
+        // A stream's first event has nothing before it to fold.
+        if event.version == 1 { return (state, requestPosition) }
         // Fold what the stream held before this event (it may be one of several in a batch).
         try database.withStatement("SELECT \(SQLiteEventStore.columnList) FROM events WHERE stream = ? AND version < ? ORDER BY version") { s in
             s.bind(1, stream)
@@ -228,10 +257,9 @@ public final class Projector {
             let projector = Projector(database: db, cacheStreams: true)
             var count: Int64 = 0
             var last: Int64 = 0
-            // Events are read and decoded on a second thread while this one folds and writes. That
-            // connection sees the committed events, which this transaction does not change.
-            try store.forEachEvent(prefetching: Projector.decodeOwn) { event, decoded in
-                if let decoded { try projector.apply(event, decoded, store: store) }
+            // One pass, folding in memory: each deployment's row is written once, when it finishes.
+            try store.forEachEventForReplay { event in
+                if let decoded = try Projector.decodeOwn(event) { try projector.apply(event, decoded, store: store) }
                 count += 1
                 last = event.position
                 if count % 1_000 == 0 {
