@@ -223,12 +223,26 @@ public enum Hex {
     /// Compares a digest with a hex string without allocating.
     static func equals(_ bytes: [UInt8], _ hex: UnsafeRawBufferPointer) -> Bool {
         guard hex.count == bytes.count * 2 else { return false }
-        // Digits computed, not looked up: verify compares one digest per event.
-        @inline(__always) func digit(_ n: UInt8) -> UInt8 { n < 10 ? 48 &+ n : 87 &+ n }
+        // Verify compares one digest per event: four bytes become eight digits in one word.
         return bytes.withUnsafeBufferPointer { raw in
-            for i in 0..<raw.count {
+            var i = 0
+            while i + 4 <= raw.count {
+                var nibbles: UInt64 = 0
+                for k in 0..<4 {
+                    let b = UInt64(raw[i + k])
+                    nibbles |= (b >> 4) << UInt64(16 * k) | (b & 0x0F) << UInt64(16 * k + 8)
+                }
+                // '0' + n, and 39 more for a…f: n >= 10 exactly when n + 6 carries into bit 4.
+                let letters = ((nibbles &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+                let digits = nibbles &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
+                if hex.loadUnaligned(fromByteOffset: 2 * i, as: UInt64.self) != digits.littleEndian { return false }
+                i += 4
+            }
+            while i < raw.count {
                 let b = raw[i]
-                if hex[2 &* i] != digit(b >> 4) || hex[2 &* i &+ 1] != digit(b & 0x0F) { return false }
+                let hi = b >> 4, lo = b & 0x0F
+                if hex[2 * i] != (hi < 10 ? 48 + hi : 87 + hi) || hex[2 * i + 1] != (lo < 10 ? 48 + lo : 87 + lo) { return false }
+                i += 1
             }
             return true
         }

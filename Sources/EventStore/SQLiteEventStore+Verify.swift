@@ -71,8 +71,9 @@ extension SQLiteEventStore {
         }
         // A stream's first event in the second half must follow its last in the first.
         var seamProblem: (position: Int64, problem: VerifyReport.Problem)?
-        for (stream, seen) in second.firstVersions {
-            let expected = (first.versions[stream] ?? 0) + 1
+        for (key, seen) in second.firstVersions {
+            let stream = key.name
+            let expected = (first.versions[key] ?? 0) + 1
             guard seen.version != expected, seen.position <= (second.problem?.position ?? .max),
                   seen.position < (seamProblem?.position ?? .max) else { continue }
             seamProblem = (seen.position, .versionOutOfOrder(position: seen.position, stream: stream, expected: expected, found: seen.version))
@@ -100,10 +101,10 @@ struct ChainScan: Sendable {
     var previous: [UInt8]
     let expect: Head?
     /// Each stream's last version seen.
-    var versions: [String: Int64] = [:]
+    var versions: [StreamKey: Int64] = [:]
     /// For a pass that does not start at position 1: each stream's first (position, version),
     /// checked against the earlier part once it is known.
-    var firstVersions: [String: (position: Int64, version: Int64)] = [:]
+    var firstVersions: [StreamKey: (position: Int64, version: Int64)] = [:]
     let tracksFirstVersions: Bool
     var firstPosition: Int64?
     var checked: Int64 = 0
@@ -140,16 +141,16 @@ struct ChainScan: Sendable {
                     fail(.missingPosition(expected: expectedPosition, found: position))
                     return
                 }
-                let stream = s.string(2, interning: interner)
+                let (stream, hash) = s.keyedString(2, interning: interner)
                 let version = s.int64(3)
                 // One lookup: the version before this one, and this one recorded in its place.
-                if let before = versions.updateValue(version, forKey: stream) {
+                if let before = versions.updateValue(version, forKey: StreamKey(name: stream, hash: hash)) {
                     if version != before + 1 {
                         fail(.versionOutOfOrder(position: position, stream: stream, expected: before + 1, found: version))
                         return
                     }
                 } else if tracksFirstVersions {
-                    firstVersions[stream] = (position, version)
+                    firstVersions[StreamKey(name: stream, hash: hash)] = (position, version)
                 } else if version != 1 {
                     fail(.versionOutOfOrder(position: position, stream: stream, expected: 1, found: version))
                     return
@@ -205,6 +206,16 @@ struct ChainScan: Sendable {
         }
         return VerifyReport(head: verifiedHead, eventsChecked: offset + checked, problem: nil)
     }
+}
+
+/// A stream name keyed by the hash its bytes were read with: hashing it again for every event
+/// would cost more than the rest of the bookkeeping.
+struct StreamKey: Hashable, Sendable {
+    let name: String
+    let hash: UInt32
+
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    static func == (a: StreamKey, b: StreamKey) -> Bool { a.hash == b.hash && a.name == b.name }
 }
 
 /// The second half's outcome, handed to the thread that waits for it.

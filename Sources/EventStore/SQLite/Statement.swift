@@ -97,6 +97,13 @@ public final class Statement {
         return interner.text(UnsafeRawBufferPointer(start: text, count: count))
     }
 
+    /// The column as text shared with earlier rows, with a hash of its bytes.
+    func keyedString(_ column: Int32, interning interner: TextInterner) -> (text: String, hash: UInt32) {
+        let text = sqlite3_column_text(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return interner.keyed(UnsafeRawBufferPointer(start: text, count: text == nil ? 0 : count))
+    }
+
     public func optionalString(_ column: Int32) -> String? {
         isNull(column) ? nil : string(column)
     }

@@ -10,17 +10,22 @@ final class TextInterner {
     private var slots: [(bytes: [UInt8], text: String)?] = Array(repeating: nil, count: 256)
 
     func text(_ bytes: UnsafeRawBufferPointer) -> String {
+        bytes.count > 15 ? keyed(bytes).text : String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The text and an FNV-1a hash of its bytes, for keying a table without hashing them again.
+    func keyed(_ bytes: UnsafeRawBufferPointer) -> (text: String, hash: UInt32) {
         let count = bytes.count
-        guard count > 15, let base = bytes.baseAddress else { return String(decoding: bytes, as: UTF8.self) }
         var hash: UInt32 = 2_166_136_261
         for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        guard count > 15, let base = bytes.baseAddress else { return (String(decoding: bytes, as: UTF8.self), hash) }
         let slot = Int(hash & 255)
         if let entry = slots[slot], entry.bytes.count == count,
            entry.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, base, count) == 0 }) {
-            return entry.text
+            return (entry.text, hash)
         }
         let text = String(decoding: bytes, as: UTF8.self)
         slots[slot] = (Array(bytes), text)
-        return text
+        return (text, hash)
     }
 }

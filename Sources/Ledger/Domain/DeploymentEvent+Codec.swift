@@ -117,7 +117,7 @@ extension DeploymentEvent {
         }
     }
 
-    /// What a stored type name reads as. One dictionary lookup instead of comparing the name
+    /// What a stored type name reads as. One table lookup instead of comparing the name
     /// with every type in turn: replays decode millions of events.
     private enum Kind: Sendable {
         case requested, healthAttempt, artifact, serviceDeployed, stabilizationStarted, stabilizationFinished
