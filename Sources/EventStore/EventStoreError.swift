@@ -61,6 +61,14 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Read-only or cannot-open: what a read-only directory does to a WAL ledger's shared memory.
+    var isUnopenable: Bool {
+        switch self {
+        case .readOnly, .cannotOpen: true
+        default: false
+        }
+    }
+
     /// Translates a SQLite failure into the error a caller can act on.
     init(_ error: SQLiteError, path: String) {
         if error.isBusy { self = .locked(path: path) }

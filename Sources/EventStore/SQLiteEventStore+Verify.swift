@@ -49,8 +49,6 @@ extension SQLiteEventStore {
                     try scan.run(database, through: last, progress: nil)
                 }
                 box.finish(.success(scan))
-            } catch let error as SQLiteError {
-                box.finish(.failure(EventStoreError(error, path: path)))
             } catch {
                 box.finish(.failure(error))
             }

@@ -46,10 +46,7 @@ public final class SQLiteEventStore: EventStore {
             // Inspect with a read-only connection first: a newer or foreign file is refused untouched.
             var readOptions = options
             readOptions.readOnly = true
-            let probe: Database
-            do { probe = try Self.openReadOnly(path, options: readOptions) } catch let e as SQLiteError {
-                throw EventStoreError(e, path: path)
-            }
+            let probe = try Self.openReadOnly(path, options: readOptions)
             try Self.checkSchema(probe, path: path, allowPending: mode != .readOnly, allowEmpty: mode == .createOrUpgrade)
         }
         do {
@@ -99,25 +96,24 @@ public final class SQLiteEventStore: EventStore {
         close(fd)
     }
 
-    /// A read-only connection. A WAL ledger in a directory this process cannot write has no
-    /// way to create its shared-memory file; when no writer is active (no `-wal` file) it is
-    /// opened as immutable instead, which needs neither.
+    /// A read-only connection; failures are `EventStoreError`s. A WAL ledger in a directory this
+    /// process cannot write has no way to create its shared-memory file; when no writer is active
+    /// (no `-wal` file) it is opened as immutable instead, which needs neither.
     static func openReadOnly(_ path: String, options: Database.Options) throws -> Database {
         do {
-            let db = try Database(path: path, options: options)
-            // Opening is lazy: touch the schema so a missing -shm shows up here.
-            try db.execute("SELECT count(*) FROM sqlite_master")
-            return db
-        } catch let error as SQLiteError {
-            guard error.isReadOnly || error.primaryCode == 14 /* SQLITE_CANTOPEN */,
-                  !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
-            return try Database(path: path, options: options, immutable: true)
-        } catch let error as EventStoreError {
-            switch error {
-            case .readOnly, .cannotOpen:
-                guard !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
+            do {
+                let db = try Database(path: path, options: options)
+                // Opening is lazy: touch the schema so a missing -shm shows up here.
+                try db.execute("SELECT count(*) FROM sqlite_master")
+                return db
+            } catch let error as SQLiteError {
+                throw EventStoreError(error, path: path)
+            }
+        } catch let error as EventStoreError where error.isUnopenable && !FileManager.default.fileExists(atPath: path + "-wal") {
+            do {
                 return try Database(path: path, options: options, immutable: true)
-            default: throw error
+            } catch let error as SQLiteError {
+                throw EventStoreError(error, path: path)
             }
         }
     }

@@ -52,7 +52,8 @@ public final class DeploymentRunner {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    static func makePlan(_ p: Pipeline, environment: [String: String]) -> DeploymentPlan {
+    /// What the domain needs to know of a pipeline to decide each next step.
+    public static func makePlan(_ p: Pipeline, environment: [String: String]) -> DeploymentPlan {
         var phases: [Phase] = []
         if !p.preflight.isEmpty { phases.append(.preflight) }
         if p.migrate != nil { phases.append(.migrate) }
@@ -319,12 +320,5 @@ public final class DeploymentRunner {
         let outcome = Webhook.postJSON(url: url, body: JSONText.object([("text", JSONText.quote(text))]), timeout: 10, retries: 3, retryDelay: 2)
         let error = outcome.error.map(redactor.redact)
         return try record(.recordNotification(sent: outcome.delivered, attempts: outcome.attempts, error: error), id)
-    }
-}
-
-extension DeploymentRunner {
-    /// The plan a pipeline yields, for `validate` to show.
-    public static func makePlanForDisplay(_ pipeline: Pipeline, environment: [String: String]) -> DeploymentPlan {
-        makePlan(pipeline, environment: environment)
     }
 }

@@ -206,7 +206,7 @@ extension DeploymentEvent {
         func round() throws -> HealthRound { HealthRound(rawValue: try s("round")) ?? .deploy }
         switch kind {
         case .requested:
-            if event.schema == 1 { return .deploymentRequested(try Upcast.deploymentRequestedV1(Data(event.data.utf8))) }
+            if event.schema == 1 { return .deploymentRequested(try Upcast.deploymentRequestedV1(fields)) }
             return .deploymentRequested(try DeploymentRequest(fields))
         case .healthAttempt: return .healthCheckAttempted(try HealthAttempt(fields))
         case .artifact: return .artifactStored(try Artifact(fields))
@@ -333,18 +333,11 @@ extension Artifact {
 enum Upcast {
     /// DeploymentRequested v1 carried services as one comma-separated string and no trigger,
     /// mode, phases or previous stable version.
-    static func deploymentRequestedV1(_ data: Data) throws -> DeploymentRequest {
-        struct V1: Decodable {
-            var deployment_id: String
-            var environment: String
-            var git_sha: String
-            var git_ref: String
-            var services: String
-        }
-        let v1 = try JSONDecoder().decode(V1.self, from: data)
-        return DeploymentRequest(
-            deploymentID: v1.deployment_id, environment: v1.environment, gitSHA: v1.git_sha, gitRef: v1.git_ref,
-            services: v1.services.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+    static func deploymentRequestedV1(_ f: PayloadFields) throws -> DeploymentRequest {
+        DeploymentRequest(
+            deploymentID: try f.string("deployment_id"), environment: try f.string("environment"),
+            gitSHA: try f.string("git_sha"), gitRef: try f.string("git_ref"),
+            services: try f.string("services").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
             triggeredBy: "unknown", mode: "record")
     }
 }

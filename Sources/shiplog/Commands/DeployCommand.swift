@@ -108,7 +108,7 @@ struct ValidateCommand: ParsableCommand {
             let pipeline = try pipelineOptions.load(environment: environment)
             let warnings = pipeline.validate()
             let missing = pipeline.missingSecrets(in: environment)
-            let plan = DeploymentRunner.makePlanForDisplay(pipeline, environment: environment)
+            let plan = DeploymentRunner.makePlan(pipeline, environment: environment)
             if json {
                 Terminal.out(JSONText.object([
                     ("ok", "true"), ("environment", JSONText.quote(pipeline.environment)),
