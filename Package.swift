@@ -35,14 +35,18 @@ let package = Package(
         // fork/exec with a parent-death signal: Swift cannot run code between fork and exec.
         .target(name: "CSpawn"),
 
-        .target(name: "EventStore", dependencies: ["CSQLite", "CCrypto", "ShiplogMigrations"]),
-        .target(name: "Ledger", dependencies: ["EventStore"]),
+        // Creating, opening and replacing files safely (no symlinks followed, no predictable
+        // temporary names, private permissions): every file Shiplog writes goes through it.
+        .target(name: "ShiplogFiles"),
+
+        .target(name: "EventStore", dependencies: ["CSQLite", "CCrypto", "ShiplogMigrations", "ShiplogFiles"]),
+        .target(name: "Ledger", dependencies: ["EventStore", "ShiplogFiles"]),
         .target(name: "Runner", dependencies: [
-            "Ledger", "EventStore", "CCurl", "CSpawn", "CCrypto",
+            "Ledger", "EventStore", "ShiplogFiles", "CCurl", "CSpawn", "CCrypto",
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "shiplog", dependencies: [
-            "Runner", "Ledger", "EventStore",
+            "Runner", "Ledger", "EventStore", "ShiplogFiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
