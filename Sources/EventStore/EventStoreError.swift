@@ -24,6 +24,9 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
     case notInitialized(path: String)
     /// The file cannot be opened at all.
     case cannotOpen(path: String, detail: String)
+    /// The path names something that is not a ledger file (a FIFO, a device, a directory), or
+    /// SQLite's own files beside it are not regular files; refused before anything is opened.
+    case unusablePath(path: String, detail: String)
     /// An event handed to the store is malformed (not a JSON object, empty type…).
     case invalidEvent(String)
     /// Any other SQLite failure.
@@ -54,6 +57,8 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
             return "\(path) is not initialized. Run `shiplog init --db \(path)` first."
         case .cannotOpen(let path, let detail):
             return "cannot open \(path): \(detail). Check that the directory exists and is writable."
+        case .unusablePath(let path, let detail):
+            return "cannot use \(path) as a ledger: \(detail)"
         case .invalidEvent(let detail):
             return "invalid event: \(detail)"
         case .sqlite(let path, let code, let message):

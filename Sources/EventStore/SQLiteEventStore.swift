@@ -1,4 +1,5 @@
 import Foundation
+import ShiplogFiles
 import ShiplogMigrations
 
 /// The event store on one SQLite file, in WAL mode, hash-chained and append-only.
@@ -35,8 +36,8 @@ public final class SQLiteEventStore: EventStore {
         var readOptions = options
         readOptions.readOnly = true
         self.readOptions = readOptions
-        let fm = FileManager.default
-        let exists = fm.fileExists(atPath: path)
+        if path != ":memory:" { try Self.checkLedgerPath(path) }
+        let exists = FileSystem.kind(of: path) != .missing
         if path == ":memory:" {
             // A private scratch ledger, for answering questions as of an earlier position.
         } else if !exists {
@@ -72,28 +73,54 @@ public final class SQLiteEventStore: EventStore {
 
     // MARK: Opening
 
-    private static func createPrivateFile(at path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        if !FileManager.default.fileExists(atPath: dir) {
-            do {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw EventStoreError.cannotOpen(path: path, detail: "cannot create directory \(dir): \(Self.reason(errno))")
+    /// Refuses, before anything is opened or created, a ledger path that SQLite would hang on
+    /// or write beside: a FIFO (opening it waits for a writer forever), a device such as
+    /// /dev/null (SQLite would create /dev/null-journal), a directory or a socket; and a
+    /// `-wal`, `-shm` or `-journal` beside the ledger that is not a regular file (a planted
+    /// symbolic link would have SQLite write through it, or fail obscurely).
+    static func checkLedgerPath(_ path: String) throws {
+        let kind = FileSystem.kind(of: path)
+        switch kind {
+        case .regular:
+            break
+        case .missing:
+            if FileSystem.kind(of: path, followSymlinks: false) == .symbolicLink {
+                throw EventStoreError.unusablePath(path: path, detail: "it is a symbolic link to a file that does not exist; point --db at the ledger file itself")
+            }
+        case .directory:
+            throw EventStoreError.unusablePath(path: path, detail: "it is a directory, not a ledger file; point --db at a file inside it, such as \(path)/ledger.db")
+        default:
+            throw EventStoreError.unusablePath(path: path, detail: "it is \(kind.phrase), not a ledger file; point --db at a regular file (nothing was created)")
+        }
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let companion = FileSystem.kind(of: path + suffix, followSymlinks: false)
+            if companion != .missing && companion != .regular {
+                throw EventStoreError.unusablePath(path: path, detail: "\(path + suffix) is \(companion.phrase), where SQLite keeps its own \(suffix.dropFirst()) file; remove it (nothing was written)")
             }
         }
-        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            let err = errno
-            if err == EEXIST { return }
+    }
+
+    /// Creates an empty file with mode 0600 at an unpredictable name beside `path` (creating
+    /// missing directories with mode 0700); returns its path.
+    private static func createPrivateFile(besides path: String) throws -> String {
+        let directory = FileSystem.directory(of: path)
+        do {
+            try FileSystem.createMissingDirectories(directory)
+        } catch {
+            throw EventStoreError.cannotOpen(path: path, detail: "cannot create directory \(directory): \(error.reason)")
+        }
+        do {
+            let (fd, temp) = try FileSystem.createTemporary(in: directory, prefix: FileSystem.name(of: path) + ".new-")
+            close(fd)
+            return temp
+        } catch {
+            let err = error.code
             if err == EACCES || err == EROFS || err == EPERM {
                 throw EventStoreError.readOnly(path: path, detail: "cannot create the file: \(reason(err))")
             }
-            if err == ENOSPC || err == EDQUOT { throw EventStoreError.diskFull(path: path) }
-            throw EventStoreError.cannotOpen(path: path, detail: reason(err))
+            if error.isNoSpace { throw EventStoreError.diskFull(path: path) }
+            throw EventStoreError.cannotOpen(path: path, detail: error.reason)
         }
-        close(fd)
     }
 
     /// A read-only connection; failures are `EventStoreError`s. A WAL ledger in a directory this
@@ -181,8 +208,7 @@ public final class SQLiteEventStore: EventStore {
     /// then linked into place. A process that loses the race for the name opens the winner's
     /// ledger; no process ever sees a half-made file at `path`.
     private static func createAtomically(at path: String, options: Database.Options, clock: () -> Date) throws {
-        let temp = path + ".new-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try createPrivateFile(at: temp)
+        let temp = try createPrivateFile(besides: path)
         defer {
             unlink(temp)
             unlink(temp + "-wal")

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import ShiplogFiles
 
 /// How a driven deployment ended, and the exit code that says so.
 public struct DeploymentOutcome: Sendable, Equatable {
@@ -80,6 +81,7 @@ public final class DeploymentRunner {
 
     /// Records a new deployment of `sha` and drives it to the end.
     public func deploy(sha: String, ref: String, triggeredBy: String) throws -> DeploymentOutcome {
+        try prepareLogDirectory()
         let state = try ledger.request(environment: pipeline.environment, gitSHA: sha, gitRef: ref, services: pipeline.services,
                                        triggeredBy: triggeredBy, mode: "run", phases: plan.phases, checks: plan.checks)
         let id = state.id!
@@ -89,6 +91,7 @@ public final class DeploymentRunner {
 
     /// Continues a deployment from its events alone.
     public func resume(_ id: String) throws -> DeploymentOutcome {
+        try prepareLogDirectory()
         let state = try ledger.load(id)
         guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
         guard request.mode == "run" else {
@@ -159,6 +162,12 @@ public final class DeploymentRunner {
     // MARK: Steps
 
     var logDirectory: String { pipeline.resolvePath(pipeline.artifacts.dir) }
+
+    /// Creates the log directory, or checks that it is safe to write in (see
+    /// `FileSystem.makePrivateDirectory`), before anything is recorded.
+    func prepareLogDirectory() throws {
+        try FileSystem.makePrivateDirectory(logDirectory, purpose: "keep logs in")
+    }
 
     func logPath(_ phase: Phase, _ id: String) -> String {
         logDirectory + "/" + phase.logArtifactName(deploymentID: id)
@@ -293,17 +302,20 @@ public final class DeploymentRunner {
         var seen = Set(state.artifacts.keys)
         for phase in Phase.allCases {
             let name = phase.logArtifactName(deploymentID: id)
-            guard seen.insert(name).inserted, let data = FileManager.default.contents(atPath: logPath(phase, id)) else { continue }
-            let artifact = try ledger.storeArtifact(name: name, phase: phase.rawValue, bytes: [UInt8](data), deploymentID: id,
-                                                    retentionDays: retention, in: artifacts)
+            let path = logPath(phase, id)
+            guard seen.insert(name).inserted, FileSystem.kind(of: path, followSymlinks: false) != .missing else { continue }
+            // Streamed, never read whole; a symbolic link planted at the log's name is refused.
+            let artifact = try ledger.storeArtifact(name: name, phase: phase.rawValue, deploymentID: id, retentionDays: retention) {
+                try artifacts.put(file: path, followSymlinks: false)
+            }
             output.artifact(artifact)
         }
         guard let record = try Queries(store: ledger.store).record(id) else { return try ledger.load(id) }
         let name = Phase.recordArtifactName(deploymentID: id)
         let bytes = Array((record.json + "\n").utf8)
         let path = logDirectory + "/" + name
-        try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        // A copy beside the logs, for people; the artifact below is the one the ledger names.
+        try? FileSystem.atomicReplace(path, with: bytes)
         let artifact = try ledger.storeArtifact(name: name, phase: "summary", bytes: bytes, deploymentID: id,
                                                 retentionDays: retention, in: artifacts)
         output.artifact(artifact)

@@ -1,4 +1,5 @@
 import Foundation
+import ShiplogFiles
 
 /// An exclusive claim on driving one deployment, held through an advisory file lock.
 ///
@@ -7,13 +8,15 @@ import Foundation
 final class RunnerLock {
     private var fd: Int32
 
+    /// Takes the lock file `<directory>/<id>.lock` (directory 0700, file 0600, created as
+    /// needed); a symbolic link, FIFO or foreign file planted there is refused, never followed.
     init(directory: String, deploymentID: String) throws {
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o700])
         let path = directory + "/" + deploymentID + ".lock"
-        fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw RunnerError.lockUnavailable("cannot open the runner lock \(path): \(String(cString: strerror(errno)))")
+        do {
+            try FileSystem.makePrivateDirectory(directory, purpose: "keep runner locks in")
+            fd = try FileSystem.openPrivate(path, access: O_RDWR)
+        } catch {
+            throw RunnerError.lockUnavailable("cannot take the runner lock: \(error)")
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)

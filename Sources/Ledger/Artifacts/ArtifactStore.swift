@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import ShiplogFiles
 
 /// Log and record files kept by content: `<dir>/<sha256>`, written atomically before the
 /// event that names them, so an event never points at a missing or partial file.
@@ -26,68 +27,146 @@ public struct ArtifactStore: Sendable {
     /// Copies `bytes` in under their digest (temp file, fsync, rename); returns digest and size.
     public func put(_ bytes: [UInt8]) throws -> (sha256: String, size: Int64) {
         let digest = bytes.withUnsafeBytes { Hex.encode(HashChain.sha256($0)) }
-        let target = path(for: digest)
-        if FileManager.default.fileExists(atPath: target) { return (digest, Int64(bytes.count)) }
-        try makeDirectory()
-        let temp = directory + "/.tmp-\(digest)-\(getpid())"
-        let fd = open(temp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Self.ioError("create", temp, errno) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let err = errno
-                close(fd)
-                unlink(temp)
-                throw Self.ioError("write", temp, err)
-            }
-            offset += n
-        }
-        if fsync(fd) != 0 {
-            let err = errno
-            close(fd)
-            unlink(temp)
-            throw Self.ioError("sync", temp, err)
-        }
-        close(fd)
-        guard rename(temp, target) == 0 else {
-            let err = errno
-            unlink(temp)
-            throw Self.ioError("rename", target, err)
-        }
-        return (digest, Int64(bytes.count))
+        if try holds(digest, size: Int64(bytes.count)) { return (digest, Int64(bytes.count)) }
+        let writer = try ArtifactWriter(store: self)
+        try writer.write(bytes)
+        return try writer.commit()
     }
 
-    /// Reads a file and stores it.
-    public func put(file: String) throws -> (sha256: String, size: Int64) {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw LedgerError.invalid("cannot read \(file): no such file, or not readable")
+    /// Streams the file at `path` in (see `put(readingFrom:path:transform:)`).
+    public func put(file path: String, followSymlinks: Bool = true,
+                    transform: ((_ chunk: [UInt8], _ end: Bool) -> [UInt8])? = nil) throws -> (sha256: String, size: Int64) {
+        let fd: Int32
+        do {
+            fd = try FileSystem.openForReading(path, followSymlinks: followSymlinks, regularOnly: !followSymlinks)
+        } catch {
+            throw LedgerError.storage("cannot keep \(path): \(error)")
         }
-        return try put([UInt8](data))
+        defer { close(fd) }
+        return try put(readingFrom: fd, path: path, transform: transform)
+    }
+
+    /// Streams what `fd` reads, one chunk at a time, into the store: memory stays at a few
+    /// chunks however large the file. `transform` (a redactor, say) sees every chunk in order,
+    /// then an empty chunk with `end` true, and what it returns is what is stored and hashed.
+    public func put(readingFrom fd: Int32, path: String, chunkSize: Int = 1 << 18,
+                    transform: ((_ chunk: [UInt8], _ end: Bool) -> [UInt8])? = nil) throws -> (sha256: String, size: Int64) {
+        let writer = try ArtifactWriter(store: self)
+        while true {
+            let chunk: [UInt8]
+            do {
+                chunk = try FileSystem.read(fd, upTo: chunkSize, path: path)
+            } catch {
+                throw LedgerError.invalid("\(error)")
+            }
+            let end = chunk.isEmpty
+            try writer.write(transform.map { $0(chunk, end) } ?? chunk)
+            if end { break }
+        }
+        return try writer.commit()
     }
 
     public func remove(sha256: String) throws -> Bool {
+        guard sha256.count == 64, sha256.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+            throw LedgerError.invalid("\(sha256.debugDescription) is not an artifact digest (64 lowercase hex digits)")
+        }
         let target = path(for: sha256)
         if unlink(target) == 0 { return true }
         if errno == ENOENT { return false }
         throw Self.ioError("delete", target, errno)
     }
 
-    private func makeDirectory() throws {
-        if FileManager.default.fileExists(atPath: directory) { return }
+    /// True when the store already holds `digest`: a regular file of this user (never a
+    /// symbolic link or anything else planted under the name) of the expected size. Files get
+    /// their digest name only by a rename after a sync, so a complete file is the only kind.
+    func holds(_ digest: String, size: Int64) throws -> Bool {
+        var info = stat()
+        guard lstat(path(for: digest), &info) == 0 else { return false }
+        return FileSystem.Kind(mode: info.st_mode) == .regular && info.st_uid == geteuid() && Int64(info.st_size) == size
+    }
+
+    /// Creates the store's directory (0700) or checks it: a real directory of this user that
+    /// nobody else can write to.
+    func makeDirectory() throws {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileSystem.makePrivateDirectory(directory, purpose: "keep artifacts in")
         } catch {
-            throw LedgerError.storage("cannot create the artifact directory \(directory): \(error.localizedDescription)")
+            throw LedgerError.storage("\(error)")
         }
     }
 
     static func ioError(_ action: String, _ path: String, _ err: Int32) -> LedgerError {
-        let reason = String(cString: strerror(err)).lowercased()
+        let reason = FileSystem.message(err)
         let hint = err == ENOSPC || err == EFBIG || err == EDQUOT ? " Free disk space and retry; nothing was recorded for this artifact." : ""
         return .storage("cannot \(action) artifact file \(path): \(reason).\(hint)")
     }
+}
+
+/// One artifact being written: under an unpredictable temporary name in the store (created
+/// with O_EXCL | O_NOFOLLOW, mode 0600), hashed as it is written, and renamed to its digest
+/// by `commit()`. Dropped without a commit, it leaves nothing behind.
+public final class ArtifactWriter {
+    let store: ArtifactStore
+    private var fd: Int32
+    private let temporaryPath: String
+    private let hash = SHA256Stream()
+    private var size: Int64 = 0
+    private var done = false
+
+    public init(store: ArtifactStore) throws {
+        self.store = store
+        try store.makeDirectory()
+        do {
+            (fd, temporaryPath) = try FileSystem.createTemporary(in: store.directory, prefix: ".tmp-")
+        } catch {
+            throw ArtifactStore.ioError("create", error.path, error.code)
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { hash.update($0) }
+        let code = bytes.withUnsafeBytes { FileSystem.writeAll(fd, $0) }
+        if code != 0 { throw fail("write", temporaryPath, code) }
+        size += Int64(bytes.count)
+    }
+
+    /// Syncs the file and gives it its digest's name; returns digest and size.
+    public func commit() throws -> (sha256: String, size: Int64) {
+        if fsync(fd) != 0 { throw fail("sync", temporaryPath, errno) }
+        close(fd)
+        fd = -1
+        let digest = hash.finalizeHex()
+        if try store.holds(digest, size: size) {
+            discard()
+            return (digest, size)
+        }
+        let target = store.path(for: digest)
+        // rename replaces whatever sits at the name, a planted symbolic link included, and
+        // never writes through it.
+        if rename(temporaryPath, target) != 0 { throw fail("rename", target, errno) }
+        done = true
+        FileSystem.syncDirectory(containing: target)
+        return (digest, size)
+    }
+
+    private func fail(_ action: String, _ path: String, _ code: Int32) -> LedgerError {
+        discard()
+        return ArtifactStore.ioError(action, path, code)
+    }
+
+    private func discard() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        if !done {
+            unlink(temporaryPath)
+            done = true
+        }
+    }
+
+    deinit { discard() }
 }
 
 extension Ledger {
@@ -95,6 +174,16 @@ extension Ledger {
     @discardableResult
     public func storeArtifact(name: String, phase: String, bytes: [UInt8], deploymentID: String,
                               retentionDays: Int = 365, in artifacts: ArtifactStore) throws -> Artifact {
+        try storeArtifact(name: name, phase: phase, deploymentID: deploymentID, retentionDays: retentionDays) {
+            try artifacts.put(bytes)
+        }
+    }
+
+    /// Stores an artifact whose file `content` writes into the store (streaming it, say) and
+    /// whose digest and size it returns; called only once the name is known to be free.
+    @discardableResult
+    public func storeArtifact(name: String, phase: String, deploymentID: String, retentionDays: Int = 365,
+                              content: () throws -> (sha256: String, size: Int64)) throws -> Artifact {
         try ArtifactStore.validate(name: name)
         guard retentionDays >= 1 else { throw LedgerError.invalid("retention must be at least 1 day") }
         // One name, one artifact, ledger-wide: the projection and the prune key on the name.
@@ -105,7 +194,7 @@ extension Ledger {
         if let owner, owner != deploymentID {
             throw LedgerError.refused("artifact name \(name) is already used by deployment \(owner); choose another name")
         }
-        let (digest, size) = try artifacts.put(bytes)
+        let (digest, size) = try content()
         let artifact = Artifact(name: name, phase: phase, sha256: digest, size: size, retentionDays: retentionDays)
         try execute(.storeArtifact(artifact), on: deploymentID)
         return artifact

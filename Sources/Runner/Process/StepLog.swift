@@ -1,4 +1,5 @@
 import Foundation
+import ShiplogFiles
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,10 @@ import Darwin
 /// line longer than 1 MiB is cut, at that length.
 ///
 /// The file is opened with O_APPEND, created with permissions 0600 (missing parent directories
-/// with 0700), and never truncated.
+/// with 0700), and never truncated. It is opened as `FileSystem.openPrivate` opens files: a
+/// symbolic link, a FIFO, a hard link or a file of another user planted at its name is refused,
+/// and so is a directory others can write to (`FileSystem.makePrivateDirectory`). A character
+/// device given as the path (/dev/null) is written as is: nobody can plant one without root.
 ///
 /// Writing never throws, so that a full disk cannot interrupt a deployment halfway: the first
 /// failure is kept in `failure`, nothing more is written to the file after it (the log stays a
@@ -49,13 +53,12 @@ public final class StepLog: @unchecked Sendable {
         self.path = path
         self.redact = redact
         self.echo = echo
-        if let parent = Posix.parentDirectory(of: path) {
-            let code = Posix.makeDirectories(parent, mode: 0o700)
-            if code != 0 { throw StepLogError(path: path, operation: .open, code: code) }
+        do {
+            try FileSystem.makePrivateDirectory(FileSystem.directory(of: path), purpose: "keep logs in")
+            fd = try FileSystem.openPrivate(path, access: O_WRONLY | O_APPEND, allowCharacterDevices: true)
+        } catch {
+            throw StepLogError(error, path: path, operation: .open)
         }
-        let opened = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode_t(0o600))
-        if opened < 0 { throw StepLogError(path: path, operation: .open, code: Posix.errno) }
-        fd = opened
     }
 
     deinit {
@@ -150,7 +153,7 @@ public final class StepLog: @unchecked Sendable {
 
     private func append(_ bytes: [UInt8]) {
         guard fd >= 0, firstFailure == nil, !bytes.isEmpty else { return }
-        let code = bytes.withUnsafeBytes { Posix.writeAll(fd, $0) }
+        let code = bytes.withUnsafeBytes { FileSystem.writeAll(fd, $0) }
         if code != 0 { firstFailure = StepLogError(path: path, operation: .write, code: code) }
     }
 

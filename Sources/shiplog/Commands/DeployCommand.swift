@@ -49,12 +49,16 @@ struct DeployCommand: ParsableCommand {
     }
 }
 
-/// Runs the loop, reporting a deployment already driven elsewhere as refused (exit 5).
+/// Runs the loop, reporting a deployment already driven elsewhere as refused (exit 5), and a
+/// runner lock that cannot be created as a write failure (exit 73).
 func driving(_ body: () throws -> DeploymentOutcome) throws -> DeploymentOutcome {
     do {
         return try body()
     } catch let error as RunnerError {
-        throw Failure(error.description, code: Exit.refused)
+        switch error {
+        case .alreadyDriven: throw Failure(error.description, code: Exit.refused)
+        case .lockUnavailable: throw Failure(error.description, code: Exit.cannotWrite)
+        }
     }
 }
 

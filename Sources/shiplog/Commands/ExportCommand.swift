@@ -12,7 +12,8 @@ struct ExportCommand: ParsableCommand {
             its hash: `shiplog import` loads it into an empty ledger, verifying the chain, and \
             exporting again gives the same bytes. Both are streamed, whatever the ledger's size. \
             With --output the file is written beside its final path and renamed into place when \
-            complete. A one-line summary goes to stderr.
+            complete; the ledger itself (or a link to it) is refused as --output. A one-line \
+            summary goes to stderr.
 
             Examples:
               shiplog export --format json --env staging --since 2024-11-01 \\
@@ -40,7 +41,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let store = try ledger.open(.readOnly)
-            let file = try output.map(AtomicFile.init(path:))
+            let file = try output.map { try AtomicFile(path: $0, protecting: ledger.path) }
             let stdout = file == nil ? StandardOutput() : nil
             let sink: LineSink = file ?? stdout!
             let destination = output ?? "stdout"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import Runner
+import ShiplogFiles
 
 /// `shiplog record`: the ledger for a deployment another pipeline runs (GitHub Actions, a
 /// script), one call per fact, each checked against what the deployment has recorded so far.
@@ -162,14 +163,14 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let phase = phase!
-                let bytes = try log.map(readLog)
+                let logFile = try log.map(LogFile.init(path:))
                 let ledger = Ledger(store: try self.ledger.open(.existing))
                 // A retry after the log could not be kept (disk full): the outcome stands, keep the log now.
                 let before = try ledger.load(id)
                 let step = before.steps[phase]
                 let sameOutcome = status == .succeeded ? step?.succeeded == true : step?.failure != nil
-                if sameOutcome, let bytes, before.artifacts[phase.logArtifactName(deploymentID: id)] == nil {
-                    let artifact = try keepLog(bytes, name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue,
+                if sameOutcome, let logFile, before.artifacts[phase.logArtifactName(deploymentID: id)] == nil {
+                    let artifact = try keepLog(.file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue,
                                                of: "the \(phase) outcome", deploymentID: id, retentionDays: retentionDays,
                                                ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
                     report(state: try ledger.load(id), events: 1, what: "\(phase) \(status.rawValue) (already recorded; its log is kept now)",
@@ -178,8 +179,8 @@ struct RecordCommand: ParsableCommand {
                     return
                 }
                 let (state, events) = try ledger.execute(.completeStep(phase, succeeded: status == .succeeded, reason: reason), on: id)
-                let artifact = try bytes.map { bytes in
-                    try keepLog(bytes, name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue, of: "the \(phase) outcome",
+                let artifact = try logFile.map { logFile in
+                    try keepLog(.file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue, of: "the \(phase) outcome",
                                 deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
                 }
                 report(state: state, events: events.count, what: "\(phase) \(status.rawValue)", artifact: artifact, json: json,
@@ -234,12 +235,12 @@ struct RecordCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let bytes = try log.map(readLog)
+                let logFile = try log.map(LogFile.init(path:))
                 let ledger = Ledger(store: try self.ledger.open(.existing))
                 let command = DeploymentCommand.recordHealthVerdict(check: service, healthy: status == .healthy, attempts: attempts, reason: reason)
                 let (state, events) = try ledger.execute(command, on: id)
-                let artifact = try bytes.map { bytes in
-                    try keepLog(bytes, name: Phase.health.logArtifactName(deploymentID: id), phase: Phase.health.rawValue,
+                let artifact = try logFile.map { logFile in
+                    try keepLog(.file(logFile), name: Phase.health.logArtifactName(deploymentID: id), phase: Phase.health.rawValue,
                                 of: "the \(service) verdict", deploymentID: id, retentionDays: retentionDays, ledger: ledger,
                                 artifacts: artifacts, ledgerPath: self.ledger.path)
                 }
@@ -324,7 +325,7 @@ struct RecordCommand: ParsableCommand {
                 guard let record = try Queries(store: ledger.store).record(id) else {
                     throw Failure("deployment \(id) finished but has no record; run `shiplog rebuild`", code: Exit.software)
                 }
-                let artifact = try keepLog(Array(record.json.utf8), name: recordName, phase: "summary", of: "the outcome",
+                let artifact = try keepLog(.bytes(Array(record.json.utf8)), name: recordName, phase: "summary", of: "the outcome",
                                            deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts,
                                            ledgerPath: self.ledger.path)
                 if json {
@@ -358,13 +359,30 @@ struct RecordCommand: ParsableCommand {
 
 // MARK: shared
 
-/// Reads a log file before anything is recorded, so a wrong path records nothing, and
-/// redacts the secrets a recording pipeline has in its environment before it is kept.
-private func readLog(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw Failure("cannot read the log file \(path): no such file, or not readable; nothing was recorded", code: Exit.dataError)
+/// A log file given with `--log`, opened before anything is recorded so that a wrong path
+/// records nothing. Its content is read only when it is kept, in chunks (`keepLog`).
+final class LogFile {
+    let path: String
+    let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        do {
+            // The caller names the file: a symbolic link or a pipe (`--log /dev/stdin`) is theirs
+            // to give; a directory is refused at once.
+            fd = try FileSystem.openForReading(path, followSymlinks: true, regularOnly: false)
+        } catch {
+            throw Failure("cannot read the log file \(path): \(error.reason); nothing was recorded", code: Exit.dataError)
+        }
     }
-    return RecordedSecrets.redactor().redact([UInt8](data))
+
+    deinit { close(fd) }
+}
+
+/// What `keepLog` keeps: bytes in memory (a record), or a log file streamed from disk.
+enum ArtifactContent {
+    case bytes([UInt8])
+    case file(LogFile)
 }
 
 /// The secrets redacted from recorded logs: the seed workflow's secret names, plus any
@@ -380,11 +398,26 @@ enum RecordedSecrets {
 }
 
 /// Keeps a file as an artifact of the deployment, after the fact it belongs to was recorded.
-private func keepLog(_ bytes: [UInt8], name: String, phase: String, of what: String, deploymentID id: String, retentionDays: Int,
+///
+/// A log file is streamed into the artifact store one chunk at a time, redacted on the way by
+/// the secrets a recording pipeline has in its environment (a secret cut by a chunk boundary is
+/// still redacted): memory stays flat however large the log, and the recorded SHA-256 is that
+/// of the redacted bytes the store holds.
+private func keepLog(_ content: ArtifactContent, name: String, phase: String, of what: String, deploymentID id: String, retentionDays: Int,
                      ledger: Ledger, artifacts: ArtifactOptions, ledgerPath: String) throws -> Artifact {
+    let store = artifacts.store(ledgerPath: ledgerPath)
     do {
-        return try ledger.storeArtifact(name: name, phase: phase, bytes: bytes, deploymentID: id, retentionDays: retentionDays,
-                                        in: artifacts.store(ledgerPath: ledgerPath))
+        return try ledger.storeArtifact(name: name, phase: phase, deploymentID: id, retentionDays: retentionDays) {
+            switch content {
+            case .bytes(let bytes):
+                return try store.put(bytes)
+            case .file(let log):
+                var redacting = RecordedSecrets.redactor().stream()
+                return try store.put(readingFrom: log.fd, path: log.path) { chunk, end in
+                    end ? redacting.finish() : redacting.feed(chunk)
+                }
+            }
+        }
     } catch {
         throw Failure("\(what) was recorded for \(id), but \(name) was not kept: \(error)", code: Failure.code(for: error))
     }

@@ -3,6 +3,7 @@ import EventStore
 import Foundation
 import Runner
 import Ledger
+import ShiplogFiles
 
 /// Shiplog's exit codes. Documented in `shiplog --help` and README.md.
 enum Exit {
@@ -66,7 +67,7 @@ struct Failure: Error, CustomStringConvertible {
         case let e as EventStoreError:
             switch e {
             case .wrongExpectedVersion, .idempotencyConflict: return Exit.refused
-            case .notADatabase, .corrupt, .cannotOpen, .sqlite: return Exit.ioError
+            case .notADatabase, .corrupt, .cannotOpen, .unusablePath, .sqlite: return Exit.ioError
             case .locked: return Exit.tempFail
             case .readOnly, .diskFull: return Exit.cannotWrite
             case .newerSchema, .migrationChecksumMismatch, .notInitialized: return Exit.config
@@ -80,7 +81,7 @@ struct Failure: Error, CustomStringConvertible {
             case .storage: return Exit.cannotWrite
             }
         case is EventDecodingError: return Exit.ioError
-        case is StepLogError: return Exit.cannotWrite
+        case is StepLogError, is FileError: return Exit.cannotWrite
         case let e as StepProcessError:
             if case .cannotStart = e { return Exit.dataError }
             return Exit.software

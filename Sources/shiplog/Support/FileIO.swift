@@ -1,4 +1,5 @@
 import Foundation
+import ShiplogFiles
 
 /// Where an export goes: stdout, or a file that appears complete or not at all.
 protocol LineSink: AnyObject {
@@ -8,8 +9,8 @@ protocol LineSink: AnyObject {
     func text(_ text: String) throws
 }
 
-/// Standard output, buffered: one write per 64 KiB. A reader that went away (`| head`)
-/// ends the process quietly.
+/// Standard output, buffered: one write per 64 KiB. What happens when it cannot be written
+/// (a reader that went away, a full disk) is `Terminal`'s to decide.
 final class StandardOutput: LineSink {
     private var buffer: [UInt8] = []
 
@@ -35,21 +36,30 @@ final class StandardOutput: LineSink {
     deinit { flush() }
 }
 
-/// A file written beside its final path and renamed over it once complete and synced, so a
-/// reader never sees half an export and a failed export leaves the old file untouched.
+/// A file written beside its final path under an unpredictable name and renamed over it once
+/// complete and synced (`AtomicWriter`), so a reader never sees half an export, a failed export
+/// leaves the old file untouched, and nothing is ever written through a symbolic link.
 final class AtomicFile: LineSink {
     let path: String
-    private let temp: String
-    private var fd: Int32
+    private let writer: AtomicWriter
     private var buffer: [UInt8] = []
-    private var committed = false
 
-    init(path: String) throws {
+    /// Refuses, before creating anything, a path that is the ledger at `ledgerPath` or one of
+    /// SQLite's files beside it (by name, symbolic link or hard link), or that is not a regular
+    /// file (a device, a FIFO, a directory).
+    init(path: String, protecting ledgerPath: String) throws {
         self.path = path
-        let url = URL(fileURLWithPath: path)
-        temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        fd = open(temp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Self.failure("create", path, errno) }
+        try Self.refuseLedger(output: path, ledger: ledgerPath)
+        let kind = FileSystem.kind(of: path)
+        if kind != .missing && kind != .regular {
+            throw Failure("refusing to write \(path): it is \(kind.phrase), and --output replaces a regular file; omit --output to write to standard output",
+                          code: Exit.usage)
+        }
+        do {
+            writer = try AtomicWriter(path: path)
+        } catch {
+            throw Self.failure(error)
+        }
         buffer.reserveCapacity(1 << 16)
     }
 
@@ -65,14 +75,10 @@ final class AtomicFile: LineSink {
     }
 
     private func flush() throws {
-        var offset = 0
-        while offset < buffer.count {
-            let n = buffer[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Self.failure("write", path, errno)
-            }
-            offset += n
+        do {
+            try writer.write(buffer)
+        } catch {
+            throw Self.failure(error)
         }
         buffer.removeAll(keepingCapacity: true)
     }
@@ -80,27 +86,49 @@ final class AtomicFile: LineSink {
     /// Flushes, syncs and renames the file into place.
     func commit() throws {
         try flush()
-        guard fsync(fd) == 0 else { throw Self.failure("sync", path, errno) }
-        close(fd)
-        fd = -1
-        guard rename(temp, path) == 0 else { throw Self.failure("rename into", path, errno) }
-        committed = true
-        let directory = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_CLOEXEC)
-        if directory >= 0 {
-            _ = fsync(directory)
-            close(directory)
+        do {
+            try writer.commit()
+        } catch {
+            throw Self.failure(error)
         }
     }
 
-    deinit {
-        if fd >= 0 { close(fd) }
-        if !committed { unlink(temp) }
+    static func failure(_ error: FileError) -> Failure {
+        Failure("\(error); no partial file was left", code: Exit.cannotWrite)
     }
 
-    static func failure(_ action: String, _ path: String, _ err: Int32) -> Failure {
-        let reason = String(cString: strerror(err)).lowercased()
-        let hint = err == ENOSPC || err == EDQUOT || err == EFBIG ? "; free disk space and retry" : ""
-        return Failure("cannot \(action) \(path): \(reason)\(hint); no partial file was left", code: Exit.cannotWrite)
+    /// An export written over the ledger would replace it (rename) and lose every event; over
+    /// its -wal or -shm, damage it. Files are compared by device and inode, so another name,
+    /// a symbolic link or a hard link to them is caught; companions that do not exist yet are
+    /// compared by directory and name.
+    static func refuseLedger(output: String, ledger: String) throws {
+        var ledgerPaths = [ledger]
+        if let resolved = realpath(ledger, nil) {
+            ledgerPaths.append(String(cString: resolved))
+            free(resolved)
+        }
+        let suffixes = ["", "-wal", "-shm", "-journal"]
+        var identities = Set<FileSystem.Identity>()
+        for base in ledgerPaths {
+            for suffix in suffixes {
+                if let identity = FileSystem.identity(of: base + suffix) { identities.insert(identity) }
+                if let identity = FileSystem.identity(of: base + suffix, followSymlinks: false) { identities.insert(identity) }
+            }
+        }
+        var same = [true, false].contains { follow in
+            FileSystem.identity(of: output, followSymlinks: follow).map(identities.contains) ?? false
+        }
+        if !same, let outputDirectory = FileSystem.identity(of: FileSystem.directory(of: output)) {
+            let name = FileSystem.name(of: output)
+            same = ledgerPaths.contains { base in
+                FileSystem.identity(of: FileSystem.directory(of: base)) == outputDirectory
+                    && suffixes.contains { FileSystem.name(of: base) + $0 == name }
+            }
+        }
+        if same {
+            throw Failure("refusing to export to \(output): it is the ledger \(ledger) or one of its files, and the export would replace it; choose another --output",
+                          code: Exit.usage)
+        }
     }
 }
 
@@ -118,10 +146,10 @@ final class LineReader {
 
     init(path: String) throws {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let reason = String(cString: strerror(errno)).lowercased()
-            throw Failure("cannot read \(path): \(reason)", code: Exit.dataError)
+        do {
+            fd = try FileSystem.openForReading(path, followSymlinks: true, regularOnly: false)
+        } catch {
+            throw Failure("\(error)", code: Exit.dataError)
         }
     }
 
