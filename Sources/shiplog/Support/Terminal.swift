@@ -1,27 +1,121 @@
 import Foundation
 
 /// Where the CLI writes: results to stdout, diagnostics and progress to stderr.
+///
+/// A write never kills the process and never throws. When a stream cannot be written (the
+/// reader of a pipe went away, the disk behind a redirection is full, the descriptor was
+/// closed), the terminal records it, says so once on stderr when it can, and stops writing to
+/// that stream; the command goes on and ends with its real exit code. Only commands that are
+/// read-only listings (`ReadOnlyListing`) end at once, quietly and with 0, when the reader of
+/// their standard output goes away (`shiplog history | head`).
 enum Terminal {
+    /// What happens when the reader of standard output goes away (EPIPE).
+    enum ClosedOutput: Sendable {
+        /// Stop writing and carry on: the command's work and exit code still count.
+        case keepGoing
+        /// End the process quietly with 0: the output was the whole point and nobody reads it.
+        case endQuietly
+    }
+
     static func out(_ line: String) { write(1, Array((line + "\n").utf8)) }
 
     static func error(_ line: String) { write(2, Array(("shiplog: " + line + "\n").utf8)) }
 
     static func note(_ line: String) { write(2, Array((line + "\n").utf8)) }
 
-    /// Writes every byte; a reader that went away (`| head`) ends the process quietly.
+    /// Set once, before the command runs.
+    static var closedOutput: ClosedOutput {
+        get { state.withLock { $0.closedOutput } }
+        set { state.withLock { $0.closedOutput = newValue } }
+    }
+
+    /// Why standard output could not be written, when it failed for another reason than its
+    /// reader going away (a full disk, a closed descriptor); nil otherwise.
+    static var outputFailure: String? {
+        state.withLock { $0.failure[1] }
+    }
+
+    /// True once standard output stopped being written (its reader went away, or it failed).
+    static var outputStopped: Bool {
+        state.withLock { $0.stopped[1] }
+    }
+
+    /// Writes every byte, or stops the stream for good at the first failure (see the type).
     static func write(_ fd: Int32, _ bytes: [UInt8]) {
+        guard fd == 1 || fd == 2 else { return }
+        if state.withLock({ $0.stopped[Int(fd)] }) { return }
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE { exit(0) }
-                return
+            if n >= 0 {
+                offset += n
+                continue
             }
-            offset += n
+            let code = errno
+            if code == EINTR || code == EAGAIN { continue }
+            stop(fd, code)
+            return
         }
     }
+
+    private static func stop(_ fd: Int32, _ code: Int32) {
+        let (policy, first) = state.withLock { state -> (ClosedOutput, Bool) in
+            let first = !state.stopped[Int(fd)]
+            state.stopped[Int(fd)] = true
+            if code != EPIPE, state.failure[Int(fd)] == nil {
+                state.failure[Int(fd)] = String(cString: strerror(code)).lowercased()
+            }
+            return (state.closedOutput, first)
+        }
+        guard fd == 1, first else { return }
+        if code == EPIPE {
+            if policy == .endQuietly { exit(Exit.ok) }
+            note("shiplog: standard output was closed; carrying on without printing to it")
+        } else {
+            error("cannot write standard output: \(String(cString: strerror(code)).lowercased()); carrying on without printing to it")
+        }
+    }
+
+    private struct State {
+        var closedOutput = ClosedOutput.keepGoing
+        /// Per descriptor (index 1 and 2): no more writes.
+        var stopped = [false, false, false]
+        var failure: [String?] = [nil, nil, nil]
+    }
+
+    private static let state = Locked(State())
 }
+
+/// A value behind a lock: the terminal is written from the runner's and the steps' threads.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// A command whose only product is what it prints, and which changes nothing: when the reader
+/// of its output goes away (`| head`), it ends quietly with 0.
+protocol ReadOnlyListing {}
+
+extension HistoryCommand: ReadOnlyListing {}
+extension ShowCommand: ReadOnlyListing {}
+extension EventsCommand.List: ReadOnlyListing {}
+extension ArtifactsCommand.List: ReadOnlyListing {}
+extension ExportCommand: ReadOnlyListing {}
+
+/// A command that drives a deployment: its exit code is the deployment's (0 deployed, 1 rolled
+/// back, 2 failed), whatever happened to its output.
+protocol DrivesDeployment {}
+
+extension DeployCommand: DrivesDeployment {}
+extension ResumeCommand: DrivesDeployment {}
 
 /// Buffered output for long listings and exports: one write per 64 KiB, not per line.
 final class OutputBuffer {
