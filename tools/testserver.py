@@ -9,6 +9,8 @@ One server answers every test, by path:
   GET  /flaky/KEY/N         503 for the first N requests with this KEY, then 200
   GET  /redirect/N          302 chain of N hops ending at /health
   GET  /redirect-to?url=U   302 to U, whatever its scheme
+  GET  /big-header/N        200 with one header line of N bytes (N ≤ 10,000,000)
+  GET  /many-headers/N      200 with N header lines of 1,000 bytes each (N ≤ 10,000)
   POST /hook                records the body, 200 (415 unless Content-Type is application/json)
   GET  /hook/received       JSON array of the bodies recorded so far (as strings)
   POST /hook/fail/N[/KEY]   500 for the first N requests (per N and KEY), then records and 200
@@ -169,6 +171,18 @@ class Handler(BaseHTTPRequestHandler):
             if hops is None:
                 return self.reply(400, {"error": "hops must be 0..%d" % MAX_REDIRECTS})
             return self.redirect("/redirect/%d" % (hops - 1) if hops > 1 else "/health")
+
+        if len(parts) == 2 and parts[0] == "big-header":
+            size = self.parse_int(parts[1], 0, 10_000_000)
+            if size is None:
+                return self.reply(400, {"error": "size must be 0..10000000 bytes"})
+            return self.reply(200, {"status": "ok"}, {"X-Padding": "a" * size})
+
+        if len(parts) == 2 and parts[0] == "many-headers":
+            count = self.parse_int(parts[1], 0, 10_000)
+            if count is None:
+                return self.reply(400, {"error": "count must be 0..10000"})
+            return self.reply(200, {"status": "ok"}, {"X-Padding-%d" % i: "a" * 1000 for i in range(count)})
 
         if parts == ["redirect-to"]:
             targets = parse_qs(url.query).get("url")

@@ -329,7 +329,9 @@ public final class DeploymentRunner {
         }
         let summary = try Queries(store: ledger.store).record(id)
         let text = SlackMessage.text(for: state, record: summary)
-        let outcome = Webhook.postJSON(url: url, body: JSONText.object([("text", JSONText.quote(text))]), timeout: 10, retries: 3, retryDelay: 2)
+        // Each attempt at most 10 s, and the whole delivery at most notify.timeout (30 s by default).
+        let outcome = Webhook.postJSON(url: url, body: JSONText.object([("text", JSONText.quote(text))]), timeout: 10, retries: 3,
+                                       retryDelay: 2, totalTimeout: Self.seconds(notify.timeout))
         let error = outcome.error.map(redactor.redact)
         return try record(.recordNotification(sent: outcome.delivered, attempts: outcome.attempts, error: error), id)
     }

@@ -4,7 +4,8 @@ import CCurl
 ///
 /// The handle starts with: `CURLOPT_NOSIGNAL` (timeouts must not raise SIGALRM in a threaded
 /// process), HTTP and HTTPS only (also after redirects), at most `maxRedirects` redirects, TLS
-/// peer and host verification on, an error buffer, and a bounded in-memory body sink.
+/// peer and host verification on, an error buffer, a bounded in-memory body sink, and a header
+/// block of at most `ResponseSink.headerLimit` bytes per response.
 ///
 /// Use it from one isolation domain at a time, as libcurl requires. Every `CURLcode` passes
 /// through `check(_:_:transfer:)`. The error buffer, the header list and the POST body stay
@@ -67,7 +68,17 @@ final class CurlEasy {
             systemErrno = 0
         }
         throw CurlError(easyCode: code, operation: operation(), detail: errorBufferText(),
-                        systemErrno: Int32(truncatingIfNeeded: systemErrno))
+                        systemErrno: Int32(truncatingIfNeeded: systemErrno),
+                        responseHeaderTooLarge: headerOverflow(code))
+    }
+
+    /// True when `code` ended a transfer because a response header was too large: the sink
+    /// stopped it, or curl refused one header line, which curl before 8.6 reports as "out of
+    /// memory" and later versions as CURLE_TOO_LARGE (100), while the header block was open.
+    private func headerOverflow(_ code: CURLcode) -> Bool {
+        if sink.headerTooLarge { return true }
+        let tooLarge: UInt32 = 100 // CURLE_TOO_LARGE, absent from older headers
+        return (code == CURLE_OUT_OF_MEMORY || code.rawValue == tooLarge) && !sink.headersComplete
     }
 
     /// The error buffer's text, read without writing to it (curl owns its contents) and
@@ -255,6 +266,9 @@ final class CurlEasy {
                   Self.describe(CURLOPT_WRITEFUNCTION))
         // Unretained: the sink is a stored constant of this handle and outlives every transfer.
         try set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(sink).toOpaque())
+        try check(shiplog_curl_easy_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, curlHeaderToSink),
+                  Self.describe(CURLOPT_HEADERFUNCTION))
+        try set(CURLOPT_HEADERDATA, pointer: Unmanaged.passUnretained(sink).toOpaque())
     }
 
     private func restrictProtocols() throws(CurlError) {
@@ -278,4 +292,15 @@ private func curlWriteToSink(
     let sink = Unmanaged<ResponseSink>.fromOpaque(userData).takeUnretainedValue()
     sink.append(UnsafeRawBufferPointer(start: data, count: total))
     return total
+}
+
+/// libcurl's header callback: hands each header line to the `ResponseSink` passed as
+/// `CURLOPT_HEADERDATA`; a short count (0) ends the transfer when the header block is too large.
+private func curlHeaderToSink(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userData: UnsafeMutableRawPointer?
+) -> Int {
+    let total = size * count
+    guard let data, let userData, total > 0 else { return total }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(userData).takeUnretainedValue()
+    return sink.appendHeader(UnsafeRawBufferPointer(start: data, count: total)) ? total : 0
 }

@@ -19,6 +19,9 @@ extension CurlError {
         case .easy:
             break
         }
+        if responseHeaderTooLarge {
+            return "response header too large (over \(ResponseSink.headerLimit / 1024) KiB)"
+        }
         if hasCode(CURLE_OPERATION_TIMEDOUT) {
             let elapsed = Self.milliseconds(in: detail) ?? timeoutMs
             let duration = elapsed.map { " after \($0) ms" } ?? ""

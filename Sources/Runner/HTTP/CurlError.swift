@@ -20,13 +20,19 @@ struct CurlError: Error, Sendable, CustomStringConvertible {
     /// The errno of the failed connect or socket call (`CURLINFO_OS_ERRNO`), 0 when none.
     /// Curl's own text says only "Couldn't connect to server"; this says why.
     let systemErrno: Int32
+    /// The transfer ended because a response's header block, or one header line, was larger
+    /// than accepted (see `ResponseSink`); curl's own code then says "out of memory" or
+    /// "write error", which would mislead.
+    let responseHeaderTooLarge: Bool
 
-    init(easyCode: CURLcode, operation: String, detail: String, systemErrno: Int32 = 0) {
+    init(easyCode: CURLcode, operation: String, detail: String, systemErrno: Int32 = 0,
+         responseHeaderTooLarge: Bool = false) {
         self.code = .easy(easyCode.rawValue)
         self.operation = operation
         self.message = String(cString: curl_easy_strerror(easyCode))
         self.detail = detail
         self.systemErrno = systemErrno
+        self.responseHeaderTooLarge = responseHeaderTooLarge
     }
 
     init(multiCode: CURLMcode, operation: String) {
@@ -35,6 +41,7 @@ struct CurlError: Error, Sendable, CustomStringConvertible {
         self.message = String(cString: curl_multi_strerror(multiCode))
         self.detail = ""
         self.systemErrno = 0
+        self.responseHeaderTooLarge = false
     }
 
     /// True when the code is the given easy-interface code.

@@ -14,15 +14,23 @@ public enum Webhook {
     ///     let outcome = Webhook.postJSON(url: slackURL, body: #"{"text":"deployed"}"#,
     ///                                    timeout: 10, retries: 3, retryDelay: 2)
     ///
+    /// A webhook that accepts the connection and never answers costs each attempt its
+    /// `timeout`; `totalTimeout` bounds the whole delivery: no attempt outlasts it, and no
+    /// retry starts once it is spent.
+    ///
     /// - Parameters:
     ///   - timeout: seconds each attempt may take, connect included.
     ///   - retries: extra attempts after the first; negative counts as 0.
     ///   - retryDelay: seconds between attempts; negative counts as 0.
+    ///   - totalTimeout: seconds the whole delivery may take, attempts and pauses included;
+    ///     nil for no bound beyond `(1 + retries) × timeout + retries × retryDelay`.
     ///   - caFile: a PEM file of CA certificates to trust instead of the system store.
     public static func postJSON(url: String, body: String, timeout: Double, retries: Int,
-                                retryDelay: Double, caFile: String? = nil) -> WebhookOutcome {
+                                retryDelay: Double, totalTimeout: Double? = nil, caFile: String? = nil) -> WebhookOutcome {
         let redactor = URLRedactor(url: url)
-        let timeoutMs = CurlEasy.milliseconds(fromSeconds: timeout)
+        let clock = ContinuousClock()
+        let deadline = totalTimeout.map { clock.now.advanced(by: .milliseconds(CurlEasy.milliseconds(fromSeconds: $0))) }
+        var timeoutMs = CurlEasy.milliseconds(fromSeconds: timeout)
         let transfer: CurlEasy
         do {
             transfer = try makeTransfer(url: url, body: body, timeout: timeout, caFile: caFile)
@@ -37,7 +45,21 @@ public enum Webhook {
         var problem: String?
         while attempts < maximumAttempts {
             if attempts > 0, retryDelay > 0 {
+                if let deadline, clock.now.advanced(by: .milliseconds(Int(retryDelay * 1000))) >= deadline { break }
                 Thread.sleep(forTimeInterval: retryDelay)
+            }
+            if let deadline {
+                // This attempt gets what is left of the whole delivery's time, at most `timeout`.
+                let left = clock.now.duration(to: deadline)
+                if left <= .zero { break }
+                let leftMs = Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+                timeoutMs = min(CurlEasy.milliseconds(fromSeconds: timeout), max(leftMs, 1))
+                do {
+                    try transfer.setTimeout(seconds: Double(timeoutMs) / 1000)
+                } catch {
+                    problem = redactor.redact(error.summary(timeoutMs: timeoutMs))
+                    break
+                }
             }
             attempts += 1
             do {

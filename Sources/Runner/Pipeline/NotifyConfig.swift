@@ -6,8 +6,16 @@
 public struct NotifyConfig: Sendable, Equatable {
     /// The name of the environment variable holding the Slack incoming-webhook URL.
     public var slackWebhookEnv: String
+    /// The longest the runner waits for the webhook, every attempt and pause included. A
+    /// webhook that never answers costs this much, then `NotificationFailed` is recorded and
+    /// the deployment ends as it would have.
+    public var timeout: Duration
 
-    public init(slackWebhookEnv: String) {
+    /// The default `timeout`: 30 seconds.
+    public static let defaultTimeout: Duration = .seconds(30)
+
+    public init(slackWebhookEnv: String, timeout: Duration = NotifyConfig.defaultTimeout) {
         self.slackWebhookEnv = slackWebhookEnv
+        self.timeout = timeout
     }
 }

@@ -14,7 +14,7 @@ struct PipelineParser {
                              "ca_file", "checks", "smoke"]
     static let httpCheckKeys = ["name", "url", "expect_status", "critical"]
     static let commandCheckKeys = ["name"] + stepKeys + ["critical"]
-    static let notifyKeys = ["slack_webhook_env"]
+    static let notifyKeys = ["slack_webhook_env", "timeout"]
     static let artifactsKeys = ["dir", "retention"]
 
     /// The variables the runner gives every step; a step's `env` cannot set them.
@@ -322,7 +322,11 @@ struct PipelineParser {
             }
             throw mismatch(variableNode, path: path + ".slack_webhook_env", expected: PipelineSyntax.variableNameForm)
         }
-        return NotifyConfig(slackWebhookEnv: variable)
+        var config = NotifyConfig(slackWebhookEnv: variable)
+        if let node = fields["timeout"] {
+            config.timeout = try duration(node, path: path + ".timeout", allowZero: false)
+        }
+        return config
     }
 
     private func artifacts(_ node: YAMLNode, path: String) throws(PipelineError) -> ArtifactsConfig {
