@@ -11,10 +11,12 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case invalid(String)
     /// A file could not be written (disk full, file-size limit, permissions); nothing was recorded for it.
     case storage(String)
+    /// History that does not match what it must (a pinned digest, a recorded SHA-256).
+    case mismatch(String)
 
     public var description: String {
         switch self {
-        case .notFound(let m), .refused(let m), .invalid(let m), .storage(let m): m
+        case .notFound(let m), .refused(let m), .invalid(let m), .storage(let m), .mismatch(let m): m
         }
     }
 }
@@ -27,7 +29,7 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
 public final class Ledger {
     public let store: SQLiteEventStore
     public let clock: () -> Date
-    private static let maxRetries = 20
+    static let maxRetries = 20
 
     public init(store: SQLiteEventStore, clock: @escaping () -> Date = Date.init) {
         self.store = store
@@ -63,7 +65,8 @@ public final class Ledger {
     ///
     /// - Throws: `LedgerError.refused` naming the active deployment when the environment is held.
     public func request(environment: String, gitSHA: String, gitRef: String, services: [String], triggeredBy: String,
-                        mode: String, phases: [Phase] = [], checks: [String] = []) throws -> DeploymentState {
+                        mode: String, phases: [Phase] = [], checks: [String] = [],
+                        pipeline: (path: String, sha256: String)? = nil) throws -> DeploymentState {
         try Self.validateName(environment, what: "environment")
         let now = clock()
         var seconds = now
@@ -79,11 +82,12 @@ public final class Ledger {
                     Wait for it, \(continueIt), or end it with `shiplog unlock --env \(environment) --reason TEXT`.
                     """)
             }
-            let stable = try Queries(store: store).lastStable(environment: environment)
+            let stable = try lastStable(environment: environment)
             let id = DeploymentRequest.makeID(at: seconds, sha: gitSHA)
             let request = DeploymentRequest(deploymentID: id, environment: environment, gitSHA: gitSHA, gitRef: gitRef,
                                             services: services, triggeredBy: triggeredBy, mode: mode, phases: phases,
-                                            checks: checks, previousStableID: stable?.deploymentID, previousStableSHA: stable?.gitSHA)
+                                            checks: checks, previousStableID: stable?.deploymentID, previousStableSHA: stable?.gitSHA,
+                                            pipelinePath: pipeline?.path, pipelineSHA256: pipeline?.sha256)
             do {
                 try append([
                     StreamAppend(stream: Self.stream(deployment: id), expected: .noStream,
@@ -148,18 +152,75 @@ public final class Ledger {
     }
 
     /// Appends batches and updates the projections in the same transaction.
+    ///
+    /// Every event passes the domain's invariants (`DeploymentState.admit`) first: an event
+    /// they refuse is not written, and the append is refused.
     @discardableResult
     func append(_ batches: [StreamAppend]) throws -> [RecordedEvent] {
         var recorded: [RecordedEvent] = []
-        try store.append(batches) { events in
-            recorded = events
-            try Projector(database: store.database, cacheStreams: false).apply(events, store: store)
+        do {
+            try store.append(batches) { events in
+                recorded = events
+                let projector = Projector(database: store.database, cacheStreams: false, admission: .checked)
+                try projector.apply(events, store: store)
+                try projector.requireLocksTaken()
+            }
+        } catch let violation as HistoryViolation {
+            throw LedgerError.refused("the ledger refuses this append: \(violation.message)")
         }
         return recorded
     }
 
-    /// Imports an event export into an empty ledger, verifying the chain as it goes.
+    /// Loads an event export, batch by batch, into an empty ledger: the chain is recomputed and
+    /// every event must obey the same invariants as an append (see `DeploymentState.admit`),
+    /// with times that run forward within each stream and do not lie in the future.
+    ///
+    /// Call `load` for each batch and `finish` at the end, all inside one transaction of the
+    /// store's, so a refused import leaves nothing behind.
+    public final class Import {
+        let ledger: Ledger
+        let projector: Projector
+
+        init(_ ledger: Ledger) {
+            self.ledger = ledger
+            projector = Projector(database: ledger.store.database, cacheStreams: false, admission: .imported(now: ledger.clock()))
+        }
+
+        /// Loads the next events, in position order. Throws `HistoryViolation` naming the event.
+        public func load(_ events: [RecordedEvent]) throws {
+            try ledger.store.importRecorded(events) { recorded in
+                try projector.apply(recorded, store: ledger.store)
+            }
+        }
+
+        /// Checks what only the whole history shows (every request took its lock); with
+        /// `expect`, the imported history must hold that event at that position.
+        public func finish(expect: Head? = nil) throws {
+            try projector.requireLocksTaken()
+            if let expect {
+                let found = try ledger.store.event(at: expect.position)
+                guard let found, found.hash == expect.hash else {
+                    let head = try ledger.store.head()
+                    let actual = found.map { "holds \($0.hash)" } ?? "does not reach it (head \(head))"
+                    throw LedgerError.mismatch("the import does not match --expect \(expect): position \(expect.position) \(actual); nothing was imported")
+                }
+            }
+        }
+    }
+
+    public func makeImport() -> Import { Import(self) }
+
+    /// Imports a whole export at once (checked as `Import` does).
     public func importEvents(_ events: [RecordedEvent]) throws {
+        try store.database.inTransaction {
+            let importing = makeImport()
+            try importing.load(events)
+            try importing.finish()
+        }
+    }
+
+    /// Copies events of this very ledger (already verified and admitted) into a scratch ledger.
+    func replay(_ events: [RecordedEvent]) throws {
         try store.importRecorded(events) { recorded in
             try Projector(database: store.database, cacheStreams: false).apply(recorded, store: store)
         }

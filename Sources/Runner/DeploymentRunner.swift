@@ -231,25 +231,25 @@ public final class DeploymentRunner {
 
     func rollback(to targetID: String, sha: String, attempt: Int, state: DeploymentState) throws -> DeploymentState {
         let id = state.id!
-        var targetID = targetID, sha = sha
-        if attempt == 1 {
-            // The target was fixed when the deployment began; someone may have marked it bad since.
-            // Ask again: the environment lock means only older deployments can be stable now.
-            guard let current = try Queries(store: ledger.store).lastStable(environment: state.request!.environment) else {
-                return try record(.finish(.failed(reason: "\(state.failureSummary); no stable version of \(state.request!.environment) to roll back to (\(targetID) was marked bad)")), id)
-            }
-            targetID = current.deploymentID
-            sha = current.gitSHA
-        }
-        _ = try record(.startRollback(targetID: targetID, targetSHA: sha, attempt: attempt), id)
+        // The target is chosen now, from the events: someone may have marked the one the
+        // deployment began with bad since. With none left, the ledger fails the deployment.
+        let started = try ledger.beginRollback(id, attempt: attempt)
+        guard started.steps[.rollback]?.running == true, let target = started.rollbackTarget else { return started }
         guard let step = pipeline.rollback else { throw LedgerError.invalid("the pipeline has no rollback step") }
         let log = try makeLog(.rollback, id)
         defer { log.close() }
-        log.write("rolling back \(state.request!.environment) to \(targetID) (\(sha))")
-        let outcome = try run(step, phase: .rollback, attempt: attempt, state: state, log: log,
-                              extra: ["SHIPLOG_ROLLBACK_VERSION": sha, "SHIPLOG_ROLLBACK_DEPLOYMENT_ID": targetID])
+        log.write("rolling back \(state.request!.environment) to \(target.id) (\(target.sha))")
+        let outcome = try run(step, phase: .rollback, attempt: attempt, state: started, log: log,
+                              extra: ["SHIPLOG_ROLLBACK_VERSION": target.sha, "SHIPLOG_ROLLBACK_DEPLOYMENT_ID": target.id])
         try log.throwIfFailed()
-        return try record(.completeStep(.rollback, succeeded: outcome.succeeded, reason: outcome.succeeded ? nil : "rollback \(outcome.summary)"), id)
+        let after = try record(.completeStep(.rollback, succeeded: outcome.succeeded, reason: outcome.succeeded ? nil : "rollback \(outcome.summary)"), id)
+        // Marked bad while it was being restored: the environment now runs a release nobody
+        // should roll back to. Never report that as a successful rollback.
+        if outcome.succeeded, let warning = try ledger.rollbackTargetWarning(target.id) {
+            log.write(warning)
+            return try record(.finish(.failed(reason: "\(state.failureSummary); rolled back to \(target.id), but \(warning)")), id)
+        }
+        return after
     }
 
     func probe(_ names: [String], round: HealthRound, state: DeploymentState) throws -> DeploymentState {
