@@ -18,6 +18,7 @@ extension Ledger {
     /// folding that deployment's own stream. The projection tables, which a person can edit,
     /// play no part, and a ledger of years answers after reading a few events.
     public func lastStable(environment: String) throws -> StableVersion? {
+        try Self.require(environment, as: .environment)
         var found: StableVersion?
         try store.forEachEventBackwards(of: Self.stream(environment: environment)) { event in
             guard case .environmentReleased(let id, let status)? = try DeploymentEvent.decode(event), status == "success" else { return true }

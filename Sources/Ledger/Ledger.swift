@@ -42,14 +42,44 @@ public final class Ledger {
 
     // MARK: Loading
 
+    /// Refuses a malformed identifier before it reaches a stream name, a path or a message.
+    public static func require(_ value: String, as kind: Identifier.Kind) throws {
+        do { try Identifier.validate(value, as: kind) } catch { throw LedgerError.invalid(error.message) }
+    }
+
     /// The deployment as its events leave it.
     public func load(_ id: String) throws -> DeploymentState {
+        try Self.require(id, as: .deploymentID)
         var state = DeploymentState()
         for event in try store.readStream(Self.stream(deployment: id), from: 1) {
             if let decoded = try DeploymentEvent.decode(event) { state.evolve(decoded, at: event.recordedAt) }
             else { state.version += 1 }
         }
         return state
+    }
+
+    /// A deployment another pipeline reports with `shiplog record`.
+    ///
+    /// - Throws: `LedgerError.notFound` for an unknown id; `LedgerError.refused` for a deployment
+    ///   `shiplog deploy` runs: its runner alone records its phases, and a report from outside
+    ///   could contradict what the runner is doing.
+    public func loadRecorded(_ id: String) throws -> DeploymentState {
+        let state = try load(id)
+        guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
+        if request.mode == "run" {
+            throw LedgerError.refused("""
+                deployment \(id) is run by `shiplog deploy`, which records its phases itself; `shiplog record` reports only \
+                deployments begun with `record begin`. Continue it with `shiplog resume \(id)`, or end it with \
+                `shiplog unlock --env \(request.environment) --reason TEXT`
+                """)
+        }
+        return state
+    }
+
+    /// The deployment holding `environment`, from its lock stream.
+    public func activeDeployment(environment: String) throws -> String? {
+        try Self.require(environment, as: .environment)
+        return try environmentLock(environment).active
     }
 
     /// The deployment holding `environment`, and the environment stream's version.
@@ -67,7 +97,10 @@ public final class Ledger {
     public func request(environment: String, gitSHA: String, gitRef: String, services: [String], triggeredBy: String,
                         mode: String, phases: [Phase] = [], checks: [String] = [],
                         pipeline: (path: String, sha256: String)? = nil) throws -> DeploymentState {
-        try Self.validateName(environment, what: "environment")
+        try Self.require(environment, as: .environment)
+        try Self.require(gitSHA, as: .gitSHA)
+        for service in services { try Self.require(service, as: .service) }
+        for check in checks { try Self.require(check, as: .check) }
         let now = clock()
         var seconds = now
         for _ in 0..<Self.maxRetries {
@@ -116,6 +149,9 @@ public final class Ledger {
             let decided: [DeploymentEvent]
             do { decided = try state.decide(command) } catch { throw LedgerError.refused(error.message) }
             if decided.isEmpty { return (state, []) }
+            for event in decided {
+                do { try event.validateIdentifiers() } catch { throw LedgerError.invalid(error.message) }
+            }
             var batches = [StreamAppend(stream: Self.stream(deployment: id), expected: .exactly(state.version),
                                         events: decided.map { $0.makeNewEvent() })]
             if let terminal = decided.first(where: \.isTerminal), let environment = state.request?.environment {
@@ -142,10 +178,15 @@ public final class Ledger {
     }
 
     /// Ends the deployment holding `environment` as abandoned, so a dead runner never wedges it.
+    ///
+    /// With `expected`, refuses when another deployment holds the environment by now.
     @discardableResult
-    public func unlock(environment: String, reason: String, by: String) throws -> String {
-        guard let active = try environmentLock(environment).active else {
+    public func unlock(environment: String, reason: String, by: String, expected: String? = nil) throws -> String {
+        guard let active = try activeDeployment(environment: environment) else {
             throw LedgerError.notFound("environment \(environment) has no active deployment; nothing to unlock")
+        }
+        if let expected, expected != active {
+            throw LedgerError.refused("environment \(environment) is held by \(active) now, not \(expected); run unlock again if \(active) must end too")
         }
         try execute(.abandon(reason: reason, by: by), on: active)
         return active
@@ -230,13 +271,6 @@ public final class Ledger {
     @discardableResult
     public func rebuild(progress: ((Int64) -> Void)? = nil) throws -> Int64 {
         try Projector.rebuild(store: store, progress: progress)
-    }
-
-    static func validateName(_ name: String, what: String) throws {
-        let ok = !name.isEmpty && name.count <= 100 && name.unicodeScalars.allSatisfy {
-            CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)
-        }
-        if !ok { throw LedgerError.invalid("\(what) name \(name.debugDescription) must be 1–100 letters, digits, '-', '_' or '.'") }
     }
 }
 

@@ -81,14 +81,19 @@ public final class DeploymentRunner {
     /// Records a new deployment of `sha` and drives it to the end.
     public func deploy(sha: String, ref: String, triggeredBy: String) throws -> DeploymentOutcome {
         let state = try ledger.request(environment: pipeline.environment, gitSHA: sha, gitRef: ref, services: pipeline.services,
-                                       triggeredBy: triggeredBy, mode: "run", phases: plan.phases, checks: plan.checks)
+                                       triggeredBy: triggeredBy, mode: "run", phases: plan.phases, checks: plan.checks,
+                                       pipeline: pipeline.source)
         let id = state.id!
         output.started(id: id, state: state)
         return try drive(id)
     }
 
     /// Continues a deployment from its events alone.
-    public func resume(_ id: String) throws -> DeploymentOutcome {
+    ///
+    /// The pipeline must be the file the deployment began with: one whose bytes changed since
+    /// would run steps other than those the events recorded, so it is refused unless
+    /// `allowChangedPipeline` says the operator means it.
+    public func resume(_ id: String, allowChangedPipeline: Bool = false) throws -> DeploymentOutcome {
         let state = try ledger.load(id)
         guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
         guard request.mode == "run" else {
@@ -96,6 +101,14 @@ public final class DeploymentRunner {
         }
         guard request.environment == pipeline.environment else {
             throw LedgerError.refused("deployment \(id) is for environment \(request.environment), but the pipeline file is for \(pipeline.environment); pass the right --config")
+        }
+        if let recorded = request.pipelineSHA256, recorded != pipeline.source?.sha256, !allowChangedPipeline {
+            let began = request.pipelinePath ?? "its pipeline file"
+            throw LedgerError.refused("""
+                deployment \(id) began with \(began) (SHA-256 \(recorded.prefix(12))…), but \(pipeline.sourceFile) now reads \
+                \(pipeline.source.map { "SHA-256 \($0.sha256.prefix(12))…" } ?? "differently"): resuming would run steps the events never \
+                recorded. Restore the file, or pass --allow-changed-pipeline to resume with it as it is now
+                """)
         }
         output.resumed(id: id, state: state)
         return try drive(id)

@@ -17,10 +17,7 @@ public struct ArtifactStore: Sendable {
 
     /// Refuses names that could escape the store or confuse a reader.
     public static func validate(name: String) throws {
-        if name.isEmpty || name.count > 200 || name.contains("/") || name.contains("\\") || name.contains("..")
-            || name.hasPrefix(".") || name.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-            throw LedgerError.invalid("artifact name \(name.debugDescription) is not allowed: no path separators, no '..', no leading dot, 1–200 characters")
-        }
+        try Ledger.require(name, as: .artifactName)
     }
 
     /// Copies `bytes` in under their digest (temp file, fsync, rename); returns digest and size.

@@ -13,8 +13,12 @@ struct PipelineOptions: ParsableArguments {
 
     /// The pipeline with the environment's overrides (HEALTH_CHECK_*, DEPLOYMENT_LOG_DIR) applied.
     func load(environment: [String: String]) throws -> Pipeline {
+        try Self.load(path: config, environment: environment)
+    }
+
+    static func load(path: String, environment: [String: String]) throws -> Pipeline {
         do {
-            return try Pipeline.load(path: config).applyingEnvironment(environment)
+            return try Pipeline.load(path: path).applyingEnvironment(environment)
         } catch {
             throw Failure("\(error)", code: Exit.dataError)
         }
@@ -27,10 +31,9 @@ extension DeploymentRunner {
         let store = try ledger.open(.createOrUpgrade)
         let environment = ProcessInfo.processInfo.environment
         let output = RunnerOutput(style: json ? .json : .text, verbose: verbose) { line in Terminal.out(line) }
-        let ledgerDirectory = URL(fileURLWithPath: ledger.path).deletingLastPathComponent().path
         return DeploymentRunner(ledger: Ledger(store: store), pipeline: pipeline, environment: environment,
                                 artifacts: ArtifactStore(besideLedger: ledger.path),
-                                lockDirectory: ledgerDirectory + "/locks", output: output)
+                                lockDirectory: RunnerLock.directory(besideLedger: ledger.path), output: output)
     }
 }
 
