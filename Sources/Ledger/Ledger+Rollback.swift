@@ -31,6 +31,26 @@ extension Ledger {
         return found
     }
 
+    /// The record of the last stable deployment: chosen from the events by `lastStable`, described
+    /// by its projection row.
+    public func lastStableRecord(environment: String) throws -> DeploymentRecord? {
+        guard let stable = try lastStable(environment: environment) else { return nil }
+        guard let record = try Queries(store: store).record(stable.deploymentID) else {
+            throw LedgerError.mismatch("""
+                the events name \(stable.deploymentID) the last stable deployment of \(environment), but the deployments table \
+                has no row for it: run `shiplog verify`, then `shiplog rebuild`
+                """)
+        }
+        return record
+    }
+
+    /// The running deployment of `environment` whose rollback is restoring `target` now, if any.
+    public func rollbackInProgress(onto target: String, environment: String) throws -> String? {
+        guard let active = try activeDeployment(environment: environment) else { return nil }
+        let state = try load(active)
+        return state.steps[.rollback]?.running == true && state.rollbackTargetID == target ? active : nil
+    }
+
     /// Starts attempt `attempt` of the rollback of `id`, onto the environment's last stable
     /// version as the events say now — not as they said when the deployment began.
     ///

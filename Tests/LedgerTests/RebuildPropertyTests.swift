@@ -156,7 +156,7 @@ struct RandomLedger {
     mutating func startDeployment() throws {
         guard let environment = try freeEnvironments().randomElement(using: &rng) else { return }
         counter += 1
-        let stable = try t.queries.lastStable(environment: environment)
+        let stable = try t.ledger.lastStableRecord(environment: environment)
         if chance(0.25) {
             // A recorded rollback needs a stable version to return to.
             let ending = Ending.allCases.filter { stable != nil || $0 != .rolledBack }.randomElement(using: &rng)!

@@ -19,6 +19,7 @@ public final class Projector {
     private var environments: [String: (id: String?, time: String)] = [:]
     private let cacheStreams: Bool
     private let admission: Admission
+    let tables: ProjectionTables
     /// Checked mode: who holds each environment touched so far (nil: nobody).
     private var holders: [String: String?] = [:]
     /// Checked mode: deployments requested without their environment's lock yet, with the environment.
@@ -60,8 +61,9 @@ public final class Projector {
 
     /// - Parameter cacheStreams: keep folded states across calls (rebuild and replay);
     ///   incremental appends re-read each touched stream instead.
-    init(database: Database, cacheStreams: Bool, admission: Admission = .trusted) {
+    init(database: Database, cacheStreams: Bool, admission: Admission = .trusted, tables: ProjectionTables = .ledger) {
         self.database = database
+        self.tables = tables
         self.cacheStreams = cacheStreams
         self.admission = admission
     }
@@ -159,7 +161,7 @@ public final class Projector {
             } catch { throw HistoryViolation(event, error.message) }
         }
         if kind == .artifact, case .artifactPruned(let name, _, _) = decoded {
-            try database.withStatement("UPDATE artifacts SET pruned_at = ? WHERE name = ?") { s in
+            try database.withStatement("UPDATE \(tables.prefix)artifacts SET pruned_at = ? WHERE name = ?") { s in
                 s.bind(1, event.recordedAt)
                 s.bind(2, name)
                 try s.run()
@@ -170,7 +172,7 @@ public final class Projector {
     /// Ends a batch of applied events: rows are written now when not cached, and the position recorded.
     private func endBatch(at position: Int64) throws {
         if !cacheStreams || dirty.count >= 5_000 { try flush() }
-        try database.withStatement("UPDATE projection_state SET position = ? WHERE name = 'all'") { s in
+        try database.withStatement("UPDATE \(tables.prefix)projection_state SET position = ? WHERE name = 'all'") { s in
             s.bind(1, position)
             try s.run()
         }
@@ -275,7 +277,7 @@ public final class Projector {
 
     private func setActive(_ environment: String, _ id: String?, at time: String) throws {
         try database.withStatement("""
-            INSERT INTO environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
+            INSERT INTO \(tables.prefix)environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = excluded.updated_at
             """) { s in
             s.bind(1, environment)
@@ -289,7 +291,7 @@ public final class Projector {
         let stored = Timestamp.parse(event.recordedAt) ?? Date(timeIntervalSince1970: 0)
         let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
         try database.withStatement("""
-            INSERT OR REPLACE INTO artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
+            INSERT OR REPLACE INTO \(tables.prefix)artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
             """) { s in
             s.bind(1, a.name)
@@ -313,7 +315,7 @@ public final class Projector {
             return Int64((f.timeIntervalSince(s) * 1000).rounded())
         }()
         try database.withStatement("""
-            INSERT OR REPLACE INTO deployments (deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks,
+            INSERT OR REPLACE INTO \(tables.prefix)deployments (deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks,
                 triggered_by, mode, current_phase, started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to,
                 failure_reason, marked_bad_reason, marked_bad_by, request_position, last_position)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -359,25 +361,42 @@ public final class Projector {
 
     /// Empties every projection and replays the whole ledger through the same code.
     static func rebuild(store: SQLiteEventStore, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
-        let db = store.database
-        return try db.inTransaction {
-            try db.execute("DELETE FROM deployments; DELETE FROM artifacts; DELETE FROM environments; UPDATE projection_state SET position = 0")
-            let projector = Projector(database: db, cacheStreams: true)
-            var count: Int64 = 0
-            var last: Int64 = 0
-            // One pass, folding in memory: each deployment's row is written once, when it finishes.
-            try store.forEachEventForReplay { event in
-                if let decoded = try Projector.decodeOwn(event) { try projector.apply(event, decoded, store: store) }
-                count += 1
-                last = event.position
-                if count % 1_000 == 0 {
-                    try projector.endBatch(at: last)
-                    if count % 100_000 == 0 { progress?(count) }
-                }
-            }
-            if last > 0 { try projector.endBatch(at: last) }
-            try projector.flush()
-            return count
-        }
+        try store.database.inTransaction { try replay(store: store, into: .ledger, progress: progress) }
     }
+
+    /// Empties `tables` and replays every event of `store` into them, in one pass that folds in
+    /// memory: each deployment's row is written once, when it finishes.
+    static func replay(store: SQLiteEventStore, into tables: ProjectionTables, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
+        let db = store.database
+        let p = tables.prefix
+        try db.execute("DELETE FROM \(p)deployments; DELETE FROM \(p)artifacts; DELETE FROM \(p)environments; UPDATE \(p)projection_state SET position = 0")
+        let projector = Projector(database: db, cacheStreams: true, tables: tables)
+        var count: Int64 = 0
+        var last: Int64 = 0
+        try store.forEachEventForReplay { event in
+            if let decoded = try Projector.decodeOwn(event) { try projector.apply(event, decoded, store: store) }
+            count += 1
+            last = event.position
+            if count % 1_000 == 0 {
+                try projector.endBatch(at: last)
+                if count % 100_000 == 0 { progress?(count) }
+            }
+        }
+        if last > 0 { try projector.endBatch(at: last) }
+        try projector.flush()
+        return count
+    }
+}
+
+/// Where a projector writes: the ledger's own projection tables, or a private copy of them
+/// that `verify` fills from the events to compare with the ones a person could have edited.
+struct ProjectionTables: Sendable {
+    /// Put before each table name: "" or a schema-qualified prefix.
+    var prefix: String
+
+    static let ledger = ProjectionTables(prefix: "")
+    static let replay = ProjectionTables(prefix: "temp.replay_")
+
+    /// The projection tables a replay rebuilds and `verify` compares, with their key columns.
+    static let compared: [(table: String, key: String)] = [("deployments", "deployment_id"), ("artifacts", "name"), ("environments", "name")]
 }

@@ -163,7 +163,7 @@ struct StatusCommand: ParsableCommand {
             for r in active {
                 Terminal.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(r.currentPhase), since \(r.startedAt)")
             }
-            if let env, let stable = try queries.lastStable(environment: env) {
+            if let env, let stable = try Ledger(store: queries.store).lastStableRecord(environment: env) {
                 Terminal.out("\(env): last stable \(stable.deploymentID) (\(stable.gitSHA.prefix(12)))")
             }
         }

@@ -28,7 +28,7 @@ struct LastStableCommand: ParsableCommand {
         try reporting {
             let (ledger, _) = try asOf.resolve(Ledger(store: try self.ledger.open(.readOnly)))
             let queries = Queries(store: ledger.store)
-            let stable = try queries.lastStable(environment: env)
+            let stable = try ledger.lastStableRecord(environment: env)
             let skipped = explain || stable == nil ? try queries.skippedSinceLastStable(environment: env, stable: stable) : []
             guard let stable else {
                 if explain && !json {

@@ -25,7 +25,11 @@ struct MarkBadCommand: ParsableCommand {
             let ledger = Ledger(store: try self.ledger.open(.existing))
             let (state, events) = try ledger.execute(.markBad(reason: attribution.reason, by: attribution.who), on: id)
             let environment = state.request?.environment ?? "?"
-            let stable = try Queries(store: ledger.store).lastStable(environment: environment)
+            let stable = try ledger.lastStableRecord(environment: environment)
+            if !events.isEmpty, let restoring = try ledger.rollbackInProgress(onto: id, environment: environment) {
+                // The restore cannot be stopped half-way; its runner will end it as failed, saying why.
+                Terminal.note("note: \(restoring) is rolling \(environment) back to \(id) right now; it will end as failed, not as rolled back")
+            }
             if json {
                 Terminal.out(JSONText.object([
                     ("deployment_id", JSONText.quote(id)), ("already_marked", events.isEmpty ? "true" : "false"),

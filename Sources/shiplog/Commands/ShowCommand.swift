@@ -89,6 +89,7 @@ struct ShowCommand: ParsableCommand {
         case .deploymentRequested(let r):
             return "\(r.environment) \(r.gitSHA) \(r.gitRef) by \(r.triggeredBy) (\(r.mode))"
                 + (r.previousStableID.map { ", rollback target \($0)" } ?? ", no rollback target")
+                + (r.pipelinePath.map { ", pipeline \($0) (SHA-256 \(r.pipelineSHA256?.prefix(12) ?? "?")…)" } ?? "")
         case .stepStarted(let p, let attempt): return "\(p) attempt \(attempt)"
         case .stepSucceeded(let p, let detail): return "\(p) succeeded" + (detail.map { ": \($0)" } ?? "")
         case .stepFailed(let p, let reason): return "\(p) failed: \(reason)"
