@@ -194,3 +194,44 @@ struct HostileImportTests {
         #expect(malformed.run(["import", file, "--expect", "12:nothex"]).status == 64)
     }
 }
+
+/// Identifiers are ASCII: a look-alike environment is refused, never a second environment.
+@Suite("Identifiers: one ASCII rule for the command line, pipelines and imports")
+struct IdentifierRuleTests {
+    @Test(arguments: [
+        "st\u{0430}ging",       // Cyrillic а
+        "staging\u{FF11}",      // full-width digit one
+        "stag ing", ".hidden", "", String(repeating: "a", count: 101), "staging\u{1B}[31m",
+    ])
+    func lookAlikeEnvironmentsAreRefused(name: String) throws {
+        let l = try DomainLedger()
+        let out = l.run(["record", "begin", "--env", name, "--sha", "abcdef1234567"])
+        #expect(out.status == 65, "\(name.debugDescription): exit \(out.status) \(out.stderr)")
+        #expect(out.stderr.contains("environment"), "\(out.stderr)")
+        #expect(!out.stderr.contains("\u{1B}"), "the error echoed a control character")
+        #expect(l.run(["history", "--json"]).stdout.isEmpty)
+    }
+
+    @Test(arguments: ["api_gat\u{0435}way", "api gateway", "../etc"])
+    func lookAlikeServicesAndChecksAreRefused(name: String) throws {
+        let l = try DomainLedger()
+        #expect(l.run(["record", "begin", "--env", "staging", "--sha", "abcdef1234567", "--services", name]).status == 65)
+        let id = l.begin(sha: "abcdef1234567")
+        l.ok(["record", "phase", id, "deploy", "--status", "succeeded"])
+        let out = l.run(["record", "health", id, name, "--status", "healthy"])
+        #expect(out.status == 65, "\(out.stderr)")
+        #expect(out.stderr.contains("health check"), "\(out.stderr)")
+    }
+
+    @Test func malformedDeploymentIdsAreRefusedBeforeAnyLookup() throws {
+        let l = try DomainLedger()
+        _ = l.stable(sha: "abcdef1234567")
+        for id in ["../../etc/passwd", "1796137260-ABCDEF123456", "x"] {
+            let out = l.run(["show", id])
+            #expect(out.status == 65 || out.status == 4, "\(id): \(out.status) \(out.stderr)")
+            let marked = l.run(["mark-bad", id, "--reason", "r"])
+            #expect(marked.status == 65, "\(id): \(marked.status) \(marked.stderr)")
+            #expect(marked.stderr.contains("deployment id"), "\(marked.stderr)")
+        }
+    }
+}
