@@ -3,7 +3,8 @@
 /// Export files must be byte-identical across export → import → export; Foundation's
 /// encoder gives no key-order or escaping guarantee, and is slower than this by far.
 public enum JSONText {
-    /// `text` as a JSON string literal, quotes included.
+    /// `text` as a JSON string literal, quotes included. Control characters (C0, DEL, C1) are
+    /// written as `\u` escapes.
     public static func quote(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count + 2)
@@ -14,9 +15,9 @@ public enum JSONText {
     /// Appends `text` as a JSON string literal: records and exports are built in one string.
     static func appendQuoted(_ text: String, to out: inout String) {
         out += "\""
-        // Most text needs no escape: copied whole.
+        // Most text needs no escape: copied whole. (0xC2 leads U+0080–U+00BF, the C1 controls among them.)
         var scanned = text
-        let plain = scanned.withUTF8 { bytes in !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }
+        let plain = scanned.withUTF8 { bytes in !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xC2 } }
         if plain {
             out += text
             out += "\""
@@ -32,7 +33,9 @@ public enum JSONText {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 {
+                // C0 controls must be escaped; DEL and the C1 controls are too, so JSON printed
+                // on a terminal cannot carry a control sequence (CSI, OSC) either.
+                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
                     let hex = String(scalar.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
@@ -41,6 +44,24 @@ public enum JSONText {
             }
         }
         out += "\""
+    }
+
+    /// A JSON text (such as a stored payload, written by another encoder) with DEL and the C1
+    /// controls, which JSON allows raw inside strings, written as `\u` escapes: the same value,
+    /// safe to print on a terminal. Valid JSON stays valid: those characters occur only in strings.
+    public static func escapingControls(inJSON json: String) -> String {
+        var copy = json
+        guard copy.withUTF8({ $0.contains { $0 == 0x7F || $0 == 0xC2 } }) else { return json }
+        var out = ""
+        out.reserveCapacity(json.utf8.count + 8)
+        for scalar in json.unicodeScalars {
+            if (0x7F...0x9F).contains(scalar.value) {
+                out += "\\u00" + String(scalar.value, radix: 16)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// An object from already-encoded member values, in the given order.

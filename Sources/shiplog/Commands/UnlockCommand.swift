@@ -22,12 +22,12 @@ struct UnlockCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let ledger = Ledger(store: try self.ledger.open(.existing))
+            let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
             let abandoned = try ledger.unlock(environment: env, reason: attribution.reason, by: attribution.who)
             if json {
                 Terminal.out(JSONText.object([("environment", JSONText.quote(env)), ("abandoned", JSONText.quote(abandoned))]))
             } else {
-                Terminal.out("\(env) is free; \(abandoned) ended as abandoned")
+                TerminalText.out("\(env) is free; \(abandoned) ended as abandoned")
             }
         }
     }
