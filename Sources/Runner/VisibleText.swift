@@ -1,3 +1,5 @@
+import EventStore
+
 /// Text made safe to show on a terminal: every character that would act instead of print is
 /// shown as an escape, so that nothing recorded or typed (a ref, a reason, an error, step
 /// output) can move the cursor, rewrite a line, set the window title, ring the bell or start a
@@ -26,13 +28,10 @@ public enum VisibleText {
         return out
     }
 
-    /// True when `scalar` would act on a terminal (or reorder the text) rather than print.
+    /// True when `scalar` would act on a terminal (or reorder the text) rather than print: the
+    /// characters JSON output escapes too (`JSONText.mustEscape`), one definition for both.
     public static func isActive(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F: true
-        case 0x061C, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
-        default: false
-        }
+        JSONText.mustEscape(scalar)
     }
 
     /// `\t`, `\n`, `\r`, else `\u{XX}` with at least two uppercase hex digits.
@@ -50,12 +49,6 @@ public enum VisibleText {
     /// A quick byte scan: false when no character of `text` can be active, true when one may be.
     static func needsRendering(_ text: String) -> Bool {
         var copy = text
-        return copy.withUTF8 { bytes in
-            bytes.contains { byte in
-                // C0 and DEL; 0xC2 leads U+0080–U+00BF (the C1 controls); 0xD8 leads U+061C;
-                // 0xE2 leads U+2000–U+2FFF (the separators and bidi marks).
-                byte < 0x20 || byte == 0x7F || byte == 0xC2 || byte == 0xD8 || byte == 0xE2
-            }
-        }
+        return copy.withUTF8 { $0.contains(where: JSONText.mayLeadControl) }
     }
 }

@@ -175,7 +175,7 @@ import Testing
 
     @Test func jsonOutputEscapesEveryControlCharacter() throws {
         let ledger = try DomainLedger()
-        let ref = "main\u{1B}[31m\u{9B}0m\u{7F}\u{85}"
+        let ref = "main\u{1B}[31m\u{9B}0m\u{7F}\u{85}\u{2028}\u{202E}"
         let id = ledger.ok(["record", "begin", "--env", "staging", "--sha", "abcdef1234567890", "--ref", ref, "--json"])
         let deployment = try #require(DomainJSON.object(id)?["deployment_id"] as? String)
         ledger.ok(["record", "finish", deployment, "--status", "failed", "--reason", ref])

@@ -140,10 +140,10 @@ struct RedactionTests {
         }
     }
 
-    @Test func jsonEscapesDeleteAndC1Controls() throws {
-        let text = "ref\u{7F}\u{9B}31m\u{1B}]0;x\u{07}é"
+    @Test func jsonEscapesEveryCharacterThatActsOnATerminal() throws {
+        let text = "ref\u{7F}\u{9B}31m\u{1B}]0;x\u{07}é\u{2028}\u{202E}—"
         let quoted = JSONText.quote(text)
-        #expect(quoted == #""ref\u007f\u009b31m\u001b]0;x\u0007é""#)
+        #expect(quoted == #""ref\u007f\u009b31m\u001b]0;x\u0007é\u2028\u202e—""#)
         let decoded = try JSONSerialization.jsonObject(with: Data("[\(quoted)]".utf8)) as? [String]
         #expect(decoded == [text])
         let payload = "{\"git_ref\":\"a\u{9B}b\u{7F}\"}"
