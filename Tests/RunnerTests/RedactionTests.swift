@@ -1,4 +1,5 @@
 import EventStore
+import Ledger
 import Foundation
 import ShiplogTestSupport
 import Testing
@@ -138,6 +139,17 @@ struct RedactionTests {
             #expect(!shown.unicodeScalars.contains(where: VisibleText.isActive), "\(text.debugDescription)")
             if !text.unicodeScalars.contains(where: VisibleText.isActive) { #expect(shown == text) }
         }
+    }
+
+    @Test func slackMessageCannotMentionLinkOrBreakTheLine() {
+        var state = DeploymentState()
+        state.evolve(.deploymentRequested(DeploymentRequest(deploymentID: "1700000000-abcdef123456", environment: "staging",
+                                                            gitSHA: "abcdef1234567890", gitRef: "main", services: ["api"],
+                                                            triggeredBy: "ci", mode: "run")), at: "2026-01-01T00:00:00.000Z")
+        state.evolve(.deploymentAbandoned(reason: "<!channel> see <https://evil.example|the fix> & \n✅ staging: deployed", by: "x"),
+                     at: "2026-01-01T00:01:00.000Z")
+        let text = SlackMessage.text(for: state, record: nil)
+        #expect(text == #"⚠️ staging: deployment 1700000000-abcdef123456 was abandoned: &lt;!channel&gt; see &lt;https://evil.example|the fix&gt; &amp; \n✅ staging: deployed"#)
     }
 
     @Test func jsonEscapesEveryCharacterThatActsOnATerminal() throws {
