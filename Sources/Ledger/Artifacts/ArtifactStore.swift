@@ -17,10 +17,7 @@ public struct ArtifactStore: Sendable {
 
     /// Refuses names that could escape the store or confuse a reader.
     public static func validate(name: String) throws {
-        if name.isEmpty || name.count > 200 || name.contains("/") || name.contains("\\") || name.contains("..")
-            || name.hasPrefix(".") || name.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-            throw LedgerError.invalid("artifact name \(name.debugDescription) is not allowed: no path separators, no '..', no leading dot, 1–200 characters")
-        }
+        try Ledger.require(name, as: .artifactName)
     }
 
     /// Copies `bytes` in under their digest (temp file, fsync, rename); returns digest and size.
@@ -127,7 +124,7 @@ extension Ledger {
             }
             if !stillNeeded { _ = try artifacts.remove(sha256: artifact.sha256) }
             try append([StreamAppend(stream: Self.stream(artifact: artifact.name), expected: .any, events: [
-                DeploymentEvent.artifactPruned(name: artifact.name, sha256: artifact.sha256, deploymentID: artifact.deploymentID).makeNewEvent(),
+                newEvent(.artifactPruned(name: artifact.name, sha256: artifact.sha256, deploymentID: artifact.deploymentID)),
             ])])
         }
         return expired

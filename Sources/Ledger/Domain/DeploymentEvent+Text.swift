@@ -3,7 +3,8 @@ extension DeploymentEvent {
     /// wrote (refs, who, reasons, errors, details, check targets), which may carry a secret.
     ///
     /// Identifiers, names, digests, hashes, times and numbers are left as they are: they are
-    /// keys other events and projections refer to, and are never free text. The ledger passes
+    /// keys other events and projections refer to, and are never free text. So is the pipeline
+    /// file's path: `resume` opens that very file. The ledger passes
     /// every event it appends through this with its text filter (see `Ledger.textFilter`).
     public func mapText(_ transform: (String) -> String) -> DeploymentEvent {
         switch self {

@@ -76,18 +76,30 @@ struct ResumeCommand: ParsableCommand {
             died runs again with SHIPLOG_ATTEMPT incremented (steps must be idempotent), or fails
             the deployment if the pipeline marks it `on_interrupt: fail`. A stabilization wait
             resumes with only its remaining time. Exit codes as for `deploy`.
+
+            Without --config, it runs the pipeline file the deployment began with (`shiplog show ID` \
+            names it). A pipeline file whose bytes changed since the deployment began is refused \
+            (exit 5): it could run steps the events never recorded. Restore it, or pass \
+            --allow-changed-pipeline when the change is meant.
             """)
 
     @OptionGroup var ledger: LedgerOptions
-    @OptionGroup var pipelineOptions: PipelineOptions
+    @Option(name: .shortAndLong, help: ArgumentHelp("The pipeline file (default: the file the deployment began with).", valueName: "file"))
+    var config: String?
+    @Flag(name: .shortAndLong, help: "Also echo every line of step output.") var verbose = false
+    @Flag(name: .customLong("allow-changed-pipeline"), help: "Resume even though the pipeline file changed since the deployment began.")
+    var allowChangedPipeline = false
     @Argument(help: "The deployment id.") var id: String
     @Flag(help: "Print one JSON object per recorded event instead of progress lines.") var json = false
 
     func run() throws {
         try reporting {
-            let pipeline = try pipelineOptions.load(environment: ProcessInfo.processInfo.environment)
-            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
-            let outcome = try driving { try runner.resume(id) }
+            let environment = ProcessInfo.processInfo.environment
+            let request = try Ledger(store: ledger.open(.existing)).load(id).request
+            let path = config ?? request?.pipelinePath ?? Pipeline.defaultFileName
+            let pipeline = try PipelineOptions.load(path: path, environment: environment)
+            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: verbose)
+            let outcome = try driving { try runner.resume(id, allowChangedPipeline: allowChangedPipeline) }
             try finish(outcome, runner: runner)
         }
     }

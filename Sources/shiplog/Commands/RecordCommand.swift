@@ -166,7 +166,7 @@ struct RecordCommand: ParsableCommand {
                 let bytes = try log.map(readLog)
                 let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
                 // A retry after the log could not be kept (disk full): the outcome stands, keep the log now.
-                let before = try ledger.load(id)
+                let before = try ledger.loadRecorded(id)
                 let step = before.steps[phase]
                 let sameOutcome = status == .succeeded ? step?.succeeded == true : step?.failure != nil
                 if sameOutcome, let bytes, before.artifacts[phase.logArtifactName(deploymentID: id)] == nil {
@@ -238,6 +238,7 @@ struct RecordCommand: ParsableCommand {
                 let bytes = try log.map(readLog)
                 let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
                 let command = DeploymentCommand.recordHealthVerdict(check: service, healthy: status == .healthy, attempts: attempts, reason: reason)
+                _ = try ledger.loadRecorded(id)
                 let (state, events) = try ledger.execute(command, on: id)
                 let artifact = try bytes.map { bytes in
                     try keepLog(bytes, name: Phase.health.logArtifactName(deploymentID: id), phase: Phase.health.rawValue,
@@ -308,7 +309,7 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
-                let before = try ledger.load(id)
+                let before = try ledger.loadRecorded(id)
                 guard before.exists else {
                     throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them")
                 }

@@ -78,7 +78,9 @@ struct Failure: Error, CustomStringConvertible {
             case .refused: return Exit.refused
             case .invalid: return Exit.dataError
             case .storage: return Exit.cannotWrite
+            case .mismatch: return Exit.integrity
             }
+        case is HistoryViolation: return Exit.dataError
         case is EventDecodingError: return Exit.ioError
         case is StepLogError: return Exit.cannotWrite
         case let e as StepProcessError:

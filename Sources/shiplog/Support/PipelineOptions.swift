@@ -12,11 +12,16 @@ struct PipelineOptions: ParsableArguments {
     var verbose = false
 
     /// The pipeline with the environment's overrides (HEALTH_CHECK_*, DEPLOYMENT_LOG_DIR) applied.
-    /// Its secrets join the process's (`ProcessSecrets`) before the environment is read, so no
-    /// message about the pipeline, a record or a line printed can show them.
     func load(environment: [String: String]) throws -> Pipeline {
+        try Self.load(path: config, environment: environment)
+    }
+
+    /// The pipeline file at `path`, with the environment's overrides applied. Its secrets join
+    /// the process's (`ProcessSecrets`) before the environment is read, so no message about the
+    /// pipeline, no record and no line printed can show them.
+    static func load(path: String, environment: [String: String]) throws -> Pipeline {
         do {
-            let file = try Pipeline.load(path: config)
+            let file = try Pipeline.load(path: path)
             ProcessSecrets.include(file)
             return try file.applyingEnvironment(environment)
         } catch {
@@ -31,10 +36,9 @@ extension DeploymentRunner {
         let store = try ledger.open(.createOrUpgrade)
         let environment = ProcessInfo.processInfo.environment
         let output = RunnerOutput(style: json ? .json : .text, verbose: verbose) { line in Terminal.out(line) }
-        let ledgerDirectory = URL(fileURLWithPath: ledger.path).deletingLastPathComponent().path
-        return DeploymentRunner(ledger: Ledger(store: store, textFilter: ProcessSecrets.filter), pipeline: pipeline,
-                                environment: environment, artifacts: ArtifactStore(besideLedger: ledger.path),
-                                lockDirectory: ledgerDirectory + "/locks", output: output)
+        return DeploymentRunner(ledger: Ledger(store: store, textFilter: ProcessSecrets.filter), pipeline: pipeline, environment: environment,
+                                artifacts: ArtifactStore(besideLedger: ledger.path),
+                                lockDirectory: RunnerLock.directory(besideLedger: ledger.path), output: output)
     }
 }
 
