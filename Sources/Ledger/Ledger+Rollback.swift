@@ -75,7 +75,7 @@ extension Ledger {
             if decided.isEmpty { return state }
             do {
                 try append([
-                    StreamAppend(stream: Self.stream(deployment: id), expected: .exactly(state.version), events: decided.map { $0.makeNewEvent() }),
+                    StreamAppend(stream: Self.stream(deployment: id), expected: .exactly(state.version), events: decided.map(newEvent)),
                     StreamAppend(stream: Self.stream(deployment: target.deploymentID), expected: .exactly(target.streamVersion), events: []),
                 ])
                 return try load(id)

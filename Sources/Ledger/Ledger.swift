@@ -29,11 +29,17 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
 public final class Ledger {
     public let store: SQLiteEventStore
     public let clock: () -> Date
+    /// Applied to every free-text field of every event before it is appended
+    /// (`DeploymentEvent.mapText`): the process's secret redaction. The ledger is append-only,
+    /// so what passes here unredacted can never be removed.
+    public let textFilter: @Sendable (String) -> String
     static let maxRetries = 20
 
-    public init(store: SQLiteEventStore, clock: @escaping () -> Date = Date.init) {
+    public init(store: SQLiteEventStore, clock: @escaping () -> Date = Date.init,
+                textFilter: @escaping @Sendable (String) -> String = { $0 }) {
         self.store = store
         self.clock = clock
+        self.textFilter = textFilter
     }
 
     public static func stream(deployment id: String) -> String { "deployment-\(id)" }
@@ -124,9 +130,9 @@ public final class Ledger {
             do {
                 try append([
                     StreamAppend(stream: Self.stream(deployment: id), expected: .noStream,
-                                 events: [DeploymentEvent.deploymentRequested(request).makeNewEvent()]),
+                                 events: [newEvent(.deploymentRequested(request))]),
                     StreamAppend(stream: Self.stream(environment: environment), expected: lock.version.map { .exactly($0) } ?? .noStream,
-                                 events: [DeploymentEvent.environmentLocked(deploymentID: id).makeNewEvent()]),
+                                 events: [newEvent(.environmentLocked(deploymentID: id))]),
                 ])
                 return try load(id)
             } catch EventStoreError.wrongExpectedVersion(let stream, _, _) {
@@ -153,7 +159,7 @@ public final class Ledger {
                 do { try event.validateIdentifiers() } catch { throw LedgerError.invalid(error.message) }
             }
             var batches = [StreamAppend(stream: Self.stream(deployment: id), expected: .exactly(state.version),
-                                        events: decided.map { $0.makeNewEvent() })]
+                                        events: decided.map(newEvent))]
             if let terminal = decided.first(where: \.isTerminal), let environment = state.request?.environment {
                 let lock = try environmentLock(environment)
                 if lock.active == id, let version = lock.version {
@@ -164,7 +170,7 @@ public final class Ledger {
                         event = .environmentReleased(deploymentID: id, status: terminal.terminalStatus ?? "finished")
                     }
                     batches.append(StreamAppend(stream: Self.stream(environment: environment), expected: .exactly(version),
-                                                events: [event.makeNewEvent()]))
+                                                events: [newEvent(event)]))
                 }
             }
             do {
@@ -190,6 +196,11 @@ public final class Ledger {
         }
         try execute(.abandon(reason: reason, by: by), on: active)
         return active
+    }
+
+    /// The event as it is appended: every free-text field through `textFilter`.
+    func newEvent(_ event: DeploymentEvent) -> NewEvent {
+        event.mapText(textFilter).makeNewEvent()
     }
 
     /// Appends batches and updates the projections in the same transaction.

@@ -34,14 +34,18 @@ public final class DeploymentRunner {
     public let plan: DeploymentPlan
 
     /// - Parameters:
+    ///   - ledger: its store is written through a ledger whose text filter also redacts the
+    ///     runner's secrets, after the given ledger's own filter.
     ///   - pipeline: with the environment's overrides already applied.
     ///   - environment: the variables steps inherit; secrets among them are redacted everywhere.
     public init(ledger: Ledger, pipeline: Pipeline, environment: [String: String], artifacts: ArtifactStore,
                 lockDirectory: String, output: RunnerOutput) {
-        self.ledger = ledger
+        let redactor = Redactor(environment: environment, pipeline: pipeline)
+        let given = ledger.textFilter
+        self.ledger = Ledger(store: ledger.store, clock: ledger.clock, textFilter: { redactor.redact(given($0)) })
         self.pipeline = pipeline
         self.environment = environment
-        self.redactor = Redactor(pipeline: pipeline, environment: environment)
+        self.redactor = redactor
         self.artifacts = artifacts
         self.output = output
         self.lockDirectory = lockDirectory
@@ -192,14 +196,12 @@ public final class DeploymentRunner {
     }
 
     func makeLog(_ phase: Phase, _ id: String) throws -> StepLog {
-        let redactor = self.redactor
         let output = self.output
-        let redact: @Sendable (String) -> String = { text in redactor.redact(text) }
         var echo: (@Sendable (String) -> Void)?
         if output.echoesStepOutput {
             echo = { text in output.stepOutput(phase: phase, line: text) }
         }
-        return try StepLog(path: logPath(phase, id), redact: redact, echo: echo)
+        return try StepLog(path: logPath(phase, id), redactor: redactor, echo: echo)
     }
 
     func run(_ step: CommandStep, phase: Phase, attempt: Int, state: DeploymentState, log: StepLog, extra: [String: String] = [:]) throws -> StepOutcome {

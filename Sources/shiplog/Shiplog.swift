@@ -42,7 +42,7 @@ enum Main {
         // A closed pipe (`shiplog events list | head`) must end output quietly, as EPIPE.
         signal(SIGPIPE, SIG_IGN)
         refuseUndecodableArguments()
-        Shiplog.main()
+        Shiplog.mainShowingArgumentsVisibly()
     }
 
     /// Swift decodes arguments with U+FFFD in place of invalid UTF-8: a ledger path or an

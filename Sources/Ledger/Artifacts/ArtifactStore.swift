@@ -134,7 +134,7 @@ extension Ledger {
             // The same content may back a newer, unexpired artifact: keep the file then.
             if !needed.contains(a.sha256) { _ = try artifacts.remove(sha256: a.sha256) }
             try append([StreamAppend(stream: Self.stream(artifact: a.name), expected: .any, events: [
-                DeploymentEvent.artifactPruned(name: a.name, sha256: a.sha256, deploymentID: fact.deploymentID).makeNewEvent(),
+                newEvent(.artifactPruned(name: a.name, sha256: a.sha256, deploymentID: fact.deploymentID)),
             ])])
         }
         return records

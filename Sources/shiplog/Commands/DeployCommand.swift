@@ -63,7 +63,7 @@ func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner) throws {
     GitHubActions.writeOutput(deploymentID: outcome.deploymentID)
     let record = try Queries(store: runner.ledger.store).record(outcome.deploymentID)
     GitHubActions.writeSummary(record)
-    Terminal.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
+    TerminalText.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
 }
 
@@ -109,7 +109,10 @@ struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check a pipeline file without running anything.",
-        discussion: "Reports mistakes with line and column, applies the HEALTH_CHECK_* and DEPLOYMENT_LOG_DIR overrides, and prints warnings.")
+        discussion: """
+            Reports mistakes with line and column, applies the HEALTH_CHECK_* and DEPLOYMENT_LOG_DIR \
+            overrides, and prints warnings. Secrets the URLs refer to are shown redacted.
+            """)
 
     @OptionGroup var pipelineOptions: PipelineOptions
     @Flag(help: "Print a JSON object.") var json = false
@@ -118,7 +121,8 @@ struct ValidateCommand: ParsableCommand {
         try reporting {
             let environment = ProcessInfo.processInfo.environment
             let pipeline = try pipelineOptions.load(environment: environment)
-            let warnings = pipeline.validate()
+            // Warnings quote health check URLs with their variables replaced: redact the secrets.
+            let warnings = pipeline.validate().map(ProcessSecrets.redact)
             let missing = pipeline.missingSecrets(in: environment)
             let plan = DeploymentRunner.makePlan(pipeline, environment: environment)
             if json {
@@ -130,10 +134,10 @@ struct ValidateCommand: ParsableCommand {
                     ("missing_secrets", JSONText.array(missing.map(JSONText.quote))),
                 ]))
             } else {
-                Terminal.out("\(pipelineOptions.config): ok — \(pipeline.environment): \(plan.phases.map(\.rawValue).joined(separator: " → ")); checks: \(plan.checks.joined(separator: ", "))")
-                Terminal.out("health: stabilize \(plan.stabilizeSeconds) s, \(plan.policy.retries) attempts every \(plan.policy.interval) s, at most \(plan.policy.totalTimeout) s per service")
-                for w in warnings { Terminal.out("warning: \(w)") }
-                for m in missing { Terminal.out("warning: secret \(m) is not set in this environment") }
+                TerminalText.out("\(pipelineOptions.config): ok — \(pipeline.environment): \(plan.phases.map(\.rawValue).joined(separator: " → ")); checks: \(plan.checks.joined(separator: ", "))")
+                TerminalText.out("health: stabilize \(plan.stabilizeSeconds) s, \(plan.policy.retries) attempts every \(plan.policy.interval) s, at most \(plan.policy.totalTimeout) s per service")
+                for w in warnings { TerminalText.out("warning: \(w)") }
+                for m in missing { TerminalText.out("warning: secret \(m) is not set in this environment") }
             }
         }
     }
@@ -158,13 +162,13 @@ struct StatusCommand: ParsableCommand {
                 return
             }
             if active.isEmpty {
-                Terminal.out("nothing is deploying\(env.map { " to \($0)" } ?? "")")
+                TerminalText.out("nothing is deploying\(env.map { " to \($0)" } ?? "")")
             }
             for r in active {
-                Terminal.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(r.currentPhase), since \(r.startedAt)")
+                TerminalText.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(r.currentPhase), since \(r.startedAt)")
             }
             if let env, let stable = try Ledger(store: queries.store).lastStableRecord(environment: env) {
-                Terminal.out("\(env): last stable \(stable.deploymentID) (\(stable.gitSHA.prefix(12)))")
+                TerminalText.out("\(env): last stable \(stable.deploymentID) (\(stable.gitSHA.prefix(12)))")
             }
         }
     }

@@ -52,10 +52,10 @@ struct HistoryCommand: ParsableCommand {
             }
             try Queries(store: ledger.store).forEachRecord(filter, newestFirst: true, limit: limit) { record in
                 count += 1
-                out.line(json ? record.json : Self.row(record))
+                out.line(json ? record.json : TerminalText.visible(Self.row(record)))
             }
             out.flush()
-            if !json && count == 0 { Terminal.note("no deployments match") }
+            if !json && count == 0 { TerminalText.note("no deployments match") }
         }
     }
 

@@ -22,7 +22,7 @@ struct MarkBadCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let ledger = Ledger(store: try self.ledger.open(.existing))
+            let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
             let (state, events) = try ledger.execute(.markBad(reason: attribution.reason, by: attribution.who), on: id)
             let environment = state.request?.environment ?? "?"
             let stable = try ledger.lastStableRecord(environment: environment)
@@ -33,18 +33,19 @@ struct MarkBadCommand: ParsableCommand {
             if json {
                 Terminal.out(JSONText.object([
                     ("deployment_id", JSONText.quote(id)), ("already_marked", events.isEmpty ? "true" : "false"),
-                    ("reason", JSONText.quote(state.markedBadReason ?? attribution.reason)),
+                    ("reason", JSONText.quote(state.markedBadReason ?? "")),
                     ("environment", JSONText.quote(environment)),
                     ("last_stable", stable.map { JSONText.quote($0.deploymentID) } ?? "null"),
                 ]))
                 return
             }
+            // The reason as recorded (redacted), not as typed.
             if events.isEmpty {
-                Terminal.out("\(id) was already marked bad: \(state.markedBadReason ?? "")")
+                TerminalText.out("\(id) was already marked bad: \(state.markedBadReason ?? "")")
             } else {
-                Terminal.out("\(id) marked bad: \(attribution.reason)")
+                TerminalText.out("\(id) marked bad: \(state.markedBadReason ?? "")")
             }
-            Terminal.note(stable.map { "last stable version of \(environment): \($0.gitSHA) (\($0.deploymentID))" }
+            TerminalText.note(stable.map { "last stable version of \(environment): \($0.gitSHA) (\($0.deploymentID))" }
                           ?? "\(environment) has no stable version left to roll back to")
         }
     }

@@ -67,7 +67,7 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let store = try ledger.open(.createOrUpgrade)
-                let state = try Ledger(store: store).request(
+                let state = try Ledger(store: store, textFilter: ProcessSecrets.filter).request(
                     environment: env, gitSHA: sha.lowercased(), gitRef: ref, services: serviceList,
                     triggeredBy: triggeredBy ?? Who.current, mode: "record")
                 guard let id = state.id, let request = state.request else {
@@ -81,18 +81,19 @@ struct RecordCommand: ParsableCommand {
                         ("rollback_target", request.previousStableID.map(JSONText.quote) ?? "null"),
                     ]))
                 } else {
-                    Terminal.out(id)
+                    TerminalText.out(id)
                 }
                 if let path = ProcessInfo.processInfo.environment["GITHUB_OUTPUT"], !path.isEmpty {
-                    try appendLine("deployment-id=\(id)", to: path, recorded: id)
+                    try appendOutput(GitHubActions.outputEntry(name: "deployment-id", value: id), to: path, recorded: id)
                 }
             }
         }
 
-        /// Appends to the GitHub Actions output file; the deployment is already recorded if this fails.
-        private func appendLine(_ line: String, to path: String, recorded id: String) throws {
+        /// Appends an entry (``GitHubActions/outputEntry(name:value:)``) to the GitHub Actions
+        /// output file; the deployment is already recorded if this fails.
+        private func appendOutput(_ entry: String, to path: String, recorded id: String) throws {
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            let bytes = Array((line + "\n").utf8)
+            let bytes = Array(entry.utf8)
             var err: Int32 = 0
             if fd < 0 {
                 err = errno
@@ -163,7 +164,7 @@ struct RecordCommand: ParsableCommand {
             try reporting {
                 let phase = phase!
                 let bytes = try log.map(readLog)
-                let ledger = Ledger(store: try self.ledger.open(.existing))
+                let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
                 // A retry after the log could not be kept (disk full): the outcome stands, keep the log now.
                 let before = try ledger.loadRecorded(id)
                 let step = before.steps[phase]
@@ -235,7 +236,7 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let bytes = try log.map(readLog)
-                let ledger = Ledger(store: try self.ledger.open(.existing))
+                let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
                 let command = DeploymentCommand.recordHealthVerdict(check: service, healthy: status == .healthy, attempts: attempts, reason: reason)
                 _ = try ledger.loadRecorded(id)
                 let (state, events) = try ledger.execute(command, on: id)
@@ -307,7 +308,7 @@ struct RecordCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let ledger = Ledger(store: try self.ledger.open(.existing))
+                let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
                 let before = try ledger.loadRecorded(id)
                 guard before.exists else {
                     throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them")
@@ -334,8 +335,8 @@ struct RecordCommand: ParsableCommand {
                     var line = "\(id) finished as \(record.status)"
                     if let to = record.rolledBackTo { line += ", rolled back to \(to)" }
                     if let why = record.failureReason { line += ": \(why)" }
-                    Terminal.out(line)
-                    Terminal.note("record kept as \(artifact.name) (\(Show.size(artifact.size)), \(artifact.retentionDays) days)")
+                    TerminalText.out(line)
+                    TerminalText.note("record kept as \(artifact.name) (\(Show.size(artifact.size)), \(artifact.retentionDays) days)")
                 }
             }
         }
@@ -360,24 +361,12 @@ struct RecordCommand: ParsableCommand {
 // MARK: shared
 
 /// Reads a log file before anything is recorded, so a wrong path records nothing, and
-/// redacts the secrets a recording pipeline has in its environment before it is kept.
+/// redacts the secrets a recording pipeline has in its environment (`ProcessSecrets`) before it is kept.
 private func readLog(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw Failure("cannot read the log file \(path): no such file, or not readable; nothing was recorded", code: Exit.dataError)
     }
-    return RecordedSecrets.redactor().redact([UInt8](data))
-}
-
-/// The secrets redacted from recorded logs: the seed workflow's secret names, plus any
-/// names listed (comma-separated) in `SHIPLOG_SECRETS`.
-enum RecordedSecrets {
-    static let seedNames = ["STAGING_DATABASE_URL", "DOCKER_USERNAME", "DOCKER_PASSWORD", "STAGING_HOST",
-                            "STAGING_USER", "STAGING_KEY", "SLACK_WEBHOOK"]
-
-    static func redactor(environment: [String: String] = ProcessInfo.processInfo.environment) -> Redactor {
-        let extra = (environment["SHIPLOG_SECRETS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        return Redactor(secretNames: seedNames + extra.filter { !$0.isEmpty }, environment: environment)
-    }
+    return ProcessSecrets.redact([UInt8](data))
 }
 
 /// Keeps a file as an artifact of the deployment, after the fact it belongs to was recorded.
@@ -404,7 +393,7 @@ private func report(state: DeploymentState, events: Int, what: String, artifact:
         ]))
         return
     }
-    Terminal.out("\(id): \(what)\(events == 0 ? " (already recorded)" : "")")
-    if let artifact { Terminal.note("log kept as \(artifact.name) (\(Show.size(artifact.size)), \(artifact.retentionDays) days)") }
-    Terminal.note("\(id) is \(state.currentPhase); \(state.acceptsNext)")
+    TerminalText.out("\(id): \(what)\(events == 0 ? " (already recorded)" : "")")
+    if let artifact { TerminalText.note("log kept as \(artifact.name) (\(Show.size(artifact.size)), \(artifact.retentionDays) days)") }
+    TerminalText.note("\(id) is \(state.currentPhase); \(state.acceptsNext)")
 }

@@ -32,7 +32,7 @@ struct UnlockCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let ledger = Ledger(store: try self.ledger.open(.existing))
+            let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
             guard let active = try ledger.activeDeployment(environment: env) else {
                 throw LedgerError.notFound("environment \(env) has no active deployment; nothing to unlock")
             }
@@ -75,8 +75,8 @@ struct UnlockCommand: ParsableCommand {
                 Terminal.out(JSONText.object([("environment", JSONText.quote(env)), ("abandoned", JSONText.quote(abandoned)),
                                               ("killed_steps", JSONText.array(leftovers.map { String($0) }))]))
             } else {
-                if !leftovers.isEmpty { Terminal.note("killed \(leftovers.count) leftover step process\(leftovers.count == 1 ? "" : "es") of \(abandoned)") }
-                Terminal.out("\(env) is free; \(abandoned) ended as abandoned")
+                if !leftovers.isEmpty { TerminalText.note("killed \(leftovers.count) leftover step process\(leftovers.count == 1 ? "" : "es") of \(abandoned)") }
+                TerminalText.out("\(env) is free; \(abandoned) ended as abandoned")
             }
         }
     }

@@ -91,7 +91,8 @@ struct Failure: Error, CustomStringConvertible {
     }
 }
 
-/// Runs a command body, turning any error into one line on stderr and its exit code.
+/// Runs a command body, turning any error into one line on stderr (secrets redacted, control
+/// characters shown as escapes: errors echo what was typed) and its exit code.
 func reporting(_ body: () throws -> Void) throws {
     do {
         try body()
@@ -100,7 +101,7 @@ func reporting(_ body: () throws -> Void) throws {
     } catch let error as CleanExit {
         throw error
     } catch {
-        Terminal.error("\(error)")
+        TerminalText.error("\(error)")
         throw ExitCode(Failure.code(for: error))
     }
 }
