@@ -13,7 +13,7 @@ final class TestClock: @unchecked Sendable {
 
     init(_ start: Date = TestClock.start) { current = start }
 
-    /// 2024-11-19T10:00:00Z, the morning of the seed's example record.
+    /// 2024-11-19T10:00:00Z, the morning of the staging workflow's example record.
     static let start = Date(timeIntervalSince1970: 1_732_010_400)
 
     var now: Date {
@@ -132,12 +132,12 @@ func sha(_ n: Int) -> String {
     return String((String(repeating: "0", count: 16 - hex.count) + hex + "abcdef0123456789abcdef01").prefix(40))
 }
 
-// MARK: The seed's pipeline
+// MARK: The staging workflow's pipeline
 
 let seedServices = ["api-gateway", "auth-service", "education-service", "marketplace-service"]
 let seedChecks = ["api_gateway", "auth_service", "database"]
 
-/// The seed workflow as a plan: every phase, the three checks, 30 s stabilization, 5 × 10 s retries.
+/// The staging workflow as a plan: every phase, the three checks, 30 s stabilization, 5 × 10 s retries.
 func seedPlan(phases: [Phase] = [.preflight, .migrate, .build, .image, .deploy, .smoke, .rollback],
               checks: [String] = seedChecks, stabilize: Double = 30, policy: HealthPolicy = HealthPolicy(),
               failOnInterrupt: Set<Phase> = [], notify: Bool = true) -> DeploymentPlan {

@@ -100,7 +100,7 @@ struct ProjectionTests {
         }
         #expect(sim.state.next(plan: plan, now: t.clock.now) == .finish(.succeeded))
         #expect(t.clock.now < Timestamp.parse("2024-11-19T10:29:59Z")!)
-        // The record is completed at the seed's example instant.
+        // The record is completed at the staging workflow's example instant.
         t.clock.now = try #require(Timestamp.parse("2024-11-19T10:30:00Z")).addingTimeInterval(-1)
         try sim.advance()
         _ = try sim.run()

@@ -32,7 +32,7 @@ private let seedExample = """
 
     """
 
-/// The seed example with its 1-based line `number` replaced by `lines` (none to delete it).
+/// The staging workflow's example with its 1-based line `number` replaced by `lines` (none to delete it).
 private func seedExample(replacingLine number: Int, with lines: String...) -> String {
     var all = seedExample.components(separatedBy: "\n")
     all.replaceSubrange((number - 1)...(number - 1), with: lines)

@@ -85,7 +85,7 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
         case pipelinePath = "pipeline_path", pipelineSHA256 = "pipeline_sha256"
     }
 
-    /// `{unix-seconds}-{first 12 hex digits of the sha}`, the seed's deployment id format.
+    /// `{unix-seconds}-{first 12 hex digits of the sha}`, the staging workflow's deployment id format.
     public static func makeID(at date: Date, sha: String) -> String {
         "\(Int64(date.timeIntervalSince1970))-\(sha.lowercased().prefix(12))"
     }

@@ -344,7 +344,7 @@ public final class Projector {
         }
     }
 
-    /// The seed's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.
+    /// The staging workflow's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.
     static func healthChecksJSON(_ state: DeploymentState) -> String {
         var members: [(String, String)] = []
         let deploy = state.checks[.deploy] ?? [:]

@@ -10,7 +10,7 @@ struct DeployCommand: ParsableCommand {
         discussion: """
             Records the deployment, then repeats: fold its events, decide the next step, run that
             one step, record its outcome. Killed at any moment, `shiplog resume ID` continues
-            from the events alone. Logs go to DEPLOYMENT_LOG_DIR under the seed's names and are
+            from the events alone. Logs go to DEPLOYMENT_LOG_DIR under the staging workflow's names and are
             kept as artifacts for the pipeline's retention (365 days by default).
 
             Example:

@@ -202,7 +202,7 @@ struct RecordCommand: ParsableCommand {
             discussion: """
                 Accepted after the deploy phase and before smoke; one verdict per service. An \
                 unhealthy critical service means the deployment cannot succeed: record a rollback \
-                and finish it as rolled-back, or finish it as failed. The seed's record names the \
+                and finish it as rolled-back, or finish it as failed. The staging workflow's record names the \
                 checks api_gateway, auth_service and database.
 
                 --log keeps the health-check job's log as health-check-logs-ID; the name holds one \
@@ -276,7 +276,7 @@ struct RecordCommand: ParsableCommand {
                 end. rolled-back: accepted after `phase rollback --status succeeded`; --rollback-to, \
                 when given, must name the deployment that was restored.
 
-                The environment is released, and the deployment record (the seed's JSON shape) is \
+                The environment is released, and the deployment record (the staging workflow's JSON shape) is \
                 kept as the artifact deployment-record-ID.
 
                 Examples:

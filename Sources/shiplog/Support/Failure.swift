@@ -36,7 +36,8 @@ enum Exit {
           0   success
           1   deploy/resume: the deployment failed and was rolled back
           2   deploy/resume: the deployment failed without a successful rollback
-          3   verify: the ledger's history does not verify
+          3   verify: the chain or the projection tables do not verify;
+              import --expect: the history differs from the pinned digest
           4   not found (deployment, stable version, artifact)
           5   refused (another writer, an active deployment, a step out of order)
           64  usage error
