@@ -30,6 +30,7 @@ let package = Package(
                 resources: [
                     .embedInCode("0001_events.sql"),
                     .embedInCode("0002_projections.sql"),
+                    .embedInCode("0003_artifact_facts.sql"),
                 ]),
 
         // fork/exec with a parent-death signal: Swift cannot run code between fork and exec.

@@ -22,6 +22,7 @@ public enum Migrations {
     public static let all: [File] = [
         File("0001_events.sql", PackageResources._001_events_sql),
         File("0002_projections.sql", PackageResources._002_projections_sql),
+        File("0003_artifact_facts.sql", PackageResources._003_artifact_facts_sql),
     ]
 
     /// The schema version this binary writes.

@@ -73,6 +73,10 @@ public struct NewEvent: Sendable, Hashable {
 }
 
 /// One stream's part of a multi-stream append.
+///
+/// A batch without events is a condition: the append commits only if that stream is still at
+/// the expected version, and writes nothing to it (a rollback onto deployment T is recorded on
+/// condition that T's stream has not changed — nobody marked T bad meanwhile).
 public struct StreamAppend: Sendable, Hashable {
     public var stream: String
     public var expected: ExpectedVersion

@@ -256,6 +256,9 @@ public final class SQLiteEventStore: EventStore {
             return batch
         }
         for batch in batches { try Self.validate(batch) }
+        guard batches.contains(where: { !$0.events.isEmpty }) else {
+            throw EventStoreError.invalidEvent("no events to append (a batch without events is only a condition on another stream's version)")
+        }
         return try database.inTransaction {
             var head = try currentHead()
             var previous = Hex.decode(head.hash) ?? HashChain.genesis
@@ -264,6 +267,18 @@ public final class SQLiteEventStore: EventStore {
             let now = Timestamp.format(clock())
             for batch in batches {
                 let current = try streamVersion(batch.stream)
+                if batch.events.isEmpty {
+                    // A condition: the stream must still be where the caller saw it; nothing is written to it.
+                    let fits = switch batch.expected {
+                    case .any: true
+                    case .noStream: current == nil
+                    case .exactly(let v): current == v
+                    }
+                    guard fits else { throw EventStoreError.wrongExpectedVersion(stream: batch.stream, expected: batch.expected, actual: current) }
+                    results.append(AppendResult(stream: batch.stream, firstPosition: head.position + 1, lastPosition: head.position,
+                                                streamVersion: current ?? 0, wasAlreadyCommitted: false))
+                    continue
+                }
                 if let replay = try alreadyCommitted(batch, current: current, firstIDOnly: true) {
                     results.append(replay)
                     continue
@@ -304,7 +319,6 @@ public final class SQLiteEventStore: EventStore {
 
     private static func validate(_ batch: StreamAppend) throws {
         guard !batch.stream.isEmpty else { throw EventStoreError.invalidEvent("the stream name is empty") }
-        guard !batch.events.isEmpty else { throw EventStoreError.invalidEvent("no events to append to \(batch.stream)") }
         var ids = Set<String>()
         for event in batch.events {
             guard !event.type.isEmpty else { throw EventStoreError.invalidEvent("an event type is empty") }
@@ -457,6 +471,25 @@ public final class SQLiteEventStore: EventStore {
             let interner = TextInterner()
             while try s.step() { out.append(Self.row(s, interner)) }
             return out
+        }
+    }
+
+    /// The event at `position`, if the ledger reaches it.
+    public func event(at position: Int64) throws -> RecordedEvent? {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE position = ?") { s in
+            s.bind(1, position)
+            return try s.step() ? Self.row(s) : nil
+        }
+    }
+
+    /// The events of `stream`, newest first, until `body` returns false. Streamed: a long stream
+    /// is never loaded whole.
+    public func forEachEventBackwards(of stream: String, _ body: (RecordedEvent) throws -> Bool) throws {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? ORDER BY version DESC") { s in
+            s.bind(1, stream)
+            while try s.step() {
+                if try !body(Self.row(s)) { return }
+            }
         }
     }
 

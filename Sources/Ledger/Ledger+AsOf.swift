@@ -12,11 +12,11 @@ extension Ledger {
         try store.forEachEvent(from: 1, through: position) { event in
             batch.append(event)
             if batch.count == 1_000 {
-                try past.importEvents(batch)
+                try past.replay(batch)
                 batch.removeAll(keepingCapacity: true)
             }
         }
-        if !batch.isEmpty { try past.importEvents(batch) }
+        if !batch.isEmpty { try past.replay(batch) }
         return past
     }
 

@@ -11,10 +11,12 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case invalid(String)
     /// A file could not be written (disk full, file-size limit, permissions); nothing was recorded for it.
     case storage(String)
+    /// History that does not match what it must (a pinned digest, a recorded SHA-256).
+    case mismatch(String)
 
     public var description: String {
         switch self {
-        case .notFound(let m), .refused(let m), .invalid(let m), .storage(let m): m
+        case .notFound(let m), .refused(let m), .invalid(let m), .storage(let m), .mismatch(let m): m
         }
     }
 }
@@ -27,11 +29,17 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
 public final class Ledger {
     public let store: SQLiteEventStore
     public let clock: () -> Date
-    private static let maxRetries = 20
+    /// Applied to every free-text field of every event before it is appended
+    /// (`DeploymentEvent.mapText`): the process's secret redaction. The ledger is append-only,
+    /// so what passes here unredacted can never be removed.
+    public let textFilter: @Sendable (String) -> String
+    static let maxRetries = 20
 
-    public init(store: SQLiteEventStore, clock: @escaping () -> Date = Date.init) {
+    public init(store: SQLiteEventStore, clock: @escaping () -> Date = Date.init,
+                textFilter: @escaping @Sendable (String) -> String = { $0 }) {
         self.store = store
         self.clock = clock
+        self.textFilter = textFilter
     }
 
     public static func stream(deployment id: String) -> String { "deployment-\(id)" }
@@ -40,14 +48,44 @@ public final class Ledger {
 
     // MARK: Loading
 
+    /// Refuses a malformed identifier before it reaches a stream name, a path or a message.
+    public static func require(_ value: String, as kind: Identifier.Kind) throws {
+        do { try Identifier.validate(value, as: kind) } catch { throw LedgerError.invalid(error.message) }
+    }
+
     /// The deployment as its events leave it.
     public func load(_ id: String) throws -> DeploymentState {
+        try Self.require(id, as: .deploymentID)
         var state = DeploymentState()
         for event in try store.readStream(Self.stream(deployment: id), from: 1) {
             if let decoded = try DeploymentEvent.decode(event) { state.evolve(decoded, at: event.recordedAt) }
             else { state.version += 1 }
         }
         return state
+    }
+
+    /// A deployment another pipeline reports with `shiplog record`.
+    ///
+    /// - Throws: `LedgerError.notFound` for an unknown id; `LedgerError.refused` for a deployment
+    ///   `shiplog deploy` runs: its runner alone records its phases, and a report from outside
+    ///   could contradict what the runner is doing.
+    public func loadRecorded(_ id: String) throws -> DeploymentState {
+        let state = try load(id)
+        guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
+        if request.mode == "run" {
+            throw LedgerError.refused("""
+                deployment \(id) is run by `shiplog deploy`, which records its phases itself; `shiplog record` reports only \
+                deployments begun with `record begin`. Continue it with `shiplog resume \(id)`, or end it with \
+                `shiplog unlock --env \(request.environment) --reason TEXT`
+                """)
+        }
+        return state
+    }
+
+    /// The deployment holding `environment`, from its lock stream.
+    public func activeDeployment(environment: String) throws -> String? {
+        try Self.require(environment, as: .environment)
+        return try environmentLock(environment).active
     }
 
     /// The deployment holding `environment`, and the environment stream's version.
@@ -63,8 +101,12 @@ public final class Ledger {
     ///
     /// - Throws: `LedgerError.refused` naming the active deployment when the environment is held.
     public func request(environment: String, gitSHA: String, gitRef: String, services: [String], triggeredBy: String,
-                        mode: String, phases: [Phase] = [], checks: [String] = []) throws -> DeploymentState {
-        try Self.validateName(environment, what: "environment")
+                        mode: String, phases: [Phase] = [], checks: [String] = [],
+                        pipeline: (path: String, sha256: String)? = nil) throws -> DeploymentState {
+        try Self.require(environment, as: .environment)
+        try Self.require(gitSHA, as: .gitSHA)
+        for service in services { try Self.require(service, as: .service) }
+        for check in checks { try Self.require(check, as: .check) }
         let now = clock()
         var seconds = now
         for _ in 0..<Self.maxRetries {
@@ -79,17 +121,18 @@ public final class Ledger {
                     Wait for it, \(continueIt), or end it with `shiplog unlock --env \(environment) --reason TEXT`.
                     """)
             }
-            let stable = try Queries(store: store).lastStable(environment: environment)
+            let stable = try lastStable(environment: environment)
             let id = DeploymentRequest.makeID(at: seconds, sha: gitSHA)
             let request = DeploymentRequest(deploymentID: id, environment: environment, gitSHA: gitSHA, gitRef: gitRef,
                                             services: services, triggeredBy: triggeredBy, mode: mode, phases: phases,
-                                            checks: checks, previousStableID: stable?.deploymentID, previousStableSHA: stable?.gitSHA)
+                                            checks: checks, previousStableID: stable?.deploymentID, previousStableSHA: stable?.gitSHA,
+                                            pipelinePath: pipeline?.path, pipelineSHA256: pipeline?.sha256)
             do {
                 try append([
                     StreamAppend(stream: Self.stream(deployment: id), expected: .noStream,
-                                 events: [DeploymentEvent.deploymentRequested(request).makeNewEvent()]),
+                                 events: [newEvent(.deploymentRequested(request))]),
                     StreamAppend(stream: Self.stream(environment: environment), expected: lock.version.map { .exactly($0) } ?? .noStream,
-                                 events: [DeploymentEvent.environmentLocked(deploymentID: id).makeNewEvent()]),
+                                 events: [newEvent(.environmentLocked(deploymentID: id))]),
                 ])
                 return try load(id)
             } catch EventStoreError.wrongExpectedVersion(let stream, _, _) {
@@ -112,8 +155,11 @@ public final class Ledger {
             let decided: [DeploymentEvent]
             do { decided = try state.decide(command) } catch { throw LedgerError.refused(error.message) }
             if decided.isEmpty { return (state, []) }
+            for event in decided {
+                do { try event.validateIdentifiers() } catch { throw LedgerError.invalid(error.message) }
+            }
             var batches = [StreamAppend(stream: Self.stream(deployment: id), expected: .exactly(state.version),
-                                        events: decided.map { $0.makeNewEvent() })]
+                                        events: decided.map(newEvent))]
             if let terminal = decided.first(where: \.isTerminal), let environment = state.request?.environment {
                 let lock = try environmentLock(environment)
                 if lock.active == id, let version = lock.version {
@@ -124,7 +170,7 @@ public final class Ledger {
                         event = .environmentReleased(deploymentID: id, status: terminal.terminalStatus ?? "finished")
                     }
                     batches.append(StreamAppend(stream: Self.stream(environment: environment), expected: .exactly(version),
-                                                events: [event.makeNewEvent()]))
+                                                events: [newEvent(event)]))
                 }
             }
             do {
@@ -138,28 +184,95 @@ public final class Ledger {
     }
 
     /// Ends the deployment holding `environment` as abandoned, so a dead runner never wedges it.
+    ///
+    /// With `expected`, refuses when another deployment holds the environment by now.
     @discardableResult
-    public func unlock(environment: String, reason: String, by: String) throws -> String {
-        guard let active = try environmentLock(environment).active else {
+    public func unlock(environment: String, reason: String, by: String, expected: String? = nil) throws -> String {
+        guard let active = try activeDeployment(environment: environment) else {
             throw LedgerError.notFound("environment \(environment) has no active deployment; nothing to unlock")
+        }
+        if let expected, expected != active {
+            throw LedgerError.refused("environment \(environment) is held by \(active) now, not \(expected); run unlock again if \(active) must end too")
         }
         try execute(.abandon(reason: reason, by: by), on: active)
         return active
     }
 
+    /// The event as it is appended: every free-text field through `textFilter`.
+    func newEvent(_ event: DeploymentEvent) -> NewEvent {
+        event.mapText(textFilter).makeNewEvent()
+    }
+
     /// Appends batches and updates the projections in the same transaction.
+    ///
+    /// Every event passes the domain's invariants (`DeploymentState.admit`) first: an event
+    /// they refuse is not written, and the append is refused.
     @discardableResult
     func append(_ batches: [StreamAppend]) throws -> [RecordedEvent] {
         var recorded: [RecordedEvent] = []
-        try store.append(batches) { events in
-            recorded = events
-            try Projector(database: store.database, cacheStreams: false).apply(events, store: store)
+        do {
+            try store.append(batches) { events in
+                recorded = events
+                let projector = Projector(database: store.database, cacheStreams: false, admission: .checked)
+                try projector.apply(events, store: store)
+                try projector.requireLocksTaken()
+            }
+        } catch let violation as HistoryViolation {
+            throw LedgerError.refused("the ledger refuses this append: \(violation.message)")
         }
         return recorded
     }
 
-    /// Imports an event export into an empty ledger, verifying the chain as it goes.
+    /// Loads an event export, batch by batch, into an empty ledger: the chain is recomputed and
+    /// every event must obey the same invariants as an append (see `DeploymentState.admit`),
+    /// with times that run forward within each stream and do not lie in the future.
+    ///
+    /// Call `load` for each batch and `finish` at the end, all inside one transaction of the
+    /// store's, so a refused import leaves nothing behind.
+    public final class Import {
+        let ledger: Ledger
+        let projector: Projector
+
+        init(_ ledger: Ledger) {
+            self.ledger = ledger
+            projector = Projector(database: ledger.store.database, cacheStreams: false, admission: .imported(now: ledger.clock()))
+        }
+
+        /// Loads the next events, in position order. Throws `HistoryViolation` naming the event.
+        public func load(_ events: [RecordedEvent]) throws {
+            try ledger.store.importRecorded(events) { recorded in
+                try projector.apply(recorded, store: ledger.store)
+            }
+        }
+
+        /// Checks what only the whole history shows (every request took its lock); with
+        /// `expect`, the imported history must hold that event at that position.
+        public func finish(expect: Head? = nil) throws {
+            try projector.requireLocksTaken()
+            if let expect {
+                let found = try ledger.store.event(at: expect.position)
+                guard let found, found.hash == expect.hash else {
+                    let head = try ledger.store.head()
+                    let actual = found.map { "holds \($0.hash)" } ?? "does not reach it (head \(head))"
+                    throw LedgerError.mismatch("the import does not match --expect \(expect): position \(expect.position) \(actual); nothing was imported")
+                }
+            }
+        }
+    }
+
+    public func makeImport() -> Import { Import(self) }
+
+    /// Imports a whole export at once (checked as `Import` does).
     public func importEvents(_ events: [RecordedEvent]) throws {
+        try store.database.inTransaction {
+            let importing = makeImport()
+            try importing.load(events)
+            try importing.finish()
+        }
+    }
+
+    /// Copies events of this very ledger (already verified and admitted) into a scratch ledger.
+    func replay(_ events: [RecordedEvent]) throws {
         try store.importRecorded(events) { recorded in
             try Projector(database: store.database, cacheStreams: false).apply(recorded, store: store)
         }
@@ -169,13 +282,6 @@ public final class Ledger {
     @discardableResult
     public func rebuild(progress: ((Int64) -> Void)? = nil) throws -> Int64 {
         try Projector.rebuild(store: store, progress: progress)
-    }
-
-    static func validateName(_ name: String, what: String) throws {
-        let ok = !name.isEmpty && name.count <= 100 && name.unicodeScalars.allSatisfy {
-            CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)
-        }
-        if !ok { throw LedgerError.invalid("\(what) name \(name.debugDescription) must be 1–100 letters, digits, '-', '_' or '.'") }
     }
 }
 

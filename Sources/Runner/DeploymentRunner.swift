@@ -35,14 +35,18 @@ public final class DeploymentRunner {
     public let plan: DeploymentPlan
 
     /// - Parameters:
+    ///   - ledger: its store is written through a ledger whose text filter also redacts the
+    ///     runner's secrets, after the given ledger's own filter.
     ///   - pipeline: with the environment's overrides already applied.
     ///   - environment: the variables steps inherit; secrets among them are redacted everywhere.
     public init(ledger: Ledger, pipeline: Pipeline, environment: [String: String], artifacts: ArtifactStore,
                 lockDirectory: String, output: RunnerOutput) {
-        self.ledger = ledger
+        let redactor = Redactor(environment: environment, pipeline: pipeline)
+        let given = ledger.textFilter
+        self.ledger = Ledger(store: ledger.store, clock: ledger.clock, textFilter: { redactor.redact(given($0)) })
         self.pipeline = pipeline
         self.environment = environment
-        self.redactor = Redactor(pipeline: pipeline, environment: environment)
+        self.redactor = redactor
         self.artifacts = artifacts
         self.output = output
         self.lockDirectory = lockDirectory
@@ -83,14 +87,19 @@ public final class DeploymentRunner {
     public func deploy(sha: String, ref: String, triggeredBy: String) throws -> DeploymentOutcome {
         try prepareLogDirectory()
         let state = try ledger.request(environment: pipeline.environment, gitSHA: sha, gitRef: ref, services: pipeline.services,
-                                       triggeredBy: triggeredBy, mode: "run", phases: plan.phases, checks: plan.checks)
+                                       triggeredBy: triggeredBy, mode: "run", phases: plan.phases, checks: plan.checks,
+                                       pipeline: pipeline.source)
         let id = state.id!
         output.started(id: id, state: state)
         return try drive(id)
     }
 
     /// Continues a deployment from its events alone.
-    public func resume(_ id: String) throws -> DeploymentOutcome {
+    ///
+    /// The pipeline must be the file the deployment began with: one whose bytes changed since
+    /// would run steps other than those the events recorded, so it is refused unless
+    /// `allowChangedPipeline` says the operator means it.
+    public func resume(_ id: String, allowChangedPipeline: Bool = false) throws -> DeploymentOutcome {
         try prepareLogDirectory()
         let state = try ledger.load(id)
         guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
@@ -99,6 +108,14 @@ public final class DeploymentRunner {
         }
         guard request.environment == pipeline.environment else {
             throw LedgerError.refused("deployment \(id) is for environment \(request.environment), but the pipeline file is for \(pipeline.environment); pass the right --config")
+        }
+        if let recorded = request.pipelineSHA256, recorded != pipeline.source?.sha256, !allowChangedPipeline {
+            let began = request.pipelinePath ?? "its pipeline file"
+            throw LedgerError.refused("""
+                deployment \(id) began with \(began) (SHA-256 \(recorded.prefix(12))…), but \(pipeline.sourceFile) now reads \
+                \(pipeline.source.map { "SHA-256 \($0.sha256.prefix(12))…" } ?? "differently"): resuming would run steps the events never \
+                recorded. Restore the file, or pass --allow-changed-pipeline to resume with it as it is now
+                """)
         }
         output.resumed(id: id, state: state)
         return try drive(id)
@@ -188,14 +205,12 @@ public final class DeploymentRunner {
     }
 
     func makeLog(_ phase: Phase, _ id: String) throws -> StepLog {
-        let redactor = self.redactor
         let output = self.output
-        let redact: @Sendable (String) -> String = { text in redactor.redact(text) }
         var echo: (@Sendable (String) -> Void)?
         if output.echoesStepOutput {
             echo = { text in output.stepOutput(phase: phase, line: text) }
         }
-        return try StepLog(path: logPath(phase, id), redact: redact, echo: echo)
+        return try StepLog(path: logPath(phase, id), redactor: redactor, echo: echo)
     }
 
     func run(_ step: CommandStep, phase: Phase, attempt: Int, state: DeploymentState, log: StepLog, extra: [String: String] = [:]) throws -> StepOutcome {
@@ -240,25 +255,25 @@ public final class DeploymentRunner {
 
     func rollback(to targetID: String, sha: String, attempt: Int, state: DeploymentState) throws -> DeploymentState {
         let id = state.id!
-        var targetID = targetID, sha = sha
-        if attempt == 1 {
-            // The target was fixed when the deployment began; someone may have marked it bad since.
-            // Ask again: the environment lock means only older deployments can be stable now.
-            guard let current = try Queries(store: ledger.store).lastStable(environment: state.request!.environment) else {
-                return try record(.finish(.failed(reason: "\(state.failureSummary); no stable version of \(state.request!.environment) to roll back to (\(targetID) was marked bad)")), id)
-            }
-            targetID = current.deploymentID
-            sha = current.gitSHA
-        }
-        _ = try record(.startRollback(targetID: targetID, targetSHA: sha, attempt: attempt), id)
+        // The target is chosen now, from the events: someone may have marked the one the
+        // deployment began with bad since. With none left, the ledger fails the deployment.
+        let started = try ledger.beginRollback(id, attempt: attempt)
+        guard started.steps[.rollback]?.running == true, let target = started.rollbackTarget else { return started }
         guard let step = pipeline.rollback else { throw LedgerError.invalid("the pipeline has no rollback step") }
         let log = try makeLog(.rollback, id)
         defer { log.close() }
-        log.write("rolling back \(state.request!.environment) to \(targetID) (\(sha))")
-        let outcome = try run(step, phase: .rollback, attempt: attempt, state: state, log: log,
-                              extra: ["SHIPLOG_ROLLBACK_VERSION": sha, "SHIPLOG_ROLLBACK_DEPLOYMENT_ID": targetID])
+        log.write("rolling back \(state.request!.environment) to \(target.id) (\(target.sha))")
+        let outcome = try run(step, phase: .rollback, attempt: attempt, state: started, log: log,
+                              extra: ["SHIPLOG_ROLLBACK_VERSION": target.sha, "SHIPLOG_ROLLBACK_DEPLOYMENT_ID": target.id])
         try log.throwIfFailed()
-        return try record(.completeStep(.rollback, succeeded: outcome.succeeded, reason: outcome.succeeded ? nil : "rollback \(outcome.summary)"), id)
+        let after = try record(.completeStep(.rollback, succeeded: outcome.succeeded, reason: outcome.succeeded ? nil : "rollback \(outcome.summary)"), id)
+        // Marked bad while it was being restored: the environment now runs a release nobody
+        // should roll back to. Never report that as a successful rollback.
+        if outcome.succeeded, let warning = try ledger.rollbackTargetWarning(target.id) {
+            log.write(warning)
+            return try record(.finish(.failed(reason: "\(state.failureSummary); rolled back to \(target.id), but \(warning)")), id)
+        }
+        return after
     }
 
     func probe(_ names: [String], round: HealthRound, state: DeploymentState) throws -> DeploymentState {

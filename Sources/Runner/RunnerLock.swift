@@ -5,12 +5,57 @@ import ShiplogFiles
 ///
 /// The kernel drops the lock when its process dies, however it dies, so a crashed runner
 /// never leaves a stale claim behind, while two live runners can never drive one deployment.
-final class RunnerLock {
+/// The file names its holder (host, pid, start time), so whoever finds the deployment held can
+/// be told who holds it. `unlock` takes the same lock, so it never ends a deployment a live
+/// runner on this machine is still driving.
+public final class RunnerLock {
     private var fd: Int32
 
-    /// Takes the lock file `<directory>/<id>.lock` (directory 0700, file 0600, created as
-    /// needed); a symbolic link, FIFO or foreign file planted there is refused, never followed.
-    init(directory: String, deploymentID: String) throws {
+    /// Who holds a deployment's lock, as the holder wrote it into the lock file.
+    public struct Holder: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var pid: Int32
+        public var since: String
+
+        /// True when the holder runs on this machine, where its liveness can be checked.
+        public var isLocal: Bool { host == RunnerLock.hostName }
+
+        public var description: String { "pid \(pid) on host \(host), since \(since)" }
+
+        init?(_ text: String) {
+            var fields: [String: String] = [:]
+            for part in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+                let kv = part.split(separator: "=", maxSplits: 1)
+                if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
+            }
+            guard let host = fields["host"], let pid = fields["pid"].flatMap({ Int32($0) }) else { return nil }
+            self.host = host
+            self.pid = pid
+            self.since = fields["since"] ?? "?"
+        }
+
+        var line: String { "host=\(host) pid=\(pid) since=\(since)\n" }
+    }
+
+    /// The directory of the lock files beside a ledger file.
+    public static func directory(besideLedger path: String) -> String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("locks").path
+    }
+
+    static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        let name = String(cString: buffer)
+        // The name goes into a file and into messages: keep it to what a host name may hold.
+        return name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "-") })
+            && !name.isEmpty ? name : "unknown"
+    }()
+
+    /// Takes the lock of `deploymentID`, or throws `RunnerError.alreadyDriven` naming its holder.
+    ///
+    /// The lock file is `<directory>/<id>.lock` (directory 0700, file 0600, created as needed);
+    /// a symbolic link, FIFO or foreign file planted there is refused, never followed.
+    public init(directory: String, deploymentID: String, now: Date = Date()) throws {
         let path = directory + "/" + deploymentID + ".lock"
         do {
             try FileSystem.makePrivateDirectory(directory, purpose: "keep runner locks in")
@@ -19,13 +64,21 @@ final class RunnerLock {
             throw RunnerError.lockUnavailable("cannot take the runner lock: \(error)")
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            let holder = n > 0 ? Holder(String(decoding: buffer[..<n], as: UTF8.self)) : nil
             close(fd)
             fd = -1
-            throw RunnerError.alreadyDriven(deploymentID)
+            throw RunnerError.alreadyDriven(deploymentID, holder: holder)
         }
+        // Say who holds it. A failure to write only costs the name in a message.
+        var since = ISO8601DateFormatter().string(from: now)
+        since = since.replacingOccurrences(of: " ", with: "")
+        let line = Array("host=\(Self.hostName) pid=\(getpid()) since=\(since)\n".utf8)
+        if ftruncate(fd, 0) == 0 { _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
     }
 
-    func release() {
+    public func release() {
         if fd >= 0 {
             flock(fd, LOCK_UN)
             close(fd)
@@ -38,13 +91,13 @@ final class RunnerLock {
 
 /// Failures of the runner itself.
 public enum RunnerError: Error, Equatable, CustomStringConvertible {
-    case alreadyDriven(String)
+    case alreadyDriven(String, holder: RunnerLock.Holder?)
     case lockUnavailable(String)
 
     public var description: String {
         switch self {
-        case .alreadyDriven(let id):
-            "deployment \(id) is being driven by another shiplog process right now; wait for it, or check `shiplog status`"
+        case .alreadyDriven(let id, let holder):
+            "deployment \(id) is being driven by another shiplog process right now\(holder.map { " (\($0))" } ?? ""); wait for it, or check `shiplog status`"
         case .lockUnavailable(let message): message
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 
 /// Where the runner reports progress: live lines for people, or one JSON object per event.
+/// Every text line passes through ``line(_:)``, which shows control characters as escapes.
 public final class RunnerOutput: @unchecked Sendable {
     public enum Style: Sendable { case text, json }
 
@@ -17,10 +18,13 @@ public final class RunnerOutput: @unchecked Sendable {
         self.write = write
     }
 
+    /// Writes one line. Progress lines are shown with ``VisibleText``: a ref, a reason, an
+    /// error or a line of step output cannot act on the terminal. JSON lines are escaped already.
     func line(_ text: String) {
+        let shown = style == .text ? VisibleText.render(text) : text
         lock.lock()
         defer { lock.unlock() }
-        write(text)
+        write(shown)
     }
 
     func started(id: String, state: DeploymentState) {

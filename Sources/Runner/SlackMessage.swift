@@ -1,8 +1,23 @@
 import Ledger
 
 /// The text of the Slack notification for a finished deployment.
+///
+/// Recorded text (an unlock reason, say) can hold anything a person typed: the message is
+/// shown as one line with control characters escaped (`VisibleText`), and `&`, `<`, `>` are
+/// escaped as Slack requires, so no field can mention `<!channel>`, make a link or start a
+/// line that looks like another message.
 enum SlackMessage {
     static func text(for state: DeploymentState, record: DeploymentRecord?) -> String {
+        escaped(VisibleText.render(plainText(for: state)))
+    }
+
+    /// Slack's escaping of message text: `&`, `<` and `>` as entities.
+    static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    private static func plainText(for state: DeploymentState) -> String {
         let r = state.request!
         let sha = String(r.gitSHA.prefix(12))
         switch state.status ?? .failed {

@@ -258,7 +258,7 @@ final class Bench {
         let label = domain.label
         let list: [(key: String, label: String, target: (Double, Double)?, body: () throws -> Void, args: [String])] = [
             ("last_stable", "last-stable", (1, 30), {
-                guard try queries.lastStable(environment: "production") != nil else { throw BenchError("no stable production deployment") }
+                guard try Ledger(store: store).lastStable(environment: "production") != nil else { throw BenchError("no stable production deployment") }
             }, ["last-stable", "--env", "production"]),
             ("history_page", "history page of 50", nil, {
                 var n = 0

@@ -43,24 +43,7 @@ enum Main {
         // fail with EPIPE instead, and the terminal decides (see `Terminal`).
         signal(SIGPIPE, SIG_IGN)
         refuseUndecodableArguments()
-        var command: ParsableCommand
-        do {
-            command = try Shiplog.parseAsRoot()
-        } catch {
-            Shiplog.exit(withError: error)
-        }
-        Terminal.closedOutput = command is ReadOnlyListing ? .endQuietly : .keepGoing
-        do {
-            try command.run()
-        } catch {
-            Shiplog.exit(withError: error)
-        }
-        // Output that could not be written is a failed command, unless the command's code is a
-        // deployment's outcome: a full disk behind `> out.txt` does not undo a deployment.
-        if Terminal.outputFailure != nil && !(command is DrivesDeployment) {
-            exit(Exit.cannotWrite)
-        }
-        Shiplog.exit()
+        Shiplog.mainShowingArgumentsVisibly()
     }
 
     /// Swift decodes arguments with U+FFFD in place of invalid UTF-8: a ledger path or an

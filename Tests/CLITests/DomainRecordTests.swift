@@ -40,9 +40,9 @@ struct DomainRecordTests {
         #expect(record["rollback_target"] as? String == previous)
         let timestamp = try #require(record["timestamp"] as? String)
         #expect(timestamp.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/) != nil, "seed timestamps are whole seconds: \(timestamp)")
-        #expect(id.wholeMatch(of: /\d{10,}-abc123def456/) != nil, "the seed's id format {timestamp}-{git-sha}: \(id)")
+        #expect(id.wholeMatch(of: /\d{10,}-abc123def456/) != nil, "the staging workflow's id format {timestamp}-{git-sha}: \(id)")
 
-        // The seed's fields come first, in the seed's order.
+        // The staging workflow's fields come first, in the staging workflow's order.
         let line = try #require(exported.split(separator: "\n").first { $0.contains("\"deployment_id\":\"\(id)\"") })
         let offsets = Self.seedKeys.map { line.range(of: "\"\($0)\":")?.lowerBound }
         #expect(offsets.allSatisfy { $0 != nil })
@@ -53,7 +53,7 @@ struct DomainRecordTests {
         let first = try #require(records.first { $0["deployment_id"] as? String == previous })
         #expect(first["rollback_available"] as? Bool == false)
 
-        // Logs under the seed's artifact names, and the record itself as deployment-record-ID.
+        // Logs under the staging workflow's artifact names, and the record itself as deployment-record-ID.
         let artifacts = DomainJSON.lines(ledger.ok(["artifacts", "list", "--deployment", id, "--json"]))
         let names = Set(artifacts.compactMap { $0["name"] as? String })
         for name in ["preflight-\(id).log", "migration-logs-\(id)", "build-\(id).log", "docker-build-\(id).log",

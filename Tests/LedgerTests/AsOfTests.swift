@@ -37,7 +37,7 @@ struct AsOfTests {
         for (position, stable, ids) in expectations {
             let past = try t.ledger.asOf(position: position)
             let queries = Queries(store: past.store)
-            #expect(try queries.lastStable(environment: "staging")?.deploymentID == stable, "at \(position)")
+            #expect(try past.lastStableRecord(environment: "staging")?.deploymentID == stable, "at \(position)")
             #expect(try history(queries, environment: "staging").map(\.deploymentID) == ids, "at \(position)")
             #expect(try past.store.head().position == position)
         }
@@ -53,7 +53,7 @@ struct AsOfTests {
         #expect(try Queries(store: try t.ledger.asOf(position: beforeD).store).activeDeployments().isEmpty)
 
         // asOf(time:) takes every event recorded at or before the instant.
-        #expect(try Queries(store: try t.ledger.asOf(time: timeA).store).lastStable(environment: "staging")?.deploymentID == a)
+        #expect(try t.ledger.asOf(time: timeA).lastStableRecord(environment: "staging")?.deploymentID == a)
         #expect(try t.ledger.asOf(time: timeA).store.head().position == afterA)
         #expect(try t.ledger.asOf(time: timeB).store.head().position == afterB)
         #expect(try t.ledger.asOf(time: timeB.addingTimeInterval(-0.001)).store.head().position < afterB)

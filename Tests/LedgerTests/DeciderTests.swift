@@ -3,7 +3,7 @@ import Foundation
 import Ledger
 import Testing
 
-// Events a deployment of the seed's plan has recorded by the time it reaches each stage.
+// Events a deployment of the staging workflow's plan has recorded by the time it reaches each stage.
 
 let previousStable = (id: "1731900000-0123456789ab", sha: "0123456789ab0123456789ab0123456789ab0123")
 

@@ -54,13 +54,17 @@ struct ExportImportTests {
         try t.ledger.rebuild()
         let events = try t.events()
         let copy = try t.sibling("batched.db")
-        var start = 0
-        var size = 1
-        while start < events.count {
-            let end = min(events.count, start + size)
-            try copy.ledger.importEvents(Array(events[start..<end]))
-            start = end
-            size = size * 2 + 1
+        try copy.store.database.inTransaction {
+            let importing = copy.ledger.makeImport()
+            var start = 0
+            var size = 1
+            while start < events.count {
+                let end = min(events.count, start + size)
+                try importing.load(Array(events[start..<end]))
+                start = end
+                size = size * 2 + 1
+            }
+            try importing.finish()
         }
         #expect(try dumpProjections(copy.store) == dumpProjections(t.store))
     }

@@ -13,7 +13,7 @@ final class TestClock: @unchecked Sendable {
 
     init(_ start: Date = TestClock.start) { current = start }
 
-    /// 2024-11-19T10:00:00Z, the morning of the seed's example record.
+    /// 2024-11-19T10:00:00Z, the morning of the staging workflow's example record.
     static let start = Date(timeIntervalSince1970: 1_732_010_400)
 
     var now: Date {
@@ -132,12 +132,12 @@ func sha(_ n: Int) -> String {
     return String((String(repeating: "0", count: 16 - hex.count) + hex + "abcdef0123456789abcdef01").prefix(40))
 }
 
-// MARK: The seed's pipeline
+// MARK: The staging workflow's pipeline
 
 let seedServices = ["api-gateway", "auth-service", "education-service", "marketplace-service"]
 let seedChecks = ["api_gateway", "auth_service", "database"]
 
-/// The seed workflow as a plan: every phase, the three checks, 30 s stabilization, 5 × 10 s retries.
+/// The staging workflow as a plan: every phase, the three checks, 30 s stabilization, 5 × 10 s retries.
 func seedPlan(phases: [Phase] = [.preflight, .migrate, .build, .image, .deploy, .smoke, .rollback],
               checks: [String] = seedChecks, stabilize: Double = 30, policy: HealthPolicy = HealthPolicy(),
               failOnInterrupt: Set<Phase> = [], notify: Bool = true) -> DeploymentPlan {
@@ -174,6 +174,8 @@ struct RunnerSimulation {
     private(set) var steps: [NextStep] = []
     /// Answers `.storeRecord` instead of the default `storeArtifact` command (a ledger stores real bytes).
     var storeRecord: ((DeploymentState) throws -> DeploymentState)?
+    /// Starts a rollback as the runner does through a ledger (the target chosen from the events then).
+    var beginRollback: ((Int) throws -> DeploymentState)?
 
     init(plan: DeploymentPlan, script: Script, clock: TestClock, state: DeploymentState,
          send: @escaping (DeploymentCommand) throws -> DeploymentState) {
@@ -220,7 +222,12 @@ struct RunnerSimulation {
             }
             state = try send(.recordHealthAttempts(attempts, policy: plan.policy, now: ts(clock.now)))
         case .rollback(let targetID, let targetSHA, let attempt):
-            state = try send(.startRollback(targetID: targetID, targetSHA: targetSHA, attempt: attempt))
+            if let beginRollback {
+                state = try beginRollback(attempt)
+                if state.steps[.rollback]?.running != true { return true }
+            } else {
+                state = try send(.startRollback(targetID: targetID, targetSHA: targetSHA, attempt: attempt))
+            }
             if attempt == 1 && script.crashOnce.contains(.rollback) { return true }
             clock.advance(2)
             let failure = script.failing[.rollback]
@@ -258,6 +265,7 @@ extension TestLedger {
         var sim = RunnerSimulation(plan: plan, script: script, clock: clock, state: try ledger.load(id)) { [ledger] command in
             try ledger.execute(command, on: id).state
         }
+        sim.beginRollback = { [ledger] attempt in try ledger.beginRollback(id, attempt: attempt) }
         sim.storeRecord = { [ledger, artifacts] state in
             let record = try #require(try Queries(store: ledger.store).record(id))
             try ledger.storeArtifact(name: Phase.recordArtifactName(deploymentID: id), phase: "summary",

@@ -100,7 +100,7 @@ struct ProjectionTests {
         }
         #expect(sim.state.next(plan: plan, now: t.clock.now) == .finish(.succeeded))
         #expect(t.clock.now < Timestamp.parse("2024-11-19T10:29:59Z")!)
-        // The record is completed at the seed's example instant.
+        // The record is completed at the staging workflow's example instant.
         t.clock.now = try #require(Timestamp.parse("2024-11-19T10:30:00Z")).addingTimeInterval(-1)
         try sim.advance()
         _ = try sim.run()
@@ -152,7 +152,7 @@ struct ProjectionTests {
         let e = try t.record(.abandoned, n: 5)
         try t.record(.success, environment: "production", n: 6)
 
-        let stable = try #require(try t.queries.lastStable(environment: "staging"))
+        let stable = try #require(try t.ledger.lastStableRecord(environment: "staging"))
         #expect(stable.deploymentID == a)
         let skipped = try t.queries.skippedSinceLastStable(environment: "staging", stable: stable)
         #expect(skipped.map(\.0.deploymentID) == [e, d, c, b])
@@ -194,7 +194,7 @@ struct ProjectionTests {
         #expect(state.status == .rolledBack)
         #expect(state.rollbackTargetID == a)
         #expect(try t.queries.record(state.id!)?.rolledBackTo == a)
-        #expect(try t.queries.lastStable(environment: "staging")?.deploymentID == a)
+        #expect(try t.ledger.lastStableRecord(environment: "staging")?.deploymentID == a)
     }
 
     @Test func historyIsNeverCapped() throws {

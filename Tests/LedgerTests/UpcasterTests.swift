@@ -48,7 +48,7 @@ struct UpcasterTests {
         #expect(record.triggeredBy == "unknown")
         #expect(record.status == "success")
         #expect(record.healthChecks == #"{"api_gateway":"healthy","auth_service":"healthy","database":"healthy","smoke_tests":"passed"}"#)
-        #expect(try Queries(store: store).lastStable(environment: "staging")?.deploymentID == Self.deploymentID)
+        #expect(try Ledger(store: store).lastStableRecord(environment: "staging")?.deploymentID == Self.deploymentID)
         #expect(try Queries(store: store).activeDeployments().isEmpty)
 
         // Upcasting is on read only: the stored event keeps its bytes and schema.

@@ -32,7 +32,7 @@ private let seedExample = """
 
     """
 
-/// The seed example with its 1-based line `number` replaced by `lines` (none to delete it).
+/// The staging workflow's example with its 1-based line `number` replaced by `lines` (none to delete it).
 private func seedExample(replacingLine number: Int, with lines: String...) -> String {
     var all = seedExample.components(separatedBy: "\n")
     all.replaceSubrange((number - 1)...(number - 1), with: lines)
@@ -488,8 +488,8 @@ struct PipelineRedactorTests {
         let pipeline = try Pipeline.parse(yaml: minimal + "secrets: [API_TOKEN]\nnotify: { slack_webhook_env: TEAM_HOOK }\n",
                                           file: "shiplog.yml")
         #expect(pipeline.secretNames == ["API_TOKEN", "TEAM_HOOK"])
-        let redactor = Redactor(pipeline: pipeline, environment: ["TEAM_HOOK": "https://hooks.slack.com/services/T0/B0/x",
-                                                                  "API_TOKEN": "tok-1234"])
+        let redactor = Redactor(environment: ["TEAM_HOOK": "https://hooks.slack.com/services/T0/B0/x", "API_TOKEN": "tok-1234"],
+                                pipeline: pipeline)
         #expect(redactor.redact("posting to https://hooks.slack.com/services/T0/B0/x with tok-1234")
                 == "posting to [redacted:TEAM_HOOK] with [redacted:API_TOKEN]")
         #expect(pipeline.missingSecrets(in: [:]) == ["API_TOKEN"])

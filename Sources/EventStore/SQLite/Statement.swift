@@ -79,6 +79,8 @@ public final class Statement {
     /// Runs a statement that returns no rows.
     public func run() throws { _ = try step() }
 
+    public var columnCount: Int32 { sqlite3_column_count(handle) }
+    public func columnName(_ column: Int32) -> String { sqlite3_column_name(handle, column).map { String(cString: $0) } ?? "?" }
     public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
     public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
     public func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }

@@ -18,10 +18,7 @@ public struct ArtifactStore: Sendable {
 
     /// Refuses names that could escape the store or confuse a reader.
     public static func validate(name: String) throws {
-        if name.isEmpty || name.count > 200 || name.contains("/") || name.contains("\\") || name.contains("..")
-            || name.hasPrefix(".") || name.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-            throw LedgerError.invalid("artifact name \(name.debugDescription) is not allowed: no path separators, no '..', no leading dot, 1–200 characters")
-        }
+        try Ledger.require(name, as: .artifactName)
     }
 
     /// Copies `bytes` in under their digest (temp file, fsync, rename); returns digest and size.
@@ -67,9 +64,8 @@ public struct ArtifactStore: Sendable {
     }
 
     public func remove(sha256: String) throws -> Bool {
-        guard sha256.count == 64, sha256.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
-            throw LedgerError.invalid("\(sha256.debugDescription) is not an artifact digest (64 lowercase hex digits)")
-        }
+        // Only a recorded digest names a file here: nothing else is ever unlinked.
+        try Ledger.require(sha256, as: .digest)
         let target = path(for: sha256)
         if unlink(target) == 0 { return true }
         if errno == ENOENT { return false }
@@ -200,25 +196,69 @@ extension Ledger {
         return artifact
     }
 
-    /// Deletes the files of expired artifacts and records one `ArtifactPruned` per file.
+    /// Deletes the files of expired artifacts and records one `ArtifactPruned` per artifact.
     /// The events themselves are never deleted.
+    ///
+    /// Decided from the events alone: what is expired, and whether a newer artifact still needs
+    /// the same content, comes from `ArtifactStored` and `ArtifactPruned` events, so an edit of
+    /// the projection tables can neither get a live file deleted nor any file outside the store
+    /// (only names that are recorded digests, inside the store's directory, are ever unlinked).
     public func prune(now: Date, dryRun: Bool, in artifacts: ArtifactStore) throws -> [ArtifactRecord] {
-        let expired = try Queries(store: store).artifacts(expiredOnly: true, now: now)
-        if dryRun { return expired }
-        for artifact in expired {
+        let facts = try artifactFacts()
+        let nowText = Timestamp.format(now)
+        let live = facts.values.filter { !$0.pruned }
+        let needed = Set(live.filter { $0.expiresAt > nowText }.map(\.artifact.sha256))
+        let expired = live.filter { $0.expiresAt <= nowText }.sorted { ($0.expiresAt, $0.artifact.name) < ($1.expiresAt, $1.artifact.name) }
+        var records: [ArtifactRecord] = []
+        for fact in expired {
+            let a = fact.artifact
+            let environment = try load(fact.deploymentID).request?.environment ?? ""
+            records.append(ArtifactRecord(name: a.name, deploymentID: fact.deploymentID, environment: environment, phase: a.phase,
+                                          sha256: a.sha256, size: a.size, retentionDays: a.retentionDays, storedAt: fact.storedAt,
+                                          expiresAt: fact.expiresAt, prunedAt: nil, state: .expired))
+            if dryRun { continue }
             // The same content may back a newer, unexpired artifact: keep the file then.
-            let stillNeeded = try store.database.withStatement(
-                "SELECT count(*) FROM artifacts WHERE sha256 = ? AND pruned_at IS NULL AND expires_at > ?") { s in
-                s.bind(1, artifact.sha256)
-                s.bind(2, Timestamp.format(now))
-                try s.step()
-                return s.int(0) > 0
-            }
-            if !stillNeeded { _ = try artifacts.remove(sha256: artifact.sha256) }
-            try append([StreamAppend(stream: Self.stream(artifact: artifact.name), expected: .any, events: [
-                DeploymentEvent.artifactPruned(name: artifact.name, sha256: artifact.sha256, deploymentID: artifact.deploymentID).makeNewEvent(),
+            if !needed.contains(a.sha256) { _ = try artifacts.remove(sha256: a.sha256) }
+            try append([StreamAppend(stream: Self.stream(artifact: a.name), expected: .any, events: [
+                newEvent(.artifactPruned(name: a.name, sha256: a.sha256, deploymentID: fact.deploymentID)),
             ])])
         }
-        return expired
+        return records
+    }
+
+    /// One artifact as its events describe it.
+    struct ArtifactFact {
+        var artifact: Artifact
+        var deploymentID: String
+        var storedAt: String
+        var expiresAt: String
+        var pruned = false
+    }
+
+    /// Every artifact the ledger's own streams recorded, by deployment id and name, read from the events through
+    /// their partial index (migrations/0003_artifact_facts.sql).
+    func artifactFacts() throws -> [String: ArtifactFact] {
+        var facts: [String: ArtifactFact] = [:]
+        try store.database.withStatement("""
+            SELECT \(SQLiteEventStore.columnList) FROM events
+            WHERE type IN ('ArtifactStored', 'ArtifactPruned') ORDER BY position
+            """) { s in
+            while try s.step() {
+                let event = SQLiteEventStore.decodeRow(s)
+                guard let decoded = try Projector.decodeOwn(event) else { continue }
+                switch decoded {
+                case .artifactStored(let a):
+                    guard let id = Identifier.deploymentID(inStream: event.stream), Identifier.isValid(a.sha256, as: .digest),
+                          let stored = Timestamp.parse(event.recordedAt) else { continue }
+                    let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
+                    facts[id + "/" + a.name] = ArtifactFact(artifact: a, deploymentID: id, storedAt: event.recordedAt, expiresAt: expires)
+                case .artifactPruned(let name, _, let id):
+                    facts[id + "/" + name]?.pruned = true
+                default:
+                    continue
+                }
+            }
+        }
+        return facts
     }
 }

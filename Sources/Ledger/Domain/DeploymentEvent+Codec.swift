@@ -310,7 +310,8 @@ extension DeploymentRequest {
                       return p
                   },
                   checks: try f.strings("checks"), previousStableID: try f.optionalString("previous_stable_id"),
-                  previousStableSHA: try f.optionalString("previous_stable_sha"))
+                  previousStableSHA: try f.optionalString("previous_stable_sha"),
+                  pipelinePath: try f.optionalString("pipeline_path"), pipelineSHA256: try f.optionalString("pipeline_sha256"))
     }
 }
 

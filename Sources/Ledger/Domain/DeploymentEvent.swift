@@ -54,10 +54,15 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
     /// The last stable deployment of the environment when this one was requested.
     public var previousStableID: String?
     public var previousStableSHA: String?
+    /// The pipeline file `shiplog deploy` ran, as an absolute path, and the SHA-256 of its
+    /// bytes: `resume` runs the same file, and refuses one that changed since.
+    public var pipelinePath: String?
+    public var pipelineSHA256: String?
 
     public init(deploymentID: String, environment: String, gitSHA: String, gitRef: String, services: [String],
                 triggeredBy: String, mode: String, phases: [Phase] = [], checks: [String] = [],
-                previousStableID: String? = nil, previousStableSHA: String? = nil) {
+                previousStableID: String? = nil, previousStableSHA: String? = nil,
+                pipelinePath: String? = nil, pipelineSHA256: String? = nil) {
         self.deploymentID = deploymentID
         self.environment = environment
         self.gitSHA = gitSHA
@@ -69,15 +74,18 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
         self.checks = checks
         self.previousStableID = previousStableID
         self.previousStableSHA = previousStableSHA
+        self.pipelinePath = pipelinePath
+        self.pipelineSHA256 = pipelineSHA256
     }
 
     enum CodingKeys: String, CodingKey {
         case deploymentID = "deployment_id", environment, gitSHA = "git_sha", gitRef = "git_ref", services
         case triggeredBy = "triggered_by", mode, phases, checks
         case previousStableID = "previous_stable_id", previousStableSHA = "previous_stable_sha"
+        case pipelinePath = "pipeline_path", pipelineSHA256 = "pipeline_sha256"
     }
 
-    /// `{unix-seconds}-{first 12 hex digits of the sha}`, the seed's deployment id format.
+    /// `{unix-seconds}-{first 12 hex digits of the sha}`, the staging workflow's deployment id format.
     public static func makeID(at date: Date, sha: String) -> String {
         "\(Int64(date.timeIntervalSince1970))-\(sha.lowercased().prefix(12))"
     }

@@ -1,4 +1,4 @@
-/// The phases of the seed workflow, in the order a deployment passes through them.
+/// The phases of the staging workflow, in the order a deployment passes through them.
 ///
 /// `health` covers the stabilization wait and the service checks; `rollback` runs only
 /// when a critical check or the smoke tests fail.
@@ -23,7 +23,7 @@ public enum Phase: String, Sendable, Codable, CaseIterable, Comparable {
         }
     }
 
-    /// The seed's artifact name for this phase's log.
+    /// The staging workflow's artifact name for this phase's log.
     public func logArtifactName(deploymentID id: String) -> String {
         switch self {
         case .preflight: "preflight-\(id).log"
@@ -36,6 +36,6 @@ public enum Phase: String, Sendable, Codable, CaseIterable, Comparable {
         }
     }
 
-    /// The seed's name for the deployment record artifact.
+    /// The staging workflow's name for the deployment record artifact.
     public static func recordArtifactName(deploymentID id: String) -> String { "deployment-record-\(id)" }
 }

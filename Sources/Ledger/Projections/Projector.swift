@@ -18,6 +18,30 @@ public final class Projector {
     /// Environments whose holder changed since the last flush: only the latest is written.
     private var environments: [String: (id: String?, time: String)] = [:]
     private let cacheStreams: Bool
+    private let admission: Admission
+    let tables: ProjectionTables
+    /// Checked mode: who holds each environment touched so far (nil: nobody).
+    private var holders: [String: String?] = [:]
+    /// Checked mode: deployments requested without their environment's lock yet, with the environment.
+    private var awaitingLock: [String: String] = [:]
+    /// Imports: the time of each stream's last event, to refuse times that go backwards.
+    private var lastTimes: [String: String] = [:]
+
+    /// How events are checked before they are projected.
+    enum Admission {
+        /// Events already in the ledger (rebuild, replay): projected as they are.
+        case trusted
+        /// Appends: every event must pass the domain's invariants (`DeploymentState.admit`).
+        case checked
+        /// Imports: the invariants, and times that run forward within each stream and lie no
+        /// further than `maxClockSkew` past `now`.
+        case imported(now: Date)
+
+        var isChecked: Bool { if case .trusted = self { false } else { true } }
+    }
+
+    /// How far an imported event's time may lie past the importing machine's clock.
+    public static let maxClockSkew: TimeInterval = 300
 
     private final class Entry {
         let id: String
@@ -37,18 +61,31 @@ public final class Projector {
 
     /// - Parameter cacheStreams: keep folded states across calls (rebuild and replay);
     ///   incremental appends re-read each touched stream instead.
-    init(database: Database, cacheStreams: Bool) {
+    init(database: Database, cacheStreams: Bool, admission: Admission = .trusted, tables: ProjectionTables = .ledger) {
         self.database = database
+        self.tables = tables
         self.cacheStreams = cacheStreams
+        self.admission = admission
     }
 
     /// Applies newly recorded events, in position order.
     func apply(_ events: [RecordedEvent], store: SQLiteEventStore?) throws {
         for event in events {
-            guard let decoded = try Self.decodeOwn(event) else { continue }
+            guard let decoded = try Self.decodeOwn(event) else {
+                if admission.isChecked, StreamKind(event.stream) != nil {
+                    throw HistoryViolation(event, "\(event.type) is not an event this version of shiplog records on \(event.stream)")
+                }
+                continue
+            }
             try apply(event, decoded, store: store)
         }
         if let last = events.last { try endBatch(at: last.position) }
+    }
+
+    /// Checked mode: every deployment requested so far took its environment's lock.
+    func requireLocksTaken() throws {
+        guard let (id, environment) = awaitingLock.min(by: { $0.key < $1.key }) else { return }
+        throw HistoryViolation(position: nil, "deployment \(id) was requested without taking environment \(environment)'s lock (no EnvironmentLocked follows its request)")
     }
 
     /// The event as the projections read it: only the ledger's own streams (an integration's
@@ -61,15 +98,25 @@ public final class Projector {
     /// Applies one decoded event; `endBatch` completes a batch.
     private func apply(_ event: RecordedEvent, _ decoded: DeploymentEvent, store: SQLiteEventStore?) throws {
         let kind = StreamKind(event.stream)
+        if admission.isChecked { try checkTime(event) }
         if kind == .deployment {
             let entry: Entry
             if let cached = recent.first(where: { $0.stream == event.stream }) ?? cache[event.stream] {
                 entry = cached
             } else {
                 let id = String(event.stream.dropFirst("deployment-".count))
+                if admission.isChecked, !Identifier.isValid(id, as: .deploymentID) {
+                    throw HistoryViolation(event, "stream \(Identifier.quoted(event.stream)) does not name a deployment: ids are \(Identifier.Kind.deploymentID.form)")
+                }
                 let folded = try cachedState(id: id, stream: event.stream, store: store, before: event)
                 entry = Entry(id: id, stream: event.stream, state: folded.state, requestPosition: folded.requestPosition)
                 cache[event.stream] = entry
+            }
+            if admission.isChecked {
+                do {
+                    try entry.state.admit(decoded, deploymentID: entry.id) { try self.state(of: $0, before: event.position) }
+                } catch { throw HistoryViolation(event, error.message) }
+                if case .deploymentRequested(let r) = decoded { awaitingLock[entry.id] = r.environment }
             }
             if recent.first !== entry {
                 if recent.count == 4 { recent.removeLast() }
@@ -87,13 +134,34 @@ public final class Projector {
             }
         } else if kind == .environment {
             let name = String(event.stream.dropFirst("environment-".count))
+            if admission.isChecked {
+                guard Identifier.isValid(name, as: .environment) else {
+                    throw HistoryViolation(event, "stream \(Identifier.quoted(event.stream)) does not name an environment: names are \(Identifier.Kind.environment.form)")
+                }
+                let holder = try self.holder(of: name, before: event)
+                do {
+                    try EnvironmentRules.admit(decoded, environment: name, holder: holder) { try self.state(of: $0, before: event.position) }
+                } catch { throw HistoryViolation(event, error.message) }
+                switch decoded {
+                case .environmentLocked(let id):
+                    holders[name] = .some(id)
+                    awaitingLock[id] = nil
+                default: holders[name] = .some(nil)
+                }
+            }
             switch decoded {
             case .environmentLocked(let id): environments[name] = (id, event.recordedAt)
             case .environmentReleased, .environmentUnlocked: environments[name] = (nil, event.recordedAt)
             default: break
             }
-        } else if case .artifactPruned(let name, _, _) = decoded {
-            try database.withStatement("UPDATE artifacts SET pruned_at = ? WHERE name = ?") { s in
+        } else if admission.isChecked, kind == .artifact {
+            let name = String(event.stream.dropFirst("artifact-".count))
+            do {
+                try EnvironmentRules.admitPrune(decoded, stream: name) { try self.state(of: $0, before: event.position) }
+            } catch { throw HistoryViolation(event, error.message) }
+        }
+        if kind == .artifact, case .artifactPruned(let name, _, _) = decoded {
+            try database.withStatement("UPDATE \(tables.prefix)artifacts SET pruned_at = ? WHERE name = ?") { s in
                 s.bind(1, event.recordedAt)
                 s.bind(2, name)
                 try s.run()
@@ -104,7 +172,7 @@ public final class Projector {
     /// Ends a batch of applied events: rows are written now when not cached, and the position recorded.
     private func endBatch(at position: Int64) throws {
         if !cacheStreams || dirty.count >= 5_000 { try flush() }
-        try database.withStatement("UPDATE projection_state SET position = ? WHERE name = 'all'") { s in
+        try database.withStatement("UPDATE \(tables.prefix)projection_state SET position = ? WHERE name = 'all'") { s in
             s.bind(1, position)
             try s.run()
         }
@@ -165,9 +233,51 @@ public final class Projector {
         return (state, requestPosition)
     }
 
+    /// Another deployment as the events before `position` leave it (checked mode).
+    private func state(of id: String, before position: Int64) throws -> DeploymentState? {
+        let stream = Ledger.stream(deployment: id)
+        if let cached = recent.first(where: { $0.stream == stream }) ?? cache[stream] { return cached.state }
+        var state = DeploymentState()
+        try database.withStatement("SELECT \(SQLiteEventStore.columnList) FROM events WHERE stream = ? AND position < ? ORDER BY version") { s in
+            s.bind(1, stream)
+            s.bind(2, position)
+            while try s.step() {
+                let e = SQLiteEventStore.decodeRow(s)
+                if let d = try DeploymentEvent.decode(e) { state.evolve(d, at: e.recordedAt) }
+            }
+        }
+        return state.exists ? state : nil
+    }
+
+    /// Who held `environment` just before `event` (checked mode), from the events.
+    private func holder(of environment: String, before event: RecordedEvent) throws -> String? {
+        if let known = holders[environment] { return known }
+        let last: RecordedEvent? = try database.withStatement(
+            "SELECT \(SQLiteEventStore.columnList) FROM events WHERE stream = ? AND version < ? ORDER BY version DESC LIMIT 1") { s in
+            s.bind(1, event.stream)
+            s.bind(2, event.version)
+            return try s.step() ? SQLiteEventStore.decodeRow(s) : nil
+        }
+        guard let last else { return nil }
+        if case .environmentLocked(let id)? = try DeploymentEvent.decode(last) { return id }
+        return nil
+    }
+
+    /// Imports: times run forward within a stream and do not lie in the future.
+    private func checkTime(_ event: RecordedEvent) throws {
+        guard case .imported(let now) = admission else { return }
+        if let last = lastTimes[event.stream], event.recordedAt < last {
+            throw HistoryViolation(event, "recorded_at \(event.recordedAt) is earlier than the stream's previous event (\(last)): time never runs backwards within a stream")
+        }
+        if event.recordedAt > Timestamp.format(now.addingTimeInterval(Self.maxClockSkew)) {
+            throw HistoryViolation(event, "recorded_at \(event.recordedAt) lies in the future (this machine's clock reads \(Timestamp.format(now)); at most \(Int(Self.maxClockSkew)) s of clock skew is accepted)")
+        }
+        lastTimes[event.stream] = event.recordedAt
+    }
+
     private func setActive(_ environment: String, _ id: String?, at time: String) throws {
         try database.withStatement("""
-            INSERT INTO environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
+            INSERT INTO \(tables.prefix)environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = excluded.updated_at
             """) { s in
             s.bind(1, environment)
@@ -181,7 +291,7 @@ public final class Projector {
         let stored = Timestamp.parse(event.recordedAt) ?? Date(timeIntervalSince1970: 0)
         let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
         try database.withStatement("""
-            INSERT OR REPLACE INTO artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
+            INSERT OR REPLACE INTO \(tables.prefix)artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
             """) { s in
             s.bind(1, a.name)
@@ -205,7 +315,7 @@ public final class Projector {
             return Int64((f.timeIntervalSince(s) * 1000).rounded())
         }()
         try database.withStatement("""
-            INSERT OR REPLACE INTO deployments (deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks,
+            INSERT OR REPLACE INTO \(tables.prefix)deployments (deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks,
                 triggered_by, mode, current_phase, started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to,
                 failure_reason, marked_bad_reason, marked_bad_by, request_position, last_position)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -234,7 +344,7 @@ public final class Projector {
         }
     }
 
-    /// The seed's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.
+    /// The staging workflow's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.
     static func healthChecksJSON(_ state: DeploymentState) -> String {
         var members: [(String, String)] = []
         let deploy = state.checks[.deploy] ?? [:]
@@ -251,25 +361,42 @@ public final class Projector {
 
     /// Empties every projection and replays the whole ledger through the same code.
     static func rebuild(store: SQLiteEventStore, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
-        let db = store.database
-        return try db.inTransaction {
-            try db.execute("DELETE FROM deployments; DELETE FROM artifacts; DELETE FROM environments; UPDATE projection_state SET position = 0")
-            let projector = Projector(database: db, cacheStreams: true)
-            var count: Int64 = 0
-            var last: Int64 = 0
-            // One pass, folding in memory: each deployment's row is written once, when it finishes.
-            try store.forEachEventForReplay { event in
-                if let decoded = try Projector.decodeOwn(event) { try projector.apply(event, decoded, store: store) }
-                count += 1
-                last = event.position
-                if count % 1_000 == 0 {
-                    try projector.endBatch(at: last)
-                    if count % 100_000 == 0 { progress?(count) }
-                }
-            }
-            if last > 0 { try projector.endBatch(at: last) }
-            try projector.flush()
-            return count
-        }
+        try store.database.inTransaction { try replay(store: store, into: .ledger, progress: progress) }
     }
+
+    /// Empties `tables` and replays every event of `store` into them, in one pass that folds in
+    /// memory: each deployment's row is written once, when it finishes.
+    static func replay(store: SQLiteEventStore, into tables: ProjectionTables, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
+        let db = store.database
+        let p = tables.prefix
+        try db.execute("DELETE FROM \(p)deployments; DELETE FROM \(p)artifacts; DELETE FROM \(p)environments; UPDATE \(p)projection_state SET position = 0")
+        let projector = Projector(database: db, cacheStreams: true, tables: tables)
+        var count: Int64 = 0
+        var last: Int64 = 0
+        try store.forEachEventForReplay { event in
+            if let decoded = try Projector.decodeOwn(event) { try projector.apply(event, decoded, store: store) }
+            count += 1
+            last = event.position
+            if count % 1_000 == 0 {
+                try projector.endBatch(at: last)
+                if count % 100_000 == 0 { progress?(count) }
+            }
+        }
+        if last > 0 { try projector.endBatch(at: last) }
+        try projector.flush()
+        return count
+    }
+}
+
+/// Where a projector writes: the ledger's own projection tables, or a private copy of them
+/// that `verify` fills from the events to compare with the ones a person could have edited.
+struct ProjectionTables: Sendable {
+    /// Put before each table name: "" or a schema-qualified prefix.
+    var prefix: String
+
+    static let ledger = ProjectionTables(prefix: "")
+    static let replay = ProjectionTables(prefix: "temp.replay_")
+
+    /// The projection tables a replay rebuilds and `verify` compares, with their key columns.
+    static let compared: [(table: String, key: String)] = [("deployments", "deployment_id"), ("artifacts", "name"), ("environments", "name")]
 }

@@ -1,6 +1,6 @@
 import EventStore
 
-/// One deployment as the seed's record shows it, plus what an auditor also needs.
+/// One deployment as the staging workflow's record shows it, plus what an auditor also needs.
 public struct DeploymentRecord: Sendable, Equatable {
     public var deploymentID: String
     public var environment: String
@@ -22,11 +22,11 @@ public struct DeploymentRecord: Sendable, Equatable {
     public var markedBadBy: String?
     public var requestPosition: Int64
 
-    /// The seed's `timestamp`: when the record was completed, else when it began.
+    /// The staging workflow's `timestamp`: when the record was completed, else when it began.
     public var timestamp: String { finishedAt ?? startedAt }
     public var rollbackAvailable: Bool { previousStableID != nil }
 
-    /// The record as JSON: first exactly the seed's fields in the seed's order, then the audit fields.
+    /// The record as JSON: first exactly the staging workflow's fields in the staging workflow's order, then the audit fields.
     public var json: String {
         JSONText.object([
             ("timestamp", JSONText.quote(seedTimestamp)),
@@ -49,7 +49,7 @@ public struct DeploymentRecord: Sendable, Equatable {
         ])
     }
 
-    /// The seed writes whole seconds: `2024-11-19T10:30:00Z`.
+    /// The staging workflow writes whole seconds: `2024-11-19T10:30:00Z`.
     var seedTimestamp: String {
         let t = timestamp
         guard t.count == 24, t.hasSuffix("Z") else { return t }

@@ -15,18 +15,6 @@ public struct Queries {
         }
     }
 
-    /// The newest deployment of `environment` that succeeded and was not marked bad afterwards.
-    public func lastStable(environment: String) throws -> DeploymentRecord? {
-        try db.withStatement("""
-            SELECT \(DeploymentRecord.columns) FROM deployments
-            WHERE environment = ? AND status = 'success' AND marked_bad_reason IS NULL
-            ORDER BY request_position DESC LIMIT 1
-            """) { s in
-            s.bind(1, environment)
-            return try s.step() ? DeploymentRecord(s) : nil
-        }
-    }
-
     /// Each deployment newer than the last stable one, with why it is not a rollback target.
     public func skippedSinceLastStable(environment: String, stable: DeploymentRecord?) throws -> [(DeploymentRecord, String)] {
         try db.withStatement("""

@@ -1,6 +1,6 @@
 /// Where a deployment's logs and record are kept, and for how long.
 public struct ArtifactsConfig: Sendable, Equatable {
-    /// `deployment-logs`, the seed's `DEPLOYMENT_LOG_DIR`.
+    /// `deployment-logs`, the staging workflow's `DEPLOYMENT_LOG_DIR`.
     public static let defaultDir = "deployment-logs"
     /// 365 days.
     public static let defaultRetentionDays = 365

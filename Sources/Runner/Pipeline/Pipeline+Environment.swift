@@ -58,11 +58,20 @@ extension Pipeline {
                                                                 example: "10", allowZero: false)
         }
 
+        let secretNames = Redactor.secretNames(environment: env, pipeline: self)
         for index in pipeline.health.checks.indices {
             guard case let .http(url, expectStatus) = pipeline.health.checks[index].kind else { continue }
             let path = "health.checks[\(index)].url"
             let expanded = try expandVariables(in: url, path: path, env: env)
             if expanded != url, let problem = PipelineSyntax.urlProblem(expanded) {
+                // The problem quotes the expanded URL, shortened: a secret in it could be cut
+                // where no redactor recognizes it. Name the variables instead.
+                let secrets = Self.variables(in: url).filter(secretNames.contains)
+                guard secrets.isEmpty else {
+                    let names = secrets.map { "${\($0)}" }.joined(separator: ", ")
+                    throw origin.error(at: path, "\(PipelineSyntax.quoted(url)) is not an http:// or https:// URL with a host once "
+                                       + "its variables are replaced; check the value of \(names) (a secret, not shown)")
+                }
                 throw origin.error(at: path, problem + " (after replacing the variables in \(PipelineSyntax.quoted(url)))")
             }
             pipeline.health.checks[index].kind = .http(url: expanded, expectStatus: expectStatus)
@@ -74,11 +83,19 @@ extension Pipeline {
     public var referencedVariables: [String] {
         var names: [String] = []
         for check in health.checks {
-            guard let url = check.url, case let .success(pieces) = PipelineSyntax.pieces(of: url) else { continue }
-            for case let .variable(name) in pieces where !names.contains(name) {
+            guard let url = check.url else { continue }
+            for name in Self.variables(in: url) where !names.contains(name) {
                 names.append(name)
             }
         }
+        return names
+    }
+
+    /// The variables `text` refers to as `${VAR}`, in order.
+    static func variables(in text: String) -> [String] {
+        guard case let .success(pieces) = PipelineSyntax.pieces(of: text) else { return [] }
+        var names: [String] = []
+        for case let .variable(name) in pieces { names.append(name) }
         return names
     }
 

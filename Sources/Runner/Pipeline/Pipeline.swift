@@ -1,4 +1,5 @@
 import Foundation
+import EventStore
 
 /// A deployment pipeline, as described by a `shiplog.yml` file.
 ///
@@ -72,6 +73,14 @@ public struct Pipeline: Sendable, Equatable {
     /// The file this pipeline was read from, as it was named (for messages).
     public var sourceFile: String { origin.file }
 
+    /// The file this pipeline was read from as an absolute path, and the SHA-256 of its bytes;
+    /// nil for a pipeline parsed from text.
+    public var source: (path: String, sha256: String)? {
+        guard let sha256 = origin.sha256 else { return nil }
+        let name = (origin.file as NSString).lastPathComponent
+        return (URL(fileURLWithPath: baseDirectory, isDirectory: true).appendingPathComponent(name).standardized.path, sha256)
+    }
+
     /// The directory that relative paths in the pipeline (`workdir`, `ca_file`,
     /// `artifacts.dir`) are resolved against, and that steps run in by default: the directory
     /// of the pipeline file.
@@ -129,6 +138,7 @@ public struct Pipeline: Sendable, Equatable {
             directory = directory == "." ? cwd : (cwd as NSString).appendingPathComponent(directory)
         }
         pipeline.baseDirectory = URL(fileURLWithPath: directory, isDirectory: true).standardized.path
+        pipeline.origin.sha256 = data.withUnsafeBytes { Hex.encode(HashChain.sha256($0)) }
         return pipeline
     }
 

@@ -13,6 +13,8 @@ struct PipelineOrigin: Sendable, Equatable {
     var file: String
     var baseDirectory: String
     var positions: [String: Position]
+    /// The SHA-256 of the file's bytes, when it was read from a file.
+    var sha256: String?
 
     init(file: String, baseDirectory: String, positions: [String: Position] = [:]) {
         self.file = file

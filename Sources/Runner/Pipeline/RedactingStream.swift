@@ -29,3 +29,12 @@ public struct RedactingStream: Sendable {
     /// How many bytes are held back, waiting for the next chunk.
     public var heldBack: Int { pending.count }
 }
+
+extension StepLog {
+    /// A step log redacted of `redactor`'s secrets, line by line; a line too long to keep whole
+    /// is cut where no secret is cut in two (``Redactor/safeCut(in:atOrBefore:)``).
+    public convenience init(path: String, redactor: Redactor, echo: (@Sendable (String) -> Void)? = nil) throws {
+        try self.init(path: path, redact: { redactor.redact($0) }, echo: echo)
+        safeCut = { redactor.safeCut(in: $0, atOrBefore: $1) }
+    }
+}

@@ -10,10 +10,37 @@ import Foundation
 /// first name given is used.
 ///
 /// A value of several lines (a PEM key, say) is also redacted line by line, so that output
-/// redacted one line at a time, as logs are, never shows any line of it.
+/// redacted one line at a time, as logs are, never shows any line of it. A value with
+/// surrounding whitespace (`"  s3cr3t\n"`, as a secret pasted into a CI setting often is) is
+/// also redacted without it, and so is each of its lines.
+///
+/// Which variables are secrets: ``workflowSecretNames`` (the staging workflow's), the names
+/// listed in `SHIPLOG_SECRETS` (comma-separated), and a pipeline file's `secrets:` and notify
+/// webhook variable. ``init(environment:pipeline:)`` gathers all of them: it is the one
+/// redactor of a process, for logs, events, terminal output and errors alike.
 public struct Redactor: Sendable {
     /// Values shorter than this many characters are not redacted.
     public static let minimumLength = 4
+
+    /// The secrets the staging workflow passes to its jobs: redacted whether or not a pipeline
+    /// file names them.
+    public static let workflowSecretNames = ["STAGING_DATABASE_URL", "DOCKER_USERNAME", "DOCKER_PASSWORD", "STAGING_HOST",
+                                             "STAGING_USER", "STAGING_KEY", "SLACK_WEBHOOK"]
+
+    /// The variable that names more secrets, comma-separated: `SHIPLOG_SECRETS=DEPLOY_TOKEN,API_KEY`.
+    public static let extraSecretsVariable = "SHIPLOG_SECRETS"
+
+    /// Every secret name for a process: the staging workflow's, those listed in
+    /// `SHIPLOG_SECRETS`, then the pipeline's (its `secrets:` and notify webhook variable), once each.
+    public static func secretNames(environment: [String: String], pipeline: Pipeline? = nil) -> [String] {
+        let listed = (environment[extraSecretsVariable] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        var names: [String] = []
+        for name in workflowSecretNames + listed + (pipeline?.secretNames ?? []) where !name.isEmpty && !names.contains(name) {
+            names.append(name)
+        }
+        return names
+    }
 
     struct Secret: Sendable {
         var name: String
@@ -32,11 +59,7 @@ public struct Redactor: Sendable {
         var seenValues = Set<[UInt8]>()
         for name in secretNames {
             guard let value = environment[name] else { continue }
-            var values = [value]
-            if value.contains(where: \.isNewline) {
-                values += value.split(whereSeparator: \.isNewline).map(String.init)
-            }
-            for value in values {
+            for value in Self.forms(of: value) {
                 guard value.trimmingCharacters(in: .whitespacesAndNewlines).count >= Self.minimumLength else { continue }
                 let bytes = Array(value.utf8)
                 guard seenValues.insert(bytes).inserted else { continue }
@@ -55,10 +78,23 @@ public struct Redactor: Sendable {
         self.byFirstByte = byFirstByte
     }
 
-    /// A redactor for a pipeline's ``Pipeline/secretNames`` (its secrets and its notify
-    /// webhook variable).
-    public init(pipeline: Pipeline, environment: [String: String]) {
-        self.init(secretNames: pipeline.secretNames, environment: environment)
+    /// The redactor of a process: every secret of ``secretNames(environment:pipeline:)``.
+    public init(environment: [String: String], pipeline: Pipeline? = nil) {
+        self.init(secretNames: Self.secretNames(environment: environment, pipeline: pipeline), environment: environment)
+    }
+
+    /// The texts a value is redacted as: the value, each of its lines when it has several, and
+    /// each of those without surrounding whitespace. Too-short forms are dropped later.
+    static func forms(of value: String) -> [String] {
+        var forms = [value]
+        if value.contains(where: \.isNewline) {
+            forms += value.split(whereSeparator: \.isNewline).map(String.init)
+        }
+        for form in forms {
+            let trimmed = form.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed != form { forms.append(trimmed) }
+        }
+        return forms
     }
 
     /// The names whose values are redacted (set, long enough, and not a repeat of another's).
@@ -122,6 +158,30 @@ public struct Redactor: Sendable {
             index += 1
         }
         return (output, input.count)
+    }
+
+    /// Where `bytes` may be cut at or before `limit` so that redacting the two parts apart
+    /// gives what redacting them together gives: `limit`, or the start of a secret (or of what
+    /// may be one, where `bytes` ends too soon to tell) that would span it. Never 0.
+    public func safeCut(in bytes: [UInt8], atOrBefore limit: Int) -> Int {
+        guard !secrets.isEmpty, limit > 0, limit < bytes.count else { return limit }
+        var index = 0
+        scanning: while index < limit {
+            let candidates = byFirstByte[Int(bytes[index])]
+            let remaining = bytes.count - index
+            for candidate in candidates {
+                let value = secrets[candidate].value
+                if value.count > remaining {
+                    if bytes[index...].elementsEqual(value.prefix(remaining)) { return index > 0 ? index : limit }
+                } else if bytes[index..<(index + value.count)].elementsEqual(value) {
+                    if index + value.count > limit { return index > 0 ? index : limit }
+                    index += value.count
+                    continue scanning
+                }
+            }
+            index += 1
+        }
+        return limit
     }
 
     /// A redactor for output that arrives in chunks, such as a step's stdout: a secret split

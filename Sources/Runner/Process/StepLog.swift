@@ -40,6 +40,10 @@ public final class StepLog: @unchecked Sendable {
     /// A line of step output longer than this is written (and echoed) in pieces of this size.
     static let maxLineBytes = 1 << 20
 
+    /// Moves the cut of such a line back (bytes, limit → cut) so that no secret is cut in two;
+    /// set by `init(path:redactor:echo:)`.
+    var safeCut: (@Sendable ([UInt8], Int) -> Int)?
+
     /// Opens (creating if needed) the log at `path`.
     ///
     /// - Parameters:
@@ -112,7 +116,8 @@ public final class StepLog: @unchecked Sendable {
             }
             pendingOutput.removeFirst(start)
             while pendingOutput.count > Self.maxLineBytes {
-                let cut = Self.characterBoundary(in: pendingOutput, atOrBefore: Self.maxLineBytes)
+                var cut = Self.characterBoundary(in: pendingOutput, atOrBefore: Self.maxLineBytes)
+                if let safeCut { cut = safeCut(pendingOutput, cut) }
                 lines.append(decode(pendingOutput[..<cut]))
                 pendingOutput.removeFirst(cut)
             }

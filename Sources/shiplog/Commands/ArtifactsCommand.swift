@@ -56,8 +56,8 @@ struct ArtifactsCommand: ParsableCommand {
                 out.line(Show.column("NAME", 44) + Show.column("DEPLOYMENT", 23) + Show.column("PHASE", 9) + Show.column("SIZE", 9)
                          + Show.column("EXPIRES", 20) + "STATE")
                 for a in artifacts {
-                    out.line(Show.column(a.name, 44) + Show.column(a.deploymentID, 23) + Show.column(a.phase, 9) + Show.column(Show.size(a.size), 9)
-                             + Show.column(Show.seconds(a.expiresAt), 20) + a.state.rawValue)
+                    out.line(TerminalText.visible(Show.column(a.name, 44) + Show.column(a.deploymentID, 23) + Show.column(a.phase, 9)
+                             + Show.column(Show.size(a.size), 9) + Show.column(Show.seconds(a.expiresAt), 20) + a.state.rawValue))
                 }
                 out.flush()
             }
@@ -85,7 +85,7 @@ struct ArtifactsCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let ledger = Ledger(store: try self.ledger.open(dryRun ? .readOnly : .existing))
+                let ledger = Ledger(store: try self.ledger.open(dryRun ? .readOnly : .existing), textFilter: ProcessSecrets.filter)
                 let pruned = try ledger.prune(now: Date(), dryRun: dryRun, in: artifacts.store(ledgerPath: self.ledger.path))
                 let bytes = pruned.reduce(Int64(0)) { $0 + $1.size }
                 if json {
@@ -93,7 +93,7 @@ struct ArtifactsCommand: ParsableCommand {
                                                   ("bytes", String(bytes)), ("artifacts", JSONText.array(pruned.map(\.json)))]))
                     return
                 }
-                for a in pruned { Terminal.out("\(dryRun ? "would prune" : "pruned") \(a.name) (\(a.deploymentID), expired \(Show.seconds(a.expiresAt)))") }
+                for a in pruned { TerminalText.out("\(dryRun ? "would prune" : "pruned") \(a.name) (\(a.deploymentID), expired \(Show.seconds(a.expiresAt)))") }
                 Terminal.note("\(dryRun ? "would prune" : "pruned") \(pruned.count) artifact\(pruned.count == 1 ? "" : "s"), \(Show.size(bytes))")
             }
         }

@@ -10,7 +10,7 @@ struct DeployCommand: ParsableCommand {
         discussion: """
             Records the deployment, then repeats: fold its events, decide the next step, run that
             one step, record its outcome. Killed at any moment, `shiplog resume ID` continues
-            from the events alone. Logs go to DEPLOYMENT_LOG_DIR under the seed's names and are
+            from the events alone. Logs go to DEPLOYMENT_LOG_DIR under the staging workflow's names and are
             kept as artifacts for the pipeline's retention (365 days by default).
 
             Example:
@@ -67,7 +67,7 @@ func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner) throws {
     GitHubActions.writeOutput(deploymentID: outcome.deploymentID)
     let record = try Queries(store: runner.ledger.store).record(outcome.deploymentID)
     GitHubActions.writeSummary(record)
-    Terminal.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
+    TerminalText.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
 }
 
@@ -80,18 +80,30 @@ struct ResumeCommand: ParsableCommand {
             died runs again with SHIPLOG_ATTEMPT incremented (steps must be idempotent), or fails
             the deployment if the pipeline marks it `on_interrupt: fail`. A stabilization wait
             resumes with only its remaining time. Exit codes as for `deploy`.
+
+            Without --config, it runs the pipeline file the deployment began with (`shiplog show ID` \
+            names it). A pipeline file whose bytes changed since the deployment began is refused \
+            (exit 5): it could run steps the events never recorded. Restore it, or pass \
+            --allow-changed-pipeline when the change is meant.
             """)
 
     @OptionGroup var ledger: LedgerOptions
-    @OptionGroup var pipelineOptions: PipelineOptions
+    @Option(name: .shortAndLong, help: ArgumentHelp("The pipeline file (default: the file the deployment began with).", valueName: "file"))
+    var config: String?
+    @Flag(name: .shortAndLong, help: "Also echo every line of step output.") var verbose = false
+    @Flag(name: .customLong("allow-changed-pipeline"), help: "Resume even though the pipeline file changed since the deployment began.")
+    var allowChangedPipeline = false
     @Argument(help: "The deployment id.") var id: String
     @Flag(help: "Print one JSON object per recorded event instead of progress lines.") var json = false
 
     func run() throws {
         try reporting {
-            let pipeline = try pipelineOptions.load(environment: ProcessInfo.processInfo.environment)
-            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
-            let outcome = try driving { try runner.resume(id) }
+            let environment = ProcessInfo.processInfo.environment
+            let request = try Ledger(store: ledger.open(.existing)).load(id).request
+            let path = config ?? request?.pipelinePath ?? Pipeline.defaultFileName
+            let pipeline = try PipelineOptions.load(path: path, environment: environment)
+            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: verbose)
+            let outcome = try driving { try runner.resume(id, allowChangedPipeline: allowChangedPipeline) }
             try finish(outcome, runner: runner)
         }
     }
@@ -101,7 +113,10 @@ struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check a pipeline file without running anything.",
-        discussion: "Reports mistakes with line and column, applies the HEALTH_CHECK_* and DEPLOYMENT_LOG_DIR overrides, and prints warnings.")
+        discussion: """
+            Reports mistakes with line and column, applies the HEALTH_CHECK_* and DEPLOYMENT_LOG_DIR \
+            overrides, and prints warnings. Secrets the URLs refer to are shown redacted.
+            """)
 
     @OptionGroup var pipelineOptions: PipelineOptions
     @Flag(help: "Print a JSON object.") var json = false
@@ -110,7 +125,8 @@ struct ValidateCommand: ParsableCommand {
         try reporting {
             let environment = ProcessInfo.processInfo.environment
             let pipeline = try pipelineOptions.load(environment: environment)
-            let warnings = pipeline.validate()
+            // Warnings quote health check URLs with their variables replaced: redact the secrets.
+            let warnings = pipeline.validate().map(ProcessSecrets.redact)
             let missing = pipeline.missingSecrets(in: environment)
             let plan = DeploymentRunner.makePlan(pipeline, environment: environment)
             if json {
@@ -122,10 +138,10 @@ struct ValidateCommand: ParsableCommand {
                     ("missing_secrets", JSONText.array(missing.map(JSONText.quote))),
                 ]))
             } else {
-                Terminal.out("\(pipelineOptions.config): ok — \(pipeline.environment): \(plan.phases.map(\.rawValue).joined(separator: " → ")); checks: \(plan.checks.joined(separator: ", "))")
-                Terminal.out("health: stabilize \(plan.stabilizeSeconds) s, \(plan.policy.retries) attempts every \(plan.policy.interval) s, at most \(plan.policy.totalTimeout) s per service")
-                for w in warnings { Terminal.out("warning: \(w)") }
-                for m in missing { Terminal.out("warning: secret \(m) is not set in this environment") }
+                TerminalText.out("\(pipelineOptions.config): ok — \(pipeline.environment): \(plan.phases.map(\.rawValue).joined(separator: " → ")); checks: \(plan.checks.joined(separator: ", "))")
+                TerminalText.out("health: stabilize \(plan.stabilizeSeconds) s, \(plan.policy.retries) attempts every \(plan.policy.interval) s, at most \(plan.policy.totalTimeout) s per service")
+                for w in warnings { TerminalText.out("warning: \(w)") }
+                for m in missing { TerminalText.out("warning: secret \(m) is not set in this environment") }
             }
         }
     }
@@ -150,13 +166,13 @@ struct StatusCommand: ParsableCommand {
                 return
             }
             if active.isEmpty {
-                Terminal.out("nothing is deploying\(env.map { " to \($0)" } ?? "")")
+                TerminalText.out("nothing is deploying\(env.map { " to \($0)" } ?? "")")
             }
             for r in active {
-                Terminal.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(r.currentPhase), since \(r.startedAt)")
+                TerminalText.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(r.currentPhase), since \(r.startedAt)")
             }
-            if let env, let stable = try queries.lastStable(environment: env) {
-                Terminal.out("\(env): last stable \(stable.deploymentID) (\(stable.gitSHA.prefix(12)))")
+            if let env, let stable = try Ledger(store: queries.store).lastStableRecord(environment: env) {
+                TerminalText.out("\(env): last stable \(stable.deploymentID) (\(stable.gitSHA.prefix(12)))")
             }
         }
     }

@@ -33,7 +33,8 @@ struct EventsCommand: ParsableCommand {
                     if json {
                         out.line(e.jsonLine)
                     } else {
-                        out.line("\(e.position)\t\(e.recordedAt)\t\(e.stream)@\(e.version)\t\(e.type)\t\(e.data)")
+                        out.line(TerminalText.visible(fields: [String(e.position), e.recordedAt, "\(e.stream)@\(e.version)", e.type, e.data],
+                                                      separator: "\t"))
                     }
                 }
                 if let stream {

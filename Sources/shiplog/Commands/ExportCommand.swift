@@ -56,7 +56,7 @@ struct ExportCommand: ParsableCommand {
                 try file?.commit()
                 stdout?.flush()
                 let head = last.map { " (head \($0.position):\($0.hash))" } ?? ""
-                Terminal.note("exported \(count) event\(count == 1 ? "" : "s")\(head) to \(destination)")
+                TerminalText.note("exported \(count) event\(count == 1 ? "" : "s")\(head) to \(destination)")
                 return
             }
             let format = format ?? .json
@@ -73,7 +73,7 @@ struct ExportCommand: ParsableCommand {
             if format == .json { try sink.line(count == 0 ? "]" : "\n]") }
             try file?.commit()
             stdout?.flush()
-            Terminal.note("exported \(count) record\(count == 1 ? "" : "s") (\(format.rawValue)) to \(destination)")
+            TerminalText.note("exported \(count) record\(count == 1 ? "" : "s") (\(format.rawValue)) to \(destination)")
         }
     }
 }

@@ -10,7 +10,7 @@ struct HistoryCommand: ParsableCommand {
             Every matching deployment is listed (no default cap; --limit sets one), streamed \
             from the ledger as it is read. Times are UTC; --since and --until take ISO 8601 or \
             YYYY-MM-DD and compare with when the deployment began (--until is exclusive). \
-            --json prints one deployment record per line, in the seed's shape plus audit fields.
+            --json prints one deployment record per line, in the staging workflow's shape plus audit fields.
 
             Examples:
               shiplog history --env staging --status failed --since 2024-11-01
@@ -52,10 +52,10 @@ struct HistoryCommand: ParsableCommand {
             }
             try Queries(store: ledger.store).forEachRecord(filter, newestFirst: true, limit: limit) { record in
                 count += 1
-                out.line(json ? record.json : Self.row(record))
+                out.line(json ? record.json : TerminalText.visible(Self.row(record)))
             }
             out.flush()
-            if !json && count == 0 { Terminal.note("no deployments match") }
+            if !json && count == 0 { TerminalText.note("no deployments match") }
         }
     }
 

@@ -23,7 +23,7 @@ struct InitCommand: ParsableCommand {
                 Terminal.out(JSONText.object([("path", JSONText.quote(store.path)), ("schema_version", String(version)),
                                               ("events", String(head.position))]))
             } else {
-                Terminal.out("ledger \(store.path) at schema version \(version), \(head.position) events")
+                TerminalText.out("ledger \(store.path) at schema version \(version), \(head.position) events")
             }
         }
     }

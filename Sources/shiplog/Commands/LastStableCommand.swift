@@ -28,11 +28,11 @@ struct LastStableCommand: ParsableCommand {
         try reporting {
             let (ledger, _) = try asOf.resolve(Ledger(store: try self.ledger.open(.readOnly)))
             let queries = Queries(store: ledger.store)
-            let stable = try queries.lastStable(environment: env)
+            let stable = try ledger.lastStableRecord(environment: env)
             let skipped = explain || stable == nil ? try queries.skippedSinceLastStable(environment: env, stable: stable) : []
             guard let stable else {
                 if explain && !json {
-                    for (r, why) in skipped { Terminal.note("  \(r.deploymentID)  \(r.gitSHA.prefix(12))  \(why)") }
+                    for (r, why) in skipped { TerminalText.note("  \(r.deploymentID)  \(r.gitSHA.prefix(12))  \(why)") }
                 }
                 let detail: String
                 if skipped.isEmpty {
@@ -61,13 +61,15 @@ struct LastStableCommand: ParsableCommand {
                 Terminal.out(JSONText.object(members))
                 return
             }
-            Terminal.out("\(stable.gitSHA)\t\(stable.deploymentID)\t\(Show.seconds(stable.finishedAt ?? stable.startedAt))")
+            // Tab-separated for `cut`: each field shown visibly, so none can hold a tab or a line break.
+            Terminal.out(TerminalText.visible(fields: [stable.gitSHA, stable.deploymentID, Show.seconds(stable.finishedAt ?? stable.startedAt)],
+                                              separator: "\t"))
             if explain {
                 if skipped.isEmpty {
-                    Terminal.out("no newer deployment of \(env) was passed over")
+                    TerminalText.out("no newer deployment of \(env) was passed over")
                 } else {
-                    Terminal.out("passed over, newest first:")
-                    for (r, why) in skipped { Terminal.out("  \(r.deploymentID)  \(r.gitSHA.prefix(12))  \(why)") }
+                    TerminalText.out("passed over, newest first:")
+                    for (r, why) in skipped { TerminalText.out("  \(r.deploymentID)  \(r.gitSHA.prefix(12))  \(why)") }
                 }
             }
         }

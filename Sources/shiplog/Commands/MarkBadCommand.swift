@@ -22,25 +22,30 @@ struct MarkBadCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let ledger = Ledger(store: try self.ledger.open(.existing))
+            let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
             let (state, events) = try ledger.execute(.markBad(reason: attribution.reason, by: attribution.who), on: id)
             let environment = state.request?.environment ?? "?"
-            let stable = try Queries(store: ledger.store).lastStable(environment: environment)
+            let stable = try ledger.lastStableRecord(environment: environment)
+            if !events.isEmpty, let restoring = try ledger.rollbackInProgress(onto: id, environment: environment) {
+                // The restore cannot be stopped half-way; its runner will end it as failed, saying why.
+                Terminal.note("note: \(restoring) is rolling \(environment) back to \(id) right now; it will end as failed, not as rolled back")
+            }
             if json {
                 Terminal.out(JSONText.object([
                     ("deployment_id", JSONText.quote(id)), ("already_marked", events.isEmpty ? "true" : "false"),
-                    ("reason", JSONText.quote(state.markedBadReason ?? attribution.reason)),
+                    ("reason", JSONText.quote(state.markedBadReason ?? "")),
                     ("environment", JSONText.quote(environment)),
                     ("last_stable", stable.map { JSONText.quote($0.deploymentID) } ?? "null"),
                 ]))
                 return
             }
+            // The reason as recorded (redacted), not as typed.
             if events.isEmpty {
-                Terminal.out("\(id) was already marked bad: \(state.markedBadReason ?? "")")
+                TerminalText.out("\(id) was already marked bad: \(state.markedBadReason ?? "")")
             } else {
-                Terminal.out("\(id) marked bad: \(attribution.reason)")
+                TerminalText.out("\(id) marked bad: \(state.markedBadReason ?? "")")
             }
-            Terminal.note(stable.map { "last stable version of \(environment): \($0.gitSHA) (\($0.deploymentID))" }
+            TerminalText.note(stable.map { "last stable version of \(environment): \($0.gitSHA) (\($0.deploymentID))" }
                           ?? "\(environment) has no stable version left to roll back to")
         }
     }

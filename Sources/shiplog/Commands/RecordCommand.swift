@@ -68,7 +68,7 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let store = try ledger.open(.createOrUpgrade)
-                let state = try Ledger(store: store).request(
+                let state = try Ledger(store: store, textFilter: ProcessSecrets.filter).request(
                     environment: env, gitSHA: sha.lowercased(), gitRef: ref, services: serviceList,
                     triggeredBy: triggeredBy ?? Who.current, mode: "record")
                 guard let id = state.id, let request = state.request else {
@@ -82,18 +82,19 @@ struct RecordCommand: ParsableCommand {
                         ("rollback_target", request.previousStableID.map(JSONText.quote) ?? "null"),
                     ]))
                 } else {
-                    Terminal.out(id)
+                    TerminalText.out(id)
                 }
                 if let path = ProcessInfo.processInfo.environment["GITHUB_OUTPUT"], !path.isEmpty {
-                    try appendLine("deployment-id=\(id)", to: path, recorded: id)
+                    try appendOutput(GitHubActions.outputEntry(name: "deployment-id", value: id), to: path, recorded: id)
                 }
             }
         }
 
-        /// Appends to the GitHub Actions output file; the deployment is already recorded if this fails.
-        private func appendLine(_ line: String, to path: String, recorded id: String) throws {
+        /// Appends an entry (``GitHubActions/outputEntry(name:value:)``) to the GitHub Actions
+        /// output file; the deployment is already recorded if this fails.
+        private func appendOutput(_ entry: String, to path: String, recorded id: String) throws {
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            let bytes = Array((line + "\n").utf8)
+            let bytes = Array(entry.utf8)
             var err: Int32 = 0
             if fd < 0 {
                 err = errno
@@ -164,9 +165,9 @@ struct RecordCommand: ParsableCommand {
             try reporting {
                 let phase = phase!
                 let logFile = try log.map(LogFile.init(path:))
-                let ledger = Ledger(store: try self.ledger.open(.existing))
+                let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
                 // A retry after the log could not be kept (disk full): the outcome stands, keep the log now.
-                let before = try ledger.load(id)
+                let before = try ledger.loadRecorded(id)
                 let step = before.steps[phase]
                 let sameOutcome = status == .succeeded ? step?.succeeded == true : step?.failure != nil
                 if sameOutcome, let logFile, before.artifacts[phase.logArtifactName(deploymentID: id)] == nil {
@@ -202,7 +203,7 @@ struct RecordCommand: ParsableCommand {
             discussion: """
                 Accepted after the deploy phase and before smoke; one verdict per service. An \
                 unhealthy critical service means the deployment cannot succeed: record a rollback \
-                and finish it as rolled-back, or finish it as failed. The seed's record names the \
+                and finish it as rolled-back, or finish it as failed. The staging workflow's record names the \
                 checks api_gateway, auth_service and database.
 
                 --log keeps the health-check job's log as health-check-logs-ID; the name holds one \
@@ -236,8 +237,9 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let logFile = try log.map(LogFile.init(path:))
-                let ledger = Ledger(store: try self.ledger.open(.existing))
+                let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
                 let command = DeploymentCommand.recordHealthVerdict(check: service, healthy: status == .healthy, attempts: attempts, reason: reason)
+                _ = try ledger.loadRecorded(id)
                 let (state, events) = try ledger.execute(command, on: id)
                 let artifact = try logFile.map { logFile in
                     try keepLog(.file(logFile), name: Phase.health.logArtifactName(deploymentID: id), phase: Phase.health.rawValue,
@@ -275,7 +277,7 @@ struct RecordCommand: ParsableCommand {
                 end. rolled-back: accepted after `phase rollback --status succeeded`; --rollback-to, \
                 when given, must name the deployment that was restored.
 
-                The environment is released, and the deployment record (the seed's JSON shape) is \
+                The environment is released, and the deployment record (the staging workflow's JSON shape) is \
                 kept as the artifact deployment-record-ID.
 
                 Examples:
@@ -307,8 +309,8 @@ struct RecordCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let ledger = Ledger(store: try self.ledger.open(.existing))
-                let before = try ledger.load(id)
+                let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
+                let before = try ledger.loadRecorded(id)
                 guard before.exists else {
                     throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them")
                 }
@@ -334,8 +336,8 @@ struct RecordCommand: ParsableCommand {
                     var line = "\(id) finished as \(record.status)"
                     if let to = record.rolledBackTo { line += ", rolled back to \(to)" }
                     if let why = record.failureReason { line += ": \(why)" }
-                    Terminal.out(line)
-                    Terminal.note("record kept as \(artifact.name) (\(Show.size(artifact.size)), \(artifact.retentionDays) days)")
+                    TerminalText.out(line)
+                    TerminalText.note("record kept as \(artifact.name) (\(Show.size(artifact.size)), \(artifact.retentionDays) days)")
                 }
             }
         }
@@ -385,18 +387,6 @@ enum ArtifactContent {
     case file(LogFile)
 }
 
-/// The secrets redacted from recorded logs: the seed workflow's secret names, plus any
-/// names listed (comma-separated) in `SHIPLOG_SECRETS`.
-enum RecordedSecrets {
-    static let seedNames = ["STAGING_DATABASE_URL", "DOCKER_USERNAME", "DOCKER_PASSWORD", "STAGING_HOST",
-                            "STAGING_USER", "STAGING_KEY", "SLACK_WEBHOOK"]
-
-    static func redactor(environment: [String: String] = ProcessInfo.processInfo.environment) -> Redactor {
-        let extra = (environment["SHIPLOG_SECRETS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        return Redactor(secretNames: seedNames + extra.filter { !$0.isEmpty }, environment: environment)
-    }
-}
-
 /// Keeps a file as an artifact of the deployment, after the fact it belongs to was recorded.
 ///
 /// A log file is streamed into the artifact store one chunk at a time, redacted on the way by
@@ -412,7 +402,7 @@ private func keepLog(_ content: ArtifactContent, name: String, phase: String, of
             case .bytes(let bytes):
                 return try store.put(bytes)
             case .file(let log):
-                var redacting = RecordedSecrets.redactor().stream()
+                var redacting = ProcessSecrets.stream()
                 return try store.put(readingFrom: log.fd, path: log.path) { chunk, end in
                     end ? redacting.finish() : redacting.feed(chunk)
                 }
@@ -436,7 +426,7 @@ private func report(state: DeploymentState, events: Int, what: String, artifact:
         ]))
         return
     }
-    Terminal.out("\(id): \(what)\(events == 0 ? " (already recorded)" : "")")
-    if let artifact { Terminal.note("log kept as \(artifact.name) (\(Show.size(artifact.size)), \(artifact.retentionDays) days)") }
-    Terminal.note("\(id) is \(state.currentPhase); \(state.acceptsNext)")
+    TerminalText.out("\(id): \(what)\(events == 0 ? " (already recorded)" : "")")
+    if let artifact { TerminalText.note("log kept as \(artifact.name) (\(Show.size(artifact.size)), \(artifact.retentionDays) days)") }
+    TerminalText.note("\(id) is \(state.currentPhase); \(state.acceptsNext)")
 }

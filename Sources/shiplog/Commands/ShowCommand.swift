@@ -38,26 +38,29 @@ struct ShowCommand: ParsableCommand {
             if json {
                 let timeline = events.map { e in
                     JSONText.object([("position", String(e.position)), ("recorded_at", JSONText.quote(e.recordedAt)),
-                                     ("type", JSONText.quote(e.type)), ("data", e.data)])
+                                     ("type", JSONText.quote(e.type)),
+                                     ("data", JSONText.escapingControls(inJSON: e.data))])
                 }
                 Terminal.out(JSONText.object([("record", record.json), ("timeline", JSONText.array(timeline)),
                                               ("artifacts", JSONText.array(artifacts.map(\.json)))]))
                 return
             }
+            // Every line through TerminalText: refs, reasons and errors are shown, never obeyed.
             let out = StandardOutput()
-            for (label, value) in Self.fields(record) { out.line(Show.column(label, 12) + value) }
-            out.line("")
-            out.line("TIMELINE")
+            func line(_ text: String) { out.line(TerminalText.visible(text)) }
+            for (label, value) in Self.fields(record) { line(Show.column(label, 12) + value) }
+            line("")
+            line("TIMELINE")
             for e in events {
                 let decoded = try DeploymentEvent.decode(e)
-                out.line("  " + Show.column(String(e.position), 6) + Show.column(e.recordedAt, 24) + Show.column(e.type, 22)
+                line("  " + Show.column(String(e.position), 6) + Show.column(e.recordedAt, 24) + Show.column(e.type, 22)
                          + (decoded.map(Self.describe) ?? e.data))
             }
-            out.line("")
-            out.line("ARTIFACTS")
-            if artifacts.isEmpty { out.line("  none") }
+            line("")
+            line("ARTIFACTS")
+            if artifacts.isEmpty { line("  none") }
             for a in artifacts {
-                out.line("  " + Show.column(a.name, 40) + Show.column(a.phase, 9) + Show.column(Show.size(a.size), 9)
+                line("  " + Show.column(a.name, 40) + Show.column(a.phase, 9) + Show.column(Show.size(a.size), 9)
                          + Show.column("expires " + Show.seconds(a.expiresAt), 28) + a.state.rawValue.replacingOccurrences(of: "_", with: " "))
             }
             out.flush()
@@ -89,6 +92,7 @@ struct ShowCommand: ParsableCommand {
         case .deploymentRequested(let r):
             return "\(r.environment) \(r.gitSHA) \(r.gitRef) by \(r.triggeredBy) (\(r.mode))"
                 + (r.previousStableID.map { ", rollback target \($0)" } ?? ", no rollback target")
+                + (r.pipelinePath.map { ", pipeline \($0) (SHA-256 \(r.pipelineSHA256?.prefix(12) ?? "?")…)" } ?? "")
         case .stepStarted(let p, let attempt): return "\(p) attempt \(attempt)"
         case .stepSucceeded(let p, let detail): return "\(p) succeeded" + (detail.map { ": \($0)" } ?? "")
         case .stepFailed(let p, let reason): return "\(p) failed: \(reason)"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Runner
 
 struct UnlockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,23 +12,71 @@ struct UnlockCommand: ParsableCommand {
             abandoned, with the reason and who unlocked it; the environment accepts a new \
             deployment at once. Exits 4 when nothing holds the environment.
 
+            A deployment that a live `shiplog deploy` or `resume` on this machine is driving is \
+            not unlocked (exit 5, naming its pid): stop that runner first. One held by a runner \
+            on another host is refused too, unless --force says that host is gone. Steps of the \
+            deployment still running on this machine are refused without --force; with it, they \
+            are killed before the deployment ends.
+
             Example:
               shiplog unlock --env staging --reason "runner lost during deploy (job 8812)"
+              shiplog unlock --env staging --reason "runner host ci-7 decommissioned" --force
             """)
 
     @OptionGroup var ledger: LedgerOptions
     @Option(help: "The environment to free.") var env: String
     @OptionGroup var attribution: Attribution
+    @Flag(help: "The runner's host is gone: unlock although its lock names it, killing any step of the deployment left on this machine.")
+    var force = false
     @Flag(help: "Print a JSON object instead of text.") var json = false
 
     func run() throws {
         try reporting {
-            let ledger = Ledger(store: try self.ledger.open(.existing))
-            let abandoned = try ledger.unlock(environment: env, reason: attribution.reason, by: attribution.who)
+            let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
+            guard let active = try ledger.activeDeployment(environment: env) else {
+                throw LedgerError.notFound("environment \(env) has no active deployment; nothing to unlock")
+            }
+            // Hold the deployment's runner lock while ending it: no runner can start driving it meanwhile.
+            var lock: RunnerLock?
+            do {
+                lock = try RunnerLock(directory: RunnerLock.directory(besideLedger: self.ledger.path), deploymentID: active)
+            } catch RunnerError.alreadyDriven(_, let holder) {
+                if let holder, !holder.isLocal {
+                    guard force else {
+                        throw Failure("""
+                            deployment \(active) is held by a runner on another host (\(holder)); if that host is gone for \
+                            good, run unlock again with --force
+                            """, code: Exit.refused)
+                    }
+                } else {
+                    throw Failure("""
+                        deployment \(active) is being driven by a live runner (\(holder.map(\.description) ?? "another shiplog process on this machine")); \
+                        stop it first\(holder.map { " (kill -TERM \($0.pid))" } ?? "") or let it finish: unlock is for a runner that is gone
+                        """, code: Exit.refused)
+                }
+            }
+            defer { lock?.release() }
+            let leftovers = LeftoverSteps.find(deploymentID: active)
+            if !leftovers.isEmpty {
+                guard force else {
+                    throw Failure("""
+                        steps of deployment \(active) are still running on this machine (pid \(leftovers.map(String.init).joined(separator: ", "))); \
+                        wait for them, or run unlock again with --force to kill them first
+                        """, code: Exit.refused)
+                }
+                let alive = LeftoverSteps.kill(deploymentID: active)
+                if !alive.isEmpty {
+                    throw Failure("cannot stop the steps of \(active) still running here (pid \(alive.map(String.init).joined(separator: ", "))); nothing was recorded",
+                                  code: Exit.refused)
+                }
+            }
+            let abandoned = try ledger.unlock(environment: env, reason: attribution.reason, by: attribution.who, expected: active)
             if json {
-                Terminal.out(JSONText.object([("environment", JSONText.quote(env)), ("abandoned", JSONText.quote(abandoned))]))
+                Terminal.out(JSONText.object([("environment", JSONText.quote(env)), ("abandoned", JSONText.quote(abandoned)),
+                                              ("killed_steps", JSONText.array(leftovers.map { String($0) }))]))
             } else {
-                Terminal.out("\(env) is free; \(abandoned) ended as abandoned")
+                if !leftovers.isEmpty { TerminalText.note("killed \(leftovers.count) leftover step process\(leftovers.count == 1 ? "" : "es") of \(abandoned)") }
+                TerminalText.out("\(env) is free; \(abandoned) ended as abandoned")
             }
         }
     }

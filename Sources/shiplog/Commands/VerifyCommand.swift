@@ -1,5 +1,6 @@
 import ArgumentParser
 import EventStore
+import Ledger
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +12,11 @@ struct VerifyCommand: ParsableCommand {
             POSITION:HASH` proves the history up to it is unchanged, even if someone rewrote the
             whole file with recomputed hashes. Any break exits 3 and names the first bad position.
             The canonical byte layout is in docs/HASH-CHAIN.md.
+
+            Then it replays the events into a private copy of the projection tables (deployments,
+            artifacts, environments) and compares: those tables are plain SQL anyone with the file
+            can edit. A row that differs from the events exits 3, names the table, row and column,
+            and asks for `shiplog rebuild`, which rewrites the tables from the events.
             """)
 
     @OptionGroup var ledger: LedgerOptions
@@ -30,6 +36,12 @@ struct VerifyCommand: ParsableCommand {
             let report = try store.verify(expect: expect.flatMap(Head.init(parsing:)), progress: { position in
                 if !json { Terminal.note("verified through position \(position)…") }
             })
+            // Projections are compared only with a chain that holds: a broken chain is the finding.
+            let difference = report.isIntact
+                ? try Ledger(store: store).verifyProjections(progress: { count in
+                    if !json { Terminal.note("replayed \(count) events into the projection check…") }
+                })
+                : nil
             if json {
                 var members: [(String, String)] = [
                     ("ok", report.isIntact ? "true" : "false"),
@@ -40,15 +52,23 @@ struct VerifyCommand: ParsableCommand {
                     members.append(("bad_position", String(problem.position)))
                     members.append(("problem", JSONText.quote(problem.description)))
                 }
+                members.append(("projections_match", report.isIntact ? (difference == nil ? "true" : "false") : "null"))
+                if let difference {
+                    members[0].1 = "false"
+                    members.append(("projection_difference", JSONText.quote(difference.description)))
+                }
                 Terminal.out(JSONText.object(members))
             } else if let problem = report.problem {
                 Terminal.error("verification failed: \(problem)")
                 Terminal.note("the chain verified through \(report.head)")
+            } else if let difference {
+                Terminal.error("the events verify, but the projection tables do not match them: \(difference)")
+                Terminal.note("the tables were edited or damaged outside shiplog; `shiplog rebuild` rewrites them from the events")
             } else {
                 Terminal.out(report.head.description)
                 Terminal.note("\(report.eventsChecked) events verified\(expect.map { "; history up to \($0) unchanged" } ?? "")")
             }
-            if !report.isIntact { throw ExitCode(Exit.integrity) }
+            if !report.isIntact || difference != nil { throw ExitCode(Exit.integrity) }
         }
     }
 }

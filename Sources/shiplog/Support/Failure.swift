@@ -37,7 +37,8 @@ enum Exit {
           0   success
           1   deploy/resume: the deployment failed and was rolled back
           2   deploy/resume: the deployment failed without a successful rollback
-          3   verify: the ledger's history does not verify
+          3   verify: the chain or the projection tables do not verify;
+              import --expect: the history differs from the pinned digest
           4   not found (deployment, stable version, artifact)
           5   refused (another writer, an active deployment, a step out of order)
           64  usage error
@@ -79,7 +80,9 @@ struct Failure: Error, CustomStringConvertible {
             case .refused: return Exit.refused
             case .invalid: return Exit.dataError
             case .storage: return Exit.cannotWrite
+            case .mismatch: return Exit.integrity
             }
+        case is HistoryViolation: return Exit.dataError
         case is EventDecodingError: return Exit.ioError
         case is StepLogError, is FileError: return Exit.cannotWrite
         case let e as StepProcessError:
@@ -90,7 +93,8 @@ struct Failure: Error, CustomStringConvertible {
     }
 }
 
-/// Runs a command body, turning any error into one line on stderr and its exit code.
+/// Runs a command body, turning any error into one line on stderr (secrets redacted, control
+/// characters shown as escapes: errors echo what was typed) and its exit code.
 func reporting(_ body: () throws -> Void) throws {
     do {
         try body()
@@ -99,7 +103,7 @@ func reporting(_ body: () throws -> Void) throws {
     } catch let error as CleanExit {
         throw error
     } catch {
-        Terminal.error("\(error)")
+        TerminalText.error("\(error)")
         throw ExitCode(Failure.code(for: error))
     }
 }

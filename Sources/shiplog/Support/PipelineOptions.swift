@@ -13,8 +13,17 @@ struct PipelineOptions: ParsableArguments {
 
     /// The pipeline with the environment's overrides (HEALTH_CHECK_*, DEPLOYMENT_LOG_DIR) applied.
     func load(environment: [String: String]) throws -> Pipeline {
+        try Self.load(path: config, environment: environment)
+    }
+
+    /// The pipeline file at `path`, with the environment's overrides applied. Its secrets join
+    /// the process's (`ProcessSecrets`) before the environment is read, so no message about the
+    /// pipeline, no record and no line printed can show them.
+    static func load(path: String, environment: [String: String]) throws -> Pipeline {
         do {
-            return try Pipeline.load(path: config).applyingEnvironment(environment)
+            let file = try Pipeline.load(path: path)
+            ProcessSecrets.include(file)
+            return try file.applyingEnvironment(environment)
         } catch {
             throw Failure("\(error)", code: Exit.dataError)
         }
@@ -27,30 +36,92 @@ extension DeploymentRunner {
         let store = try ledger.open(.createOrUpgrade)
         let environment = ProcessInfo.processInfo.environment
         let output = RunnerOutput(style: json ? .json : .text, verbose: verbose) { line in Terminal.out(line) }
-        let ledgerDirectory = URL(fileURLWithPath: ledger.path).deletingLastPathComponent().path
-        return DeploymentRunner(ledger: Ledger(store: store), pipeline: pipeline, environment: environment,
+        return DeploymentRunner(ledger: Ledger(store: store, textFilter: ProcessSecrets.filter), pipeline: pipeline, environment: environment,
                                 artifacts: ArtifactStore(besideLedger: ledger.path),
-                                lockDirectory: ledgerDirectory + "/locks", output: output)
+                                lockDirectory: RunnerLock.directory(besideLedger: ledger.path), output: output)
     }
 }
 
-/// GitHub Actions integration: `deployment-id` output and a Markdown job summary.
+/// GitHub Actions integration: the `deployment-id` output and a Markdown job summary.
+///
+/// Nothing a user typed (a ref, a reason) can forge either file: an output value that could
+/// hold a line break is written in the delimiter form, and every summary field is escaped as
+/// text (``markdownText(_:)``).
 enum GitHubActions {
     static func writeOutput(deploymentID: String) {
         guard let path = ProcessInfo.processInfo.environment["GITHUB_OUTPUT"], !path.isEmpty else { return }
-        append("deployment-id=\(deploymentID)\n", to: path)
+        append(outputEntry(name: "deployment-id", value: deploymentID), to: path)
+    }
+
+    /// One `$GITHUB_OUTPUT` entry, newline included: `name=value` for a value without line
+    /// breaks, else `name<<DELIMITER`, the value, `DELIMITER`, with a random delimiter that
+    /// occurs nowhere in the value (GitHub's multiline form). Either way the value reads back
+    /// exactly and cannot start a second entry.
+    static func outputEntry(name: String, value: String) -> String {
+        let lineBreaks: Set<UInt32> = [0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029]
+        guard value.unicodeScalars.contains(where: { lineBreaks.contains($0.value) }) else {
+            return "\(name)=\(value)\n"
+        }
+        var delimiter: String
+        repeat {
+            delimiter = "ghadelimiter_" + UUID().uuidString
+        } while value.contains(delimiter)
+        return "\(name)<<\(delimiter)\n\(value)\n\(delimiter)\n"
     }
 
     static func writeSummary(_ record: DeploymentRecord?) {
         guard let path = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !path.isEmpty, let r = record else { return }
-        var md = "### Deployment \(r.deploymentID) — \(r.status)\n\n"
+        append(summary(r), to: path)
+    }
+
+    /// The job summary of a deployment: a heading, a table of its fields, its record as JSON.
+    static func summary(_ r: DeploymentRecord) -> String {
+        let t = markdownText
+        var md = "### Deployment \(t(r.deploymentID)) — \(t(r.status))\n\n"
         md += "| field | value |\n|---|---|\n"
-        md += "| environment | \(r.environment) |\n| git sha | `\(r.gitSHA)` |\n| git ref | \(r.gitRef) |\n"
+        md += "| environment | \(t(r.environment)) |\n| git sha | \(t(r.gitSHA)) |\n| git ref | \(t(r.gitRef)) |\n"
         md += "| duration | \(r.durationMs.map { "\($0 / 1000) s" } ?? "-") |\n| rollback available | \(r.rollbackAvailable) |\n"
-        if let to = r.rolledBackTo { md += "| rolled back to | \(to) |\n" }
-        if let why = r.failureReason { md += "| failure | \(why.replacingOccurrences(of: "|", with: "\\|")) |\n" }
-        md += "\n```json\n\(r.json)\n```\n"
-        append(md, to: path)
+        if let to = r.rolledBackTo { md += "| rolled back to | \(t(to)) |\n" }
+        if let why = r.failureReason { md += "| failure | \(t(why)) |\n" }
+        md += "\n" + codeBlock(r.json, language: "json") + "\n"
+        return md
+    }
+
+    /// `text` as literal text in a Markdown table cell: every character that GitHub's Markdown
+    /// or HTML could read as markup (HTML's `<`, `>`, `&`, `"`; the cell separator `|`; code,
+    /// emphasis, strikethrough, links and images, `\\` escapes, `$` math, `:`, `.` and `@` of
+    /// autolinks and mentions) is a numeric character reference, and line breaks and other
+    /// control characters are shown as escapes (`VisibleText`): one field can neither end its
+    /// row nor inject a tag, a link or an image, and renders as the text it is.
+    static func markdownText(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in VisibleText.render(text).unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "|": out += "&#124;"
+            case "\\", "`", "*", "_", "[", "]", "(", ")", "!", "~", "#", ":", ".", "@", "$":
+                out += "&#\(scalar.value);"
+            default:
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// `text` in a fenced code block whose fence (a run of backticks) is longer than any run
+    /// of backticks in the text, so the text cannot close it.
+    static func codeBlock(_ text: String, language: String) -> String {
+        var longest = 0, run = 0
+        for character in text {
+            run = character == "`" ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        let fence = String(repeating: "`", count: max(3, longest + 1))
+        return "\(fence)\(language)\n\(VisibleText.render(text))\n\(fence)"
     }
 
     private static func append(_ text: String, to path: String) {
@@ -58,7 +129,7 @@ enum GitHubActions {
             FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }() else {
-            Terminal.error("cannot write \(path) (GitHub Actions output); continuing")
+            TerminalText.error("cannot write \(path) (GitHub Actions output); continuing")
             return
         }
         handle.seekToEndOfFile()

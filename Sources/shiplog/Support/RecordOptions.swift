@@ -70,14 +70,14 @@ enum Show {
         return notes.joined(separator: "; ")
     }
 
-    /// The seed's `health_checks` object as `name value, …`.
+    /// The staging workflow's `health_checks` object as `name value, …`.
     static func healthChecks(_ json: String) -> String {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], !object.isEmpty else { return "-" }
         let names = object.keys.sorted { a, b in (a == "smoke_tests" ? 1 : 0, a) < (b == "smoke_tests" ? 1 : 0, b) }
         return names.map { "\($0) \(object[$0].map { "\($0)" } ?? "?")" }.joined(separator: ", ")
     }
 
-    /// The seed's `services_deployed` array as `a, b, …`.
+    /// The staging workflow's `services_deployed` array as `a, b, …`.
     static func services(_ json: String) -> String {
         guard let array = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String], !array.isEmpty else { return "-" }
         return array.joined(separator: ", ")
