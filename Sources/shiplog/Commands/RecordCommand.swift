@@ -93,19 +93,10 @@ struct RecordCommand: ParsableCommand {
         /// Appends an entry (``GitHubActions/outputEntry(name:value:)``) to the GitHub Actions
         /// output file; the deployment is already recorded if this fails.
         private func appendOutput(_ entry: String, to path: String, recorded id: String) throws {
-            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            let bytes = Array(entry.utf8)
-            var err: Int32 = 0
-            if fd < 0 {
-                err = errno
-            } else {
-                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                if n != bytes.count { err = n < 0 ? errno : EIO }
-                close(fd)
-            }
-            if err != 0 {
-                throw Failure("deployment \(id) was recorded, but $GITHUB_OUTPUT (\(path)) cannot be written: \(String(cString: strerror(err)).lowercased())",
-                              code: Exit.cannotWrite)
+            do {
+                try GitHubActions.appendFile(entry, to: path)
+            } catch {
+                throw Failure("deployment \(id) was recorded, but $GITHUB_OUTPUT (\(path)) cannot be written: \(error)", code: Exit.cannotWrite)
             }
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import Runner
+import ShiplogFiles
 
 /// `--config` and the pieces every pipeline-driven command builds from it.
 struct PipelineOptions: ParsableArguments {
@@ -125,15 +126,17 @@ enum GitHubActions {
     }
 
     private static func append(_ text: String, to path: String) {
-        guard let handle = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
-            return FileHandle(forWritingAtPath: path)
-        }() else {
-            TerminalText.error("cannot write \(path) (GitHub Actions output); continuing")
-            return
+        do { try appendFile(text, to: path) } catch {
+            TerminalText.error("cannot write \(path) (GitHub Actions output): \(error); continuing")
         }
-        handle.seekToEndOfFile()
-        handle.write(Data(text.utf8))
-        handle.closeFile()
+    }
+
+    /// Appends to a file GitHub Actions reads ($GITHUB_OUTPUT, $GITHUB_STEP_SUMMARY), never
+    /// through a symbolic link planted at its name.
+    static func appendFile(_ text: String, to path: String) throws(FileError) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw FileError("open", path, code: errno) }
+        defer { close(fd) }
+        try FileSystem.write(fd, Array(text.utf8), path: path)
     }
 }
