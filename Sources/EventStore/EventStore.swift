@@ -35,6 +35,57 @@ public protocol EventStore: AnyObject {
     /// Recomputes the whole hash chain; with `expect`, also proves the history up to that
     /// digest is unchanged.
     func verify(expect: Head?, progress: ((Int64) -> Void)?) throws -> VerifyReport
+
+    /// Where the ledger lives, for messages (a path, or a URL without its password).
+    var location: String { get }
+
+    /// Appends, then runs `project` with the newly recorded events inside the same transaction:
+    /// the projections commit with the events or not at all.
+    @discardableResult
+    func append(_ batches: [StreamAppend], within project: ([RecordedEvent]) throws -> Void) throws -> [AppendResult]
+
+    /// Loads events exactly as another ledger recorded them (positions, times and hashes kept),
+    /// checking each against the chain first; `project` runs in the same transaction.
+    func importRecorded(_ events: [RecordedEvent], within project: ([RecordedEvent]) throws -> Void) throws
+
+    /// The event at `position`, if the ledger reaches it.
+    func event(at position: Int64) throws -> RecordedEvent?
+
+    /// The events of `stream` below a version or a position, oldest first.
+    func readStream(_ stream: String, below limit: StreamLimit) throws -> [RecordedEvent]
+
+    /// The last event of `stream` below `version`.
+    func lastEvent(of stream: String, belowVersion version: Int64) throws -> RecordedEvent?
+
+    /// The events of `stream`, newest first, until `body` returns false. Streamed.
+    func forEachEventBackwards(of stream: String, _ body: (RecordedEvent) throws -> Bool) throws
+
+    /// Every event from `position` through `last`, oldest first, streamed.
+    func forEachEvent(from position: Int64, through last: Int64, _ body: (RecordedEvent) throws -> Void) throws
+
+    /// Every event, oldest first, as fast as the backend can read them (rebuilds and replays).
+    func forEachEventForReplay(from position: Int64, _ body: (RecordedEvent) throws -> Void) throws
+
+    /// The events of the given types, oldest first: the backend keeps an index for the few
+    /// types that are read this way (`ArtifactStored`, `ArtifactPruned`).
+    func forEachEvent(ofTypes types: [String], _ body: (RecordedEvent) throws -> Void) throws
+
+    /// The position of the last event recorded at or before `time` (Timestamp text).
+    func position(atOrBefore time: String) throws -> Int64
+
+    /// Runs `body` in one write transaction (nested calls join it).
+    func inTransaction<T>(_ body: () throws -> T) throws -> T
+
+    /// Runs `body` on one consistent snapshot of the ledger.
+    func inReadTransaction<T>(_ body: () throws -> T) throws -> T
+}
+
+/// How far `readStream(_:below:)` reads.
+public enum StreamLimit: Sendable, Hashable {
+    /// Events with a version below this one.
+    case version(Int64)
+    /// Events with a position below this one.
+    case position(Int64)
 }
 
 /// The stream version an append expects to find.

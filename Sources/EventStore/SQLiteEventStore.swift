@@ -474,6 +474,50 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    public var location: String { path }
+
+    public func readStream(_ stream: String, below limit: StreamLimit) throws -> [RecordedEvent] {
+        let (column, value): (String, Int64) = switch limit {
+        case .version(let v): ("version", v)
+        case .position(let p): ("position", p)
+        }
+        return try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? AND \(column) < ? ORDER BY version") { s in
+            s.bind(1, stream)
+            s.bind(2, value)
+            var out: [RecordedEvent] = []
+            while try s.step() { out.append(Self.row(s)) }
+            return out
+        }
+    }
+
+    public func lastEvent(of stream: String, belowVersion version: Int64) throws -> RecordedEvent? {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? AND version < ? ORDER BY version DESC LIMIT 1") { s in
+            s.bind(1, stream)
+            s.bind(2, version)
+            return try s.step() ? Self.row(s) : nil
+        }
+    }
+
+    /// The type list is spelled into the SQL text, so that SQLite can match it with the partial
+    /// index of migrations/0003_artifact_facts.sql.
+    public func forEachEvent(ofTypes types: [String], _ body: (RecordedEvent) throws -> Void) throws {
+        let list = types.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ", ")
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE type IN (\(list)) ORDER BY position") { s in
+            while try s.step() { try body(Self.row(s)) }
+        }
+    }
+
+    public func position(atOrBefore time: String) throws -> Int64 {
+        try database.withStatement("SELECT coalesce(max(position), 0) FROM events WHERE recorded_at <= ?") { s in
+            s.bind(1, time)
+            try s.step()
+            return s.int64(0)
+        }
+    }
+
+    public func inTransaction<T>(_ body: () throws -> T) throws -> T { try database.inTransaction(body) }
+    public func inReadTransaction<T>(_ body: () throws -> T) throws -> T { try database.inReadTransaction(body) }
+
     /// The event at `position`, if the ledger reaches it.
     public func event(at position: Int64) throws -> RecordedEvent? {
         try database.withStatement("SELECT \(Self.columns) FROM events WHERE position = ?") { s in

@@ -5,8 +5,7 @@ extension Ledger {
     /// The ledger as it stood at `position`: events up to it replayed (and their chain
     /// re-verified) into a private in-memory ledger whose projections answer every query.
     public func asOf(position: Int64) throws -> Ledger {
-        let scratch = try SQLiteEventStore(path: ":memory:", mode: .createOrUpgrade, clock: clock)
-        let past = Ledger(store: scratch, clock: clock)
+        let past = try scratch(clock)
         var batch: [RecordedEvent] = []
         batch.reserveCapacity(1_000)
         try store.forEachEvent(from: 1, through: position) { event in
@@ -22,6 +21,6 @@ extension Ledger {
 
     /// The ledger as it stood at `time` (events recorded at or before it).
     public func asOf(time: Date) throws -> Ledger {
-        try asOf(position: Queries(store: store).position(atOrBefore: time))
+        try asOf(position: Queries(ledger: self).position(atOrBefore: time))
     }
 }

@@ -35,7 +35,7 @@ extension Ledger {
     /// by its projection row.
     public func lastStableRecord(environment: String) throws -> DeploymentRecord? {
         guard let stable = try lastStable(environment: environment) else { return nil }
-        guard let record = try Queries(store: store).record(stable.deploymentID) else {
+        guard let record = try Queries(ledger: self).record(stable.deploymentID) else {
             throw LedgerError.mismatch("""
                 the events name \(stable.deploymentID) the last stable deployment of \(environment), but the deployments table \
                 has no row for it: run `shiplog verify`, then `shiplog rebuild`

@@ -27,19 +27,33 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
 /// A version conflict (another writer got there first) reloads and decides again, a bounded
 /// number of times, so concurrent writers never overwrite each other's facts.
 public final class Ledger {
-    public let store: SQLiteEventStore
+    /// The events: the port every backend implements.
+    public let store: any EventStore
+    /// The projection tables, on the same connection as `store`.
+    public let projections: any ProjectionStore
     public let clock: () -> Date
     /// Applied to every free-text field of every event before it is appended
     /// (`DeploymentEvent.mapText`): the process's secret redaction. The ledger is append-only,
     /// so what passes here unredacted can never be removed.
     public let textFilter: @Sendable (String) -> String
+    /// Makes the private, in-memory ledger that `asOf` replays the past into.
+    let scratch: (_ clock: @escaping () -> Date) throws -> Ledger
     static let maxRetries = 20
 
-    public init(store: SQLiteEventStore, clock: @escaping () -> Date = Date.init,
-                textFilter: @escaping @Sendable (String) -> String = { $0 }) {
+    public init(store: any EventStore, projections: any ProjectionStore, clock: @escaping () -> Date = Date.init,
+                textFilter: @escaping @Sendable (String) -> String = { $0 },
+                scratch: @escaping (_ clock: @escaping () -> Date) throws -> Ledger) {
         self.store = store
+        self.projections = projections
+        self.scratch = scratch
         self.clock = clock
         self.textFilter = textFilter
+    }
+
+    /// The same ledger, with `filter` applied to every text field after this ledger's own.
+    public func addingTextFilter(_ filter: @escaping @Sendable (String) -> String) -> Ledger {
+        let given = textFilter
+        return Ledger(store: store, projections: projections, clock: clock, textFilter: { filter(given($0)) }, scratch: scratch)
     }
 
     public static func stream(deployment id: String) -> String { "deployment-\(id)" }
@@ -213,8 +227,8 @@ public final class Ledger {
         do {
             try store.append(batches) { events in
                 recorded = events
-                let projector = Projector(database: store.database, cacheStreams: false, admission: .checked)
-                try projector.apply(events, store: store)
+                let projector = Projector(events: store, tables: projections, cacheStreams: false, admission: .checked)
+                try projector.apply(events)
                 try projector.requireLocksTaken()
             }
         } catch let violation as HistoryViolation {
@@ -235,13 +249,13 @@ public final class Ledger {
 
         init(_ ledger: Ledger) {
             self.ledger = ledger
-            projector = Projector(database: ledger.store.database, cacheStreams: false, admission: .imported(now: ledger.clock()))
+            projector = Projector(events: ledger.store, tables: ledger.projections, cacheStreams: false, admission: .imported(now: ledger.clock()))
         }
 
         /// Loads the next events, in position order. Throws `HistoryViolation` naming the event.
         public func load(_ events: [RecordedEvent]) throws {
             try ledger.store.importRecorded(events) { recorded in
-                try projector.apply(recorded, store: ledger.store)
+                try projector.apply(recorded)
             }
         }
 
@@ -264,7 +278,7 @@ public final class Ledger {
 
     /// Imports a whole export at once (checked as `Import` does).
     public func importEvents(_ events: [RecordedEvent]) throws {
-        try store.database.inTransaction {
+        try store.inTransaction {
             let importing = makeImport()
             try importing.load(events)
             try importing.finish()
@@ -274,14 +288,14 @@ public final class Ledger {
     /// Copies events of this very ledger (already verified and admitted) into a scratch ledger.
     func replay(_ events: [RecordedEvent]) throws {
         try store.importRecorded(events) { recorded in
-            try Projector(database: store.database, cacheStreams: false).apply(recorded, store: store)
+            try Projector(events: store, tables: projections, cacheStreams: false).apply(recorded)
         }
     }
 
     /// Empties the projections and replays every event; returns the number replayed.
     @discardableResult
     public func rebuild(progress: ((Int64) -> Void)? = nil) throws -> Int64 {
-        try Projector.rebuild(store: store, progress: progress)
+        try store.inTransaction { try Projector.replay(events: store, into: projections, progress: progress) }
     }
 }
 

@@ -42,8 +42,7 @@ public final class DeploymentRunner {
     public init(ledger: Ledger, pipeline: Pipeline, environment: [String: String], artifacts: ArtifactStore,
                 lockDirectory: String, output: RunnerOutput) {
         let redactor = Redactor(environment: environment, pipeline: pipeline)
-        let given = ledger.textFilter
-        self.ledger = Ledger(store: ledger.store, clock: ledger.clock, textFilter: { redactor.redact(given($0)) })
+        self.ledger = ledger.addingTextFilter { redactor.redact($0) }
         self.pipeline = pipeline
         self.environment = environment
         self.redactor = redactor
@@ -325,7 +324,7 @@ public final class DeploymentRunner {
             }
             output.artifact(artifact)
         }
-        guard let record = try Queries(store: ledger.store).record(id) else { return try ledger.load(id) }
+        guard let record = try Queries(ledger: ledger).record(id) else { return try ledger.load(id) }
         let name = Phase.recordArtifactName(deploymentID: id)
         let bytes = Array((record.json + "\n").utf8)
         let path = logDirectory + "/" + name
@@ -342,7 +341,7 @@ public final class DeploymentRunner {
         guard let notify = pipeline.notify, let url = environment[notify.slackWebhookEnv], !url.isEmpty else {
             return try record(.recordNotification(sent: false, attempts: 0, error: "no webhook configured"), id)
         }
-        let summary = try Queries(store: ledger.store).record(id)
+        let summary = try Queries(ledger: ledger).record(id)
         let text = SlackMessage.text(for: state, record: summary)
         // Each attempt at most 10 s, and the whole delivery at most notify.timeout (30 s by default).
         let outcome = Webhook.postJSON(url: url, body: JSONText.object([("text", JSONText.quote(text))]), timeout: 10, retries: 3,

@@ -36,7 +36,7 @@ struct AsOfTests {
         ]
         for (position, stable, ids) in expectations {
             let past = try t.ledger.asOf(position: position)
-            let queries = Queries(store: past.store)
+            let queries = Queries(ledger: past)
             #expect(try past.lastStableRecord(environment: "staging")?.deploymentID == stable, "at \(position)")
             #expect(try history(queries, environment: "staging").map(\.deploymentID) == ids, "at \(position)")
             #expect(try past.store.head().position == position)
@@ -44,13 +44,13 @@ struct AsOfTests {
 
         // The past knows the statuses of the past.
         // Position afterA - 2 is a's last ServiceDeployed: deployed, not yet finished.
-        let atA = Queries(store: try t.ledger.asOf(position: afterA - 2).store)
+        let atA = Queries(ledger: try t.ledger.asOf(position: afterA - 2))
         #expect(try atA.record(a)?.status == "running")
         #expect(try atA.record(a)?.servicesDeployed == #"["api-gateway","auth-service","education-service","marketplace-service"]"#)
-        #expect(try Queries(store: try t.ledger.asOf(position: afterB).store).record(b)?.markedBadReason == nil)
-        #expect(try Queries(store: try t.ledger.asOf(position: afterMark).store).record(b)?.markedBadReason == "broke checkout")
-        #expect(try Queries(store: try t.ledger.asOf(position: beforeD + 2).store).activeDeployments().map(\.deploymentID) == [d])
-        #expect(try Queries(store: try t.ledger.asOf(position: beforeD).store).activeDeployments().isEmpty)
+        #expect(try Queries(ledger: try t.ledger.asOf(position: afterB)).record(b)?.markedBadReason == nil)
+        #expect(try Queries(ledger: try t.ledger.asOf(position: afterMark)).record(b)?.markedBadReason == "broke checkout")
+        #expect(try Queries(ledger: try t.ledger.asOf(position: beforeD + 2)).activeDeployments().map(\.deploymentID) == [d])
+        #expect(try Queries(ledger: try t.ledger.asOf(position: beforeD)).activeDeployments().isEmpty)
 
         // asOf(time:) takes every event recorded at or before the instant.
         #expect(try t.ledger.asOf(time: timeA).lastStableRecord(environment: "staging")?.deploymentID == a)
@@ -72,6 +72,6 @@ struct AsOfTests {
         let snapshot = try dumpProjections(t.store)
         try t.record(.markedBad, n: 3)
         try t.record(.abandoned, n: 4)
-        #expect(try dumpProjections(try t.ledger.asOf(position: position).store) == snapshot)
+        #expect(try dumpProjections(try #require(try t.ledger.asOf(position: position).store as? SQLiteEventStore)) == snapshot)
     }
 }

@@ -105,7 +105,7 @@ struct EnvironmentLockTests {
             }
             let streams = try allEvents(t.store).filter { $0.stream == "environment-\(environment)" }
             #expect(streams.count == 1)
-            #expect(try Queries(store: t.store).activeDeployments(environment: environment).map(\.deploymentID) == winners)
+            #expect(try Queries(ledger: t.ledger).activeDeployments(environment: environment).map(\.deploymentID) == winners)
         }
     }
 }

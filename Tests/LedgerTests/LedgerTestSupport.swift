@@ -267,7 +267,7 @@ extension TestLedger {
         }
         sim.beginRollback = { [ledger] attempt in try ledger.beginRollback(id, attempt: attempt) }
         sim.storeRecord = { [ledger, artifacts] state in
-            let record = try #require(try Queries(store: ledger.store).record(id))
+            let record = try #require(try Queries(ledger: ledger).record(id))
             try ledger.storeArtifact(name: Phase.recordArtifactName(deploymentID: id), phase: "summary",
                                      bytes: Array((record.json + "\n").utf8), deploymentID: id, in: artifacts)
             return try ledger.load(id)

@@ -84,7 +84,7 @@ struct DeployEndToEndTests {
 
         func ledger() throws -> Ledger { Ledger(store: try SQLiteEventStore(path: db, mode: .existing)) }
 
-        func record(_ id: String) throws -> DeploymentRecord? { try Queries(store: ledger().store).record(id) }
+        func record(_ id: String) throws -> DeploymentRecord? { try Queries(ledger: ledger()).record(id) }
 
         /// The deployment id printed on the first progress line.
         static func deploymentID(in output: String) -> String? {
@@ -107,7 +107,7 @@ struct DeployEndToEndTests {
         for name in ["migration-logs-\(id)", "build-\(id).log", "deployment-\(id).log", "health-check-logs-\(id)", "deployment-record-\(id)"] {
             #expect(FileManager.default.fileExists(atPath: staging.dir.file("logs/\(name)")), "missing log \(name)")
         }
-        let artifacts = try Queries(store: staging.ledger().store).artifacts(deploymentID: id, now: Date())
+        let artifacts = try Queries(ledger: try staging.ledger()).artifacts(deploymentID: id, now: Date())
         #expect(artifacts.contains { $0.name == "deployment-record-\(id)" && $0.retentionDays == 365 })
         #expect(try String(contentsOfFile: outputs, encoding: .utf8).contains("deployment-id=\(id)"))
         #expect(try String(contentsOfFile: summary, encoding: .utf8).contains(id))

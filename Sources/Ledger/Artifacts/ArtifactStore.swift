@@ -183,10 +183,7 @@ extension Ledger {
         try ArtifactStore.validate(name: name)
         guard retentionDays >= 1 else { throw LedgerError.invalid("retention must be at least 1 day") }
         // One name, one artifact, ledger-wide: the projection and the prune key on the name.
-        let owner = try store.database.withStatement("SELECT deployment_id FROM artifacts WHERE name = ?") { s in
-            s.bind(1, name)
-            return try s.step() ? s.string(0) : nil
-        }
+        let owner = try projections.artifactOwner(name: name)
         if let owner, owner != deploymentID {
             throw LedgerError.refused("artifact name \(name) is already used by deployment \(owner); choose another name")
         }
@@ -239,25 +236,19 @@ extension Ledger {
     /// their partial index (migrations/0003_artifact_facts.sql).
     func artifactFacts() throws -> [String: ArtifactFact] {
         var facts: [String: ArtifactFact] = [:]
-        try store.database.withStatement("""
-            SELECT \(SQLiteEventStore.columnList) FROM events
-            WHERE type IN ('ArtifactStored', 'ArtifactPruned') ORDER BY position
-            """) { s in
-            while try s.step() {
-                let event = SQLiteEventStore.decodeRow(s)
-                guard let decoded = try Projector.decodeOwn(event) else { continue }
+        try store.forEachEvent(ofTypes: ["ArtifactStored", "ArtifactPruned"]) { event in
+                guard let decoded = try Projector.decodeOwn(event) else { return }
                 switch decoded {
                 case .artifactStored(let a):
                     guard let id = Identifier.deploymentID(inStream: event.stream), Identifier.isValid(a.sha256, as: .digest),
-                          let stored = Timestamp.parse(event.recordedAt) else { continue }
+                          let stored = Timestamp.parse(event.recordedAt) else { return }
                     let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
                     facts[id + "/" + a.name] = ArtifactFact(artifact: a, deploymentID: id, storedAt: event.recordedAt, expiresAt: expires)
                 case .artifactPruned(let name, _, let id):
                     facts[id + "/" + name]?.pruned = true
                 default:
-                    continue
+                    return
                 }
-            }
         }
         return facts
     }

@@ -7,7 +7,10 @@ import Foundation
 /// disagree with the events; `rebuild` replays everything through the same code and keeps
 /// folded states in memory instead of re-reading streams.
 public final class Projector {
-    let database: Database
+    /// The events, read when a deployment not folded yet is touched.
+    let events: any EventStore
+    /// Where the rows go: the ledger's projection tables, or a replica `verify` compares with them.
+    let tables: any ProjectionStore
     /// Folded deployments by stream name, updated in place: a rebuild touches each once per event.
     private var cache: [String: Entry] = [:]
     /// The entries used last: consecutive events mostly belong to the same few deployments,
@@ -19,7 +22,6 @@ public final class Projector {
     private var environments: [String: (id: String?, time: String)] = [:]
     private let cacheStreams: Bool
     private let admission: Admission
-    let tables: ProjectionTables
     /// Checked mode: who holds each environment touched so far (nil: nobody).
     private var holders: [String: String?] = [:]
     /// Checked mode: deployments requested without their environment's lock yet, with the environment.
@@ -61,25 +63,25 @@ public final class Projector {
 
     /// - Parameter cacheStreams: keep folded states across calls (rebuild and replay);
     ///   incremental appends re-read each touched stream instead.
-    init(database: Database, cacheStreams: Bool, admission: Admission = .trusted, tables: ProjectionTables = .ledger) {
-        self.database = database
+    init(events: any EventStore, tables: any ProjectionStore, cacheStreams: Bool, admission: Admission = .trusted) {
+        self.events = events
         self.tables = tables
         self.cacheStreams = cacheStreams
         self.admission = admission
     }
 
     /// Applies newly recorded events, in position order.
-    func apply(_ events: [RecordedEvent], store: SQLiteEventStore?) throws {
-        for event in events {
+    func apply(_ recorded: [RecordedEvent]) throws {
+        for event in recorded {
             guard let decoded = try Self.decodeOwn(event) else {
                 if admission.isChecked, StreamKind(event.stream) != nil {
                     throw HistoryViolation(event, "\(event.type) is not an event this version of shiplog records on \(event.stream)")
                 }
                 continue
             }
-            try apply(event, decoded, store: store)
+            try apply(event, decoded)
         }
-        if let last = events.last { try endBatch(at: last.position) }
+        if let last = recorded.last { try endBatch(at: last.position) }
     }
 
     /// Checked mode: every deployment requested so far took its environment's lock.
@@ -96,7 +98,7 @@ public final class Projector {
     }
 
     /// Applies one decoded event; `endBatch` completes a batch.
-    private func apply(_ event: RecordedEvent, _ decoded: DeploymentEvent, store: SQLiteEventStore?) throws {
+    private func apply(_ event: RecordedEvent, _ decoded: DeploymentEvent) throws {
         let kind = StreamKind(event.stream)
         if admission.isChecked { try checkTime(event) }
         if kind == .deployment {
@@ -108,7 +110,7 @@ public final class Projector {
                 if admission.isChecked, !Identifier.isValid(id, as: .deploymentID) {
                     throw HistoryViolation(event, "stream \(Identifier.quoted(event.stream)) does not name a deployment: ids are \(Identifier.Kind.deploymentID.form)")
                 }
-                let folded = try cachedState(id: id, stream: event.stream, store: store, before: event)
+                let folded = try cachedState(id: id, stream: event.stream, before: event)
                 entry = Entry(id: id, stream: event.stream, state: folded.state, requestPosition: folded.requestPosition)
                 cache[event.stream] = entry
             }
@@ -161,21 +163,14 @@ public final class Projector {
             } catch { throw HistoryViolation(event, error.message) }
         }
         if kind == .artifact, case .artifactPruned(let name, _, _) = decoded {
-            try database.withStatement("UPDATE \(tables.prefix)artifacts SET pruned_at = ? WHERE name = ?") { s in
-                s.bind(1, event.recordedAt)
-                s.bind(2, name)
-                try s.run()
-            }
+            try tables.markPruned(artifact: name, at: event.recordedAt)
         }
     }
 
     /// Ends a batch of applied events: rows are written now when not cached, and the position recorded.
     private func endBatch(at position: Int64) throws {
         if !cacheStreams || dirty.count >= 5_000 { try flush() }
-        try database.withStatement("UPDATE \(tables.prefix)projection_state SET position = ? WHERE name = 'all'") { s in
-            s.bind(1, position)
-            try s.run()
-        }
+        try tables.setPosition(position)
     }
 
     static func isOwnStream(_ stream: String) -> Bool { StreamKind(stream) != nil }
@@ -213,21 +208,16 @@ public final class Projector {
         environments.removeAll(keepingCapacity: true)
     }
 
-    private func cachedState(id: String, stream: String, store: SQLiteEventStore?, before event: RecordedEvent) throws -> (state: DeploymentState, requestPosition: Int64) {
+    private func cachedState(id: String, stream: String, before event: RecordedEvent) throws -> (state: DeploymentState, requestPosition: Int64) {
         var state = DeploymentState()
         var requestPosition = event.position
         // A stream's first event has nothing before it to fold.
         if event.version == 1 { return (state, requestPosition) }
         // Fold what the stream held before this event (it may be one of several in a batch).
-        try database.withStatement("SELECT \(SQLiteEventStore.columnList) FROM events WHERE stream = ? AND version < ? ORDER BY version") { s in
-            s.bind(1, stream)
-            s.bind(2, event.version)
-            while try s.step() {
-                let e = SQLiteEventStore.decodeRow(s)
-                if let d = try DeploymentEvent.decode(e) {
-                    if case .deploymentRequested = d { requestPosition = e.position }
-                    state.evolve(d, at: e.recordedAt)
-                }
+        for e in try events.readStream(stream, below: .version(event.version)) {
+            if let d = try DeploymentEvent.decode(e) {
+                if case .deploymentRequested = d { requestPosition = e.position }
+                state.evolve(d, at: e.recordedAt)
             }
         }
         return (state, requestPosition)
@@ -238,13 +228,8 @@ public final class Projector {
         let stream = Ledger.stream(deployment: id)
         if let cached = recent.first(where: { $0.stream == stream }) ?? cache[stream] { return cached.state }
         var state = DeploymentState()
-        try database.withStatement("SELECT \(SQLiteEventStore.columnList) FROM events WHERE stream = ? AND position < ? ORDER BY version") { s in
-            s.bind(1, stream)
-            s.bind(2, position)
-            while try s.step() {
-                let e = SQLiteEventStore.decodeRow(s)
-                if let d = try DeploymentEvent.decode(e) { state.evolve(d, at: e.recordedAt) }
-            }
+        for e in try events.readStream(stream, below: .position(position)) {
+            if let d = try DeploymentEvent.decode(e) { state.evolve(d, at: e.recordedAt) }
         }
         return state.exists ? state : nil
     }
@@ -252,13 +237,7 @@ public final class Projector {
     /// Who held `environment` just before `event` (checked mode), from the events.
     private func holder(of environment: String, before event: RecordedEvent) throws -> String? {
         if let known = holders[environment] { return known }
-        let last: RecordedEvent? = try database.withStatement(
-            "SELECT \(SQLiteEventStore.columnList) FROM events WHERE stream = ? AND version < ? ORDER BY version DESC LIMIT 1") { s in
-            s.bind(1, event.stream)
-            s.bind(2, event.version)
-            return try s.step() ? SQLiteEventStore.decodeRow(s) : nil
-        }
-        guard let last else { return nil }
+        guard let last = try events.lastEvent(of: event.stream, belowVersion: event.version) else { return nil }
         if case .environmentLocked(let id)? = try DeploymentEvent.decode(last) { return id }
         return nil
     }
@@ -276,36 +255,15 @@ public final class Projector {
     }
 
     private func setActive(_ environment: String, _ id: String?, at time: String) throws {
-        try database.withStatement("""
-            INSERT INTO \(tables.prefix)environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
-            ON CONFLICT (name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = excluded.updated_at
-            """) { s in
-            s.bind(1, environment)
-            s.bind(2, id)
-            s.bind(3, time)
-            try s.run()
-        }
+        try tables.setActive(environment: environment, deploymentID: id, at: time)
     }
 
     private func insertArtifact(_ a: Artifact, deploymentID: String, environment: String, at event: RecordedEvent) throws {
         let stored = Timestamp.parse(event.recordedAt) ?? Date(timeIntervalSince1970: 0)
         let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
-        try database.withStatement("""
-            INSERT OR REPLACE INTO \(tables.prefix)artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
-            """) { s in
-            s.bind(1, a.name)
-            s.bind(2, deploymentID)
-            s.bind(3, environment)
-            s.bind(4, a.phase)
-            s.bind(5, a.sha256)
-            s.bind(6, a.size)
-            s.bind(7, a.retentionDays)
-            s.bind(8, event.recordedAt)
-            s.bind(9, expires)
-            s.bind(10, event.position)
-            try s.run()
-        }
+        try tables.upsert(artifact: ArtifactRow(name: a.name, deploymentID: deploymentID, environment: environment, phase: a.phase,
+                                                sha256: a.sha256, size: a.size, retentionDays: a.retentionDays, storedAt: event.recordedAt,
+                                                expiresAt: expires, prunedAt: nil, storedPosition: event.position))
     }
 
     private func writeRow(_ state: DeploymentState, requestPosition: Int64, lastPosition: Int64) throws {
@@ -314,34 +272,14 @@ public final class Projector {
             guard let f = state.finishedAt.flatMap(Timestamp.parse), let s = state.requestedAt.flatMap(Timestamp.parse) else { return nil }
             return Int64((f.timeIntervalSince(s) * 1000).rounded())
         }()
-        try database.withStatement("""
-            INSERT OR REPLACE INTO \(tables.prefix)deployments (deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks,
-                triggered_by, mode, current_phase, started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to,
-                failure_reason, marked_bad_reason, marked_bad_by, request_position, last_position)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """) { s in
-            s.bind(1, r.deploymentID)
-            s.bind(2, r.environment)
-            s.bind(3, (state.status ?? .running).rawValue)
-            s.bind(4, r.gitSHA)
-            s.bind(5, r.gitRef)
-            s.bind(6, JSONText.array(state.servicesDeployed.map(JSONText.quote)))
-            s.bind(7, Self.healthChecksJSON(state))
-            s.bind(8, r.triggeredBy)
-            s.bind(9, r.mode)
-            s.bind(10, state.currentPhase)
-            s.bind(11, state.requestedAt ?? "")
-            s.bind(12, state.finishedAt)
-            s.bind(13, duration)
-            s.bind(14, r.previousStableID)
-            s.bind(15, state.status == .rolledBack ? state.rollbackTargetID : nil)
-            s.bind(16, state.failureReason)
-            s.bind(17, state.markedBadReason)
-            s.bind(18, state.markedBadBy)
-            s.bind(19, requestPosition)
-            s.bind(20, lastPosition)
-            try s.run()
-        }
+        try tables.upsert(deployment: DeploymentRecord(
+            deploymentID: r.deploymentID, environment: r.environment, status: (state.status ?? .running).rawValue, gitSHA: r.gitSHA,
+            gitRef: r.gitRef, servicesDeployed: JSONText.array(state.servicesDeployed.map(JSONText.quote)),
+            healthChecks: Self.healthChecksJSON(state), triggeredBy: r.triggeredBy, mode: r.mode, currentPhase: state.currentPhase,
+            startedAt: state.requestedAt ?? "", finishedAt: state.finishedAt, durationMs: duration, previousStableID: r.previousStableID,
+            rolledBackTo: state.status == .rolledBack ? state.rollbackTargetID : nil, failureReason: state.failureReason,
+            markedBadReason: state.markedBadReason, markedBadBy: state.markedBadBy, requestPosition: requestPosition,
+            lastPosition: lastPosition))
     }
 
     /// The staging workflow's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.
@@ -359,22 +297,15 @@ public final class Projector {
         return JSONText.object(members)
     }
 
-    /// Empties every projection and replays the whole ledger through the same code.
-    static func rebuild(store: SQLiteEventStore, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
-        try store.database.inTransaction { try replay(store: store, into: .ledger, progress: progress) }
-    }
-
-    /// Empties `tables` and replays every event of `store` into them, in one pass that folds in
-    /// memory: each deployment's row is written once, when it finishes.
-    static func replay(store: SQLiteEventStore, into tables: ProjectionTables, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
-        let db = store.database
-        let p = tables.prefix
-        try db.execute("DELETE FROM \(p)deployments; DELETE FROM \(p)artifacts; DELETE FROM \(p)environments; UPDATE \(p)projection_state SET position = 0")
-        let projector = Projector(database: db, cacheStreams: true, tables: tables)
+    /// Empties `tables` and replays every event of `events` into them, in one pass that folds in
+    /// memory: each deployment's row is written once, when it finishes. Run it in a transaction.
+    static func replay(events: any EventStore, into tables: any ProjectionStore, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
+        try tables.removeAll()
+        let projector = Projector(events: events, tables: tables, cacheStreams: true)
         var count: Int64 = 0
         var last: Int64 = 0
-        try store.forEachEventForReplay { event in
-            if let decoded = try Projector.decodeOwn(event) { try projector.apply(event, decoded, store: store) }
+        try events.forEachEventForReplay(from: 1) { event in
+            if let decoded = try Projector.decodeOwn(event) { try projector.apply(event, decoded) }
             count += 1
             last = event.position
             if count % 1_000 == 0 {
@@ -386,17 +317,4 @@ public final class Projector {
         try projector.flush()
         return count
     }
-}
-
-/// Where a projector writes: the ledger's own projection tables, or a private copy of them
-/// that `verify` fills from the events to compare with the ones a person could have edited.
-struct ProjectionTables: Sendable {
-    /// Put before each table name: "" or a schema-qualified prefix.
-    var prefix: String
-
-    static let ledger = ProjectionTables(prefix: "")
-    static let replay = ProjectionTables(prefix: "temp.replay_")
-
-    /// The projection tables a replay rebuilds and `verify` compares, with their key columns.
-    static let compared: [(table: String, key: String)] = [("deployments", "deployment_id"), ("artifacts", "name"), ("environments", "name")]
 }

@@ -21,6 +21,34 @@ public struct DeploymentRecord: Sendable, Equatable {
     public var markedBadReason: String?
     public var markedBadBy: String?
     public var requestPosition: Int64
+    /// The position of the deployment's last event the row reflects.
+    public var lastPosition: Int64
+
+    public init(deploymentID: String, environment: String, status: String, gitSHA: String, gitRef: String, servicesDeployed: String,
+                healthChecks: String, triggeredBy: String, mode: String, currentPhase: String, startedAt: String, finishedAt: String?,
+                durationMs: Int64?, previousStableID: String?, rolledBackTo: String?, failureReason: String?, markedBadReason: String?,
+                markedBadBy: String?, requestPosition: Int64, lastPosition: Int64) {
+        self.deploymentID = deploymentID
+        self.environment = environment
+        self.status = status
+        self.gitSHA = gitSHA
+        self.gitRef = gitRef
+        self.servicesDeployed = servicesDeployed
+        self.healthChecks = healthChecks
+        self.triggeredBy = triggeredBy
+        self.mode = mode
+        self.currentPhase = currentPhase
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.durationMs = durationMs
+        self.previousStableID = previousStableID
+        self.rolledBackTo = rolledBackTo
+        self.failureReason = failureReason
+        self.markedBadReason = markedBadReason
+        self.markedBadBy = markedBadBy
+        self.requestPosition = requestPosition
+        self.lastPosition = lastPosition
+    }
 
     /// The staging workflow's `timestamp`: when the record was completed, else when it began.
     public var timestamp: String { finishedAt ?? startedAt }
@@ -54,33 +82,6 @@ public struct DeploymentRecord: Sendable, Equatable {
         let t = timestamp
         guard t.count == 24, t.hasSuffix("Z") else { return t }
         return String(t.prefix(19)) + "Z"
-    }
-
-    static let columns = """
-        deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks, triggered_by, mode, current_phase,
-        started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to, failure_reason, marked_bad_reason, marked_bad_by, request_position
-        """
-
-    init(_ s: Statement) {
-        deploymentID = s.string(0)
-        environment = s.string(1)
-        status = s.string(2)
-        gitSHA = s.string(3)
-        gitRef = s.string(4)
-        servicesDeployed = s.string(5)
-        healthChecks = s.string(6)
-        triggeredBy = s.string(7)
-        mode = s.string(8)
-        currentPhase = s.string(9)
-        startedAt = s.string(10)
-        finishedAt = s.optionalString(11)
-        durationMs = s.optionalInt64(12)
-        previousStableID = s.optionalString(13)
-        rolledBackTo = s.optionalString(14)
-        failureReason = s.optionalString(15)
-        markedBadReason = s.optionalString(16)
-        markedBadBy = s.optionalString(17)
-        requestPosition = s.int64(18)
     }
 }
 

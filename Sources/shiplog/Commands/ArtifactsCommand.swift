@@ -41,7 +41,7 @@ struct ArtifactsCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let (ledger, now) = try asOf.resolve(Ledger(store: try self.ledger.open(.readOnly)))
-                let artifacts = try Queries(store: ledger.store).artifacts(
+                let artifacts = try Queries(ledger: ledger).artifacts(
                     environment: env, deploymentID: deployment, expiringWithinDays: expiringWithin, expiredOnly: expired, now: now)
                 let out = StandardOutput()
                 if json {

@@ -65,7 +65,7 @@ func driving(_ body: () throws -> DeploymentOutcome) throws -> DeploymentOutcome
 /// Prints the outcome, feeds GitHub Actions, and exits with the deployment's code.
 func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner) throws {
     GitHubActions.writeOutput(deploymentID: outcome.deploymentID)
-    let record = try Queries(store: runner.ledger.store).record(outcome.deploymentID)
+    let record = try Queries(ledger: runner.ledger).record(outcome.deploymentID)
     GitHubActions.writeSummary(record)
     TerminalText.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
@@ -158,8 +158,8 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let store = try ledger.open(.readOnly)
-            let queries = Queries(store: store)
+            let opened = Ledger(store: try ledger.open(.readOnly))
+            let queries = Queries(ledger: opened)
             let active = try queries.activeDeployments(environment: env)
             if json {
                 for r in active { Terminal.out(r.json) }
@@ -171,7 +171,7 @@ struct StatusCommand: ParsableCommand {
             for r in active {
                 TerminalText.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(r.currentPhase), since \(r.startedAt)")
             }
-            if let env, let stable = try Ledger(store: queries.store).lastStableRecord(environment: env) {
+            if let env, let stable = try opened.lastStableRecord(environment: env) {
                 TerminalText.out("\(env): last stable \(stable.deploymentID) (\(stable.gitSHA.prefix(12)))")
             }
         }

@@ -50,7 +50,7 @@ struct HistoryCommand: ParsableCommand {
             if !json {
                 out.line(Self.header)
             }
-            try Queries(store: ledger.store).forEachRecord(filter, newestFirst: true, limit: limit) { record in
+            try Queries(ledger: ledger).forEachRecord(filter, newestFirst: true, limit: limit) { record in
                 count += 1
                 out.line(json ? record.json : TerminalText.visible(Self.row(record)))
             }

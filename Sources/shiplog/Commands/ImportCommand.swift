@@ -47,7 +47,7 @@ struct ImportCommand: ParsableCommand {
             let target = Ledger(store: store).makeImport()
             let decoder = JSONDecoder()
             var count: Int64 = 0
-            try store.database.inTransaction {
+            try store.inTransaction {
                 let existing = try store.head()
                 if existing.position > 0 {
                     throw LedgerError.refused("\(store.path) already holds \(existing.position) events; import only into an empty ledger (point --db at a new file)")

@@ -315,7 +315,7 @@ struct RecordCommand: ParsableCommand {
                     }
                     try ledger.execute(.finish(outcome(before)), on: id)
                 }
-                guard let record = try Queries(store: ledger.store).record(id) else {
+                guard let record = try Queries(ledger: ledger).record(id) else {
                     throw Failure("deployment \(id) finished but has no record; run `shiplog rebuild`", code: Exit.software)
                 }
                 let artifact = try keepLog(.bytes(Array(record.json.utf8)), name: recordName, phase: "summary", of: "the outcome",

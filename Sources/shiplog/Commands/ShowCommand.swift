@@ -28,7 +28,7 @@ struct ShowCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let (ledger, now) = try asOf.resolve(Ledger(store: try self.ledger.open(.readOnly)))
-            let queries = Queries(store: ledger.store)
+            let queries = Queries(ledger: ledger)
             guard let record = try queries.record(id) else {
                 let when = asOf.asOf.map { " as of \($0)" } ?? ""
                 throw LedgerError.notFound("no deployment \(id) in the ledger\(when); `shiplog history` lists them")

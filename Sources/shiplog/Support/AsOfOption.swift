@@ -36,7 +36,7 @@ struct AsOfOption: ParsableArguments {
         let head = try ledger.store.head()
         switch point {
         case .time(let time):
-            let position = try Queries(store: ledger.store).position(atOrBefore: time)
+            let position = try Queries(ledger: ledger).position(atOrBefore: time)
             if position >= head.position { return (ledger, time) }
             return (try ledger.asOf(position: position), time)
         case .position(let position):
