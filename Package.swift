@@ -31,6 +31,9 @@ let package = Package(
                     .embedInCode("0001_events.sql"),
                     .embedInCode("0002_projections.sql"),
                     .embedInCode("0003_artifact_facts.sql"),
+                    .embedInCode("postgres/0001_events.pg.sql"),
+                    .embedInCode("postgres/0002_projections.pg.sql"),
+                    .embedInCode("postgres/0003_artifact_blobs.pg.sql"),
                 ]),
 
         // fork/exec with a parent-death signal: Swift cannot run code between fork and exec.
@@ -40,28 +43,31 @@ let package = Package(
         // temporary names, private permissions): every file Shiplog writes goes through it.
         .target(name: "ShiplogFiles"),
 
-        .target(name: "EventStore", dependencies: ["CSQLite", "CCrypto", "ShiplogMigrations", "ShiplogFiles"]),
+        // The ports: the event store's protocol and value types, the hash chain, JSON and time text.
+        .target(name: "EventStore", dependencies: ["CCrypto", "ShiplogFiles"]),
+        // The SQLite backend: the only code that imports CSQLite or writes SQL for SQLite.
+        .target(name: "SQLiteStore", dependencies: ["EventStore", "Ledger", "CSQLite", "ShiplogMigrations", "ShiplogFiles"]),
         .target(name: "Ledger", dependencies: ["EventStore", "ShiplogFiles"]),
         .target(name: "Runner", dependencies: [
             "Ledger", "EventStore", "ShiplogFiles", "CCurl", "CSpawn", "CCrypto",
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "shiplog", dependencies: [
-            "Runner", "Ledger", "EventStore", "ShiplogFiles",
+            "Runner", "Ledger", "EventStore", "SQLiteStore", "ShiplogFiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Temp directories, the built binary, child processes and loopback servers for every suite.
-        .target(name: "ShiplogTestSupport", dependencies: ["EventStore"], path: "Tests/Support"),
+        .target(name: "ShiplogTestSupport", dependencies: ["EventStore", "SQLiteStore"], path: "Tests/Support"),
         // Measures the store, projections, queries and health checks at scale: tools/bench.
-        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore"],
+        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore"],
                           path: "Sources/ShiplogBench"),
 
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "ShiplogTestSupport"],
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "SQLiteStore", "ShiplogTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "ShiplogTestSupport"],
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "SQLiteStore", "ShiplogTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore", "ShiplogTestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["EventStore", "ShiplogTestSupport"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore", "ShiplogTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["EventStore", "SQLiteStore", "ShiplogTestSupport"]),
     ]
 )

@@ -10,7 +10,8 @@ public enum Migrations {
         public let sql: String
 
         init(_ fileName: String, _ bytes: [UInt8]) {
-            let stem = fileName.dropLast(".sql".count)
+            var stem = fileName.dropLast(".sql".count)
+            if stem.hasSuffix(".pg") { stem = stem.dropLast(".pg".count) }
             let number = stem.prefix(while: \.isNumber)
             self.version = Int(number)!
             self.name = String(stem.dropFirst(number.count + 1))
@@ -27,4 +28,11 @@ public enum Migrations {
 
     /// The schema version this binary writes.
     public static var latestVersion: Int { all.last!.version }
+
+    /// The PostgreSQL schema (migrations/postgres/), numbered on its own.
+    public static let postgres: [File] = [
+        File("0001_events.pg.sql", PackageResources._001_events_pg_sql),
+        File("0002_projections.pg.sql", PackageResources._002_projections_pg_sql),
+        File("0003_artifact_blobs.pg.sql", PackageResources._003_artifact_blobs_pg_sql),
+    ]
 }

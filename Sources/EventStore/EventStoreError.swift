@@ -31,6 +31,8 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
     case invalidEvent(String)
     /// Any other SQLite failure.
     case sqlite(path: String, code: Int32, message: String)
+    /// Any other failure of a database server (PostgreSQL), with what it said.
+    case server(location: String, detail: String)
 
     public var description: String {
         switch self {
@@ -61,27 +63,18 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
             return "cannot use \(path) as a ledger: \(detail)"
         case .invalidEvent(let detail):
             return "invalid event: \(detail)"
+        case .server(let location, let detail):
+            return "\(location): \(detail)"
         case .sqlite(let path, let code, let message):
             return "\(path): SQLite error \(code): \(message)"
         }
     }
 
     /// Read-only or cannot-open: what a read-only directory does to a WAL ledger's shared memory.
-    var isUnopenable: Bool {
+    public var isUnopenable: Bool {
         switch self {
         case .readOnly, .cannotOpen: true
         default: false
         }
-    }
-
-    /// Translates a SQLite failure into the error a caller can act on.
-    init(_ error: SQLiteError, path: String) {
-        if error.isBusy { self = .locked(path: path) }
-        else if error.isFull { self = .diskFull(path: path) }
-        else if error.isNotADatabase { self = .notADatabase(path: path) }
-        else if error.isCorrupt { self = .corrupt(path: path, detail: error.message) }
-        else if error.isReadOnly { self = .readOnly(path: path, detail: error.message) }
-        else if error.primaryCode == 14 /* SQLITE_CANTOPEN */ { self = .cannotOpen(path: path, detail: error.message) }
-        else { self = .sqlite(path: path, code: error.code, message: error.message) }
     }
 }

@@ -55,19 +55,19 @@ public final class HashChain {
 
     // The incremental form, used by verify to hash straight from SQLite's column buffers.
 
-    func begin(previous: [UInt8], position: Int64) {
+    public func begin(previous: [UInt8], position: Int64) {
         precondition(EVP_DigestInit_ex(context, digest, nil) == 1)
         previous.withUnsafeBytes { raw($0) }
         integer(UInt64(bitPattern: position))
     }
 
-    func field(_ bytes: UnsafeRawBufferPointer) {
+    public func field(_ bytes: UnsafeRawBufferPointer) {
         var length = UInt32(bytes.count).bigEndian
         withUnsafeBytes(of: &length) { raw($0) }
         raw(bytes)
     }
 
-    func integer(_ value: UInt64) {
+    public func integer(_ value: UInt64) {
         var big = value.bigEndian
         withUnsafeBytes(of: &big) { raw($0) }
     }
@@ -77,14 +77,14 @@ public final class HashChain {
     }
 
     /// SHA-256 of bytes already laid out canonically, into `out` (32 bytes), without allocating.
-    func hashCanonical(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<UInt8>) {
+    public func hashCanonical(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<UInt8>) {
         precondition(out.count == 32 && EVP_DigestInit_ex(context, self.digest, nil) == 1)
         raw(bytes)
         var length: UInt32 = 0
         precondition(EVP_DigestFinal_ex(context, out.baseAddress, &length) == 1)
     }
 
-    func finish() -> [UInt8] {
+    public func finish() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         out.withUnsafeMutableBufferPointer { precondition(EVP_DigestFinal_ex(context, $0.baseAddress, &length) == 1) }
@@ -107,21 +107,21 @@ public final class HashChain {
 
 /// One event's canonical bytes (docs/HASH-CHAIN.md), laid out in a buffer reused from event to
 /// event, so the chain is hashed with one call per event instead of one per field.
-final class CanonicalBytes {
+public final class CanonicalBytes {
     private var base: UnsafeMutableRawPointer
     private var capacity: Int
-    private(set) var count = 0
+    public private(set) var count = 0
 
-    init(capacity: Int = 4_096) {
+    public init(capacity: Int = 4_096) {
         self.capacity = capacity
         base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
     }
 
     deinit { base.deallocate() }
 
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
-    func removeAll() { count = 0 }
+    public func removeAll() { count = 0 }
 
     private func reserve(_ more: Int) {
         guard count + more > capacity else { return }
@@ -134,7 +134,7 @@ final class CanonicalBytes {
         capacity = grown
     }
 
-    func append(_ bytes: UnsafeRawBufferPointer) {
+    public func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         reserve(bytes.count)
         (base + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
@@ -142,14 +142,14 @@ final class CanonicalBytes {
     }
 
     /// `u64(x)`: big-endian.
-    func appendInteger(_ value: UInt64) {
+    public func appendInteger(_ value: UInt64) {
         reserve(8)
         (base + count).storeBytes(of: value.bigEndian, as: UInt64.self)
         count += 8
     }
 
     /// `str(x)`: the byte length as u32 big-endian, then the bytes.
-    func appendField(_ bytes: UnsafeRawBufferPointer) {
+    public func appendField(_ bytes: UnsafeRawBufferPointer) {
         reserve(4)
         (base + count).storeBytes(of: UInt32(bytes.count).bigEndian, as: UInt32.self)
         count += 4
@@ -221,7 +221,7 @@ public enum Hex {
     }
 
     /// Compares a digest with a hex string without allocating.
-    static func equals(_ bytes: [UInt8], _ hex: UnsafeRawBufferPointer) -> Bool {
+    public static func equals(_ bytes: [UInt8], _ hex: UnsafeRawBufferPointer) -> Bool {
         guard hex.count == bytes.count * 2 else { return false }
         // Verify compares one digest per event: four bytes become eight digits in one word.
         return bytes.withUnsafeBufferPointer { raw in

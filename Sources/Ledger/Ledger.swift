@@ -1,4 +1,4 @@
-@_exported import EventStore
+import EventStore
 import Foundation
 
 /// A failure of a ledger operation, phrased for the person who asked.
@@ -86,7 +86,7 @@ public final class Ledger {
     public func loadRecorded(_ id: String) throws -> DeploymentState {
         let state = try load(id)
         guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
-        if request.mode == "run" {
+        if request.mode == .run {
             throw LedgerError.refused("""
                 deployment \(id) is run by `shiplog deploy`, which records its phases itself; `shiplog record` reports only \
                 deployments begun with `record begin`. Continue it with `shiplog resume \(id)`, or end it with \
@@ -115,7 +115,7 @@ public final class Ledger {
     ///
     /// - Throws: `LedgerError.refused` naming the active deployment when the environment is held.
     public func request(environment: String, gitSHA: String, gitRef: String, services: [String], triggeredBy: String,
-                        mode: String, phases: [Phase] = [], checks: [String] = [],
+                        mode: DeploymentMode, phases: [Phase] = [], checks: [String] = [],
                         pipeline: (path: String, sha256: String)? = nil) throws -> DeploymentState {
         try Self.require(environment, as: .environment)
         try Self.require(gitSHA, as: .gitSHA)
@@ -127,7 +127,7 @@ public final class Ledger {
             let lock = try environmentLock(environment)
             if let active = lock.active {
                 let state = try load(active)
-                let continueIt = state.request?.mode == "record"
+                let continueIt = state.request?.mode == .record
                     ? "finish it with `shiplog record finish \(active) --status …`"
                     : "continue it with `shiplog resume \(active)`"
                 throw LedgerError.refused("""

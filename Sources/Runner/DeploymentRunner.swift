@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import Ledger
 import ShiplogFiles
@@ -86,7 +87,7 @@ public final class DeploymentRunner {
     public func deploy(sha: String, ref: String, triggeredBy: String) throws -> DeploymentOutcome {
         try prepareLogDirectory()
         let state = try ledger.request(environment: pipeline.environment, gitSHA: sha, gitRef: ref, services: pipeline.services,
-                                       triggeredBy: triggeredBy, mode: "run", phases: plan.phases, checks: plan.checks,
+                                       triggeredBy: triggeredBy, mode: .run, phases: plan.phases, checks: plan.checks,
                                        pipeline: pipeline.source)
         let id = state.id!
         output.started(id: id, state: state)
@@ -102,7 +103,7 @@ public final class DeploymentRunner {
         try prepareLogDirectory()
         let state = try ledger.load(id)
         guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
-        guard request.mode == "run" else {
+        guard request.mode == .run else {
             throw LedgerError.refused("deployment \(id) is recorded by another pipeline (`shiplog record`), not run by shiplog; it cannot be resumed here")
         }
         guard request.environment == pipeline.environment else {

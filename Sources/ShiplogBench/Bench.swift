@@ -1,3 +1,5 @@
+import EventStore
+import SQLiteStore
 import Foundation
 import Ledger
 import Runner

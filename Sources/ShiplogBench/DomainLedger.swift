@@ -1,3 +1,5 @@
+import EventStore
+import SQLiteStore
 import Foundation
 import Ledger
 
@@ -158,7 +160,7 @@ struct DomainLedger {
             let stable = lastStable[environment]
             let request = DeploymentRequest(
                 deploymentID: id, environment: environment, gitSHA: sha, gitRef: "refs/heads/release/\(2024 + k % 3).\(k % 12 + 1)",
-                services: services, triggeredBy: ["alice", "bob", "carol", "deploy-bot"][Int(rng.next() % 4)], mode: "run",
+                services: services, triggeredBy: ["alice", "bob", "carol", "deploy-bot"][Int(rng.next() % 4)], mode: .run,
                 phases: [.preflight, .build, .deploy, .health], checks: checks,
                 previousStableID: stable?.id, previousStableSHA: stable?.sha)
             add(.deploymentRequested(request), after: 0)

@@ -1,3 +1,4 @@
+import SQLiteStore
 import EventStore
 import Foundation
 import ShiplogTestSupport

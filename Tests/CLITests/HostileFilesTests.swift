@@ -1,3 +1,4 @@
+import SQLiteStore
 import EventStore
 import Foundation
 import ShiplogTestSupport
@@ -283,7 +284,11 @@ import Testing
         #expect(bad.status == 1, "a rolled-back deployment must exit 1 with its output closed; got \(bad.status)")
         let records = DomainJSON.lines(runShiplog(["history", "--json", "--db", staging.db]).stdout)
         #expect(records.map { $0["status"] as? String } == ["rolled_back", "success"], "\(records)")
-        #expect(good.stderr.contains("standard output was closed"), "\(good.stderr)")
+        // Closed after the first line, the rest may all have fit in the pipe's buffer before the
+        // reader left: only a pipe closed from the start is sure to refuse a write.
+        if stdout == .closed {
+            #expect(good.stderr.contains("standard output was closed"), "\(good.stderr)")
+        }
     }
 
     /// `record` with its output closed still records, and says so by its exit code.

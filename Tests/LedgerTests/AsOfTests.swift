@@ -1,3 +1,4 @@
+import SQLiteStore
 import EventStore
 import Foundation
 import Ledger
@@ -21,7 +22,7 @@ struct AsOfTests {
         // A deployment still running at the end.
         t.clock.advance(60)
         let d = try #require(try t.ledger.request(environment: "staging", gitSHA: sha(4), gitRef: "refs/heads/main", services: ["api"],
-                                                  triggeredBy: "ci", mode: "record").id)
+                                                  triggeredBy: "ci", mode: .record).id)
         let requestD = beforeD + 1   // its DeploymentRequested; the environment lock follows in the same append
         #expect(try t.store.head().position == beforeD + 2)
 

@@ -58,7 +58,7 @@ struct CodecRoundTripTests {
         for (n, t) in awkward.enumerated() {
             out.append(.deploymentRequested(DeploymentRequest(
                 deploymentID: "1732010400-abc123def456", environment: "staging", gitSHA: String(repeating: "ab", count: 20), gitRef: t,
-                services: [t, "api-gateway", ""], triggeredBy: t, mode: n % 2 == 0 ? "run" : "record",
+                services: [t, "api-gateway", ""], triggeredBy: t, mode: n % 2 == 0 ? .run : .record,
                 phases: n % 2 == 0 ? Phase.allCases : [], checks: n % 3 == 0 ? [] : [t, "auth_service"],
                 previousStableID: n % 2 == 0 ? nil : t, previousStableSHA: n % 4 == 1 ? nil : "0123456789abcdef0123456789abcdef01234567")))
             out.append(.stepSucceeded(.build, detail: t))
@@ -145,7 +145,7 @@ struct CodecRoundTripTests {
             return Set(try #require(try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]).keys)
         }
         let request = DeploymentRequest(deploymentID: "d", environment: "e", gitSHA: "s", gitRef: "r", services: ["a"], triggeredBy: "t",
-                                        mode: "run", phases: [.build], checks: ["c"], previousStableID: "p", previousStableSHA: "q")
+                                        mode: .run, phases: [.build], checks: ["c"], previousStableID: "p", previousStableSHA: "q")
         #expect(try keys(.deploymentRequested(request)) == ["deployment_id", "environment", "git_sha", "git_ref", "services", "triggered_by",
                                                             "mode", "phases", "checks", "previous_stable_id", "previous_stable_sha"])
         let attempt = HealthAttempt(check: "c", target: "t", attempt: 1, round: .deploy, httpStatus: 200, latencyMs: 5, error: "e", healthy: false)

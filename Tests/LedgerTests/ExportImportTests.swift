@@ -1,3 +1,4 @@
+import SQLiteStore
 import EventStore
 import Foundation
 import Ledger
@@ -23,7 +24,7 @@ struct ExportImportTests {
                            to: "approvals", expected: .noStream)
         t.clock.advance(60)
         _ = try t.ledger.request(environment: "staging", gitSHA: sha(7), gitRef: "refs/tags/v1.2.3", services: seedServices,
-                             triggeredBy: "bob", mode: "record")
+                             triggeredBy: "bob", mode: .record)
         return t
     }
 

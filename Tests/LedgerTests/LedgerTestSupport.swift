@@ -1,3 +1,4 @@
+import SQLiteStore
 import EventStore
 import Foundation
 import Ledger
@@ -279,7 +280,7 @@ extension TestLedger {
     @discardableResult
     func run(environment: String = "staging", sha gitSHA: String, plan: DeploymentPlan = seedPlan(), script: Script = .allGood) throws -> DeploymentState {
         let state = try ledger.request(environment: environment, gitSHA: gitSHA, gitRef: "refs/heads/main", services: seedServices,
-                                       triggeredBy: "ci", mode: "run", phases: plan.phases, checks: plan.checks)
+                                       triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
         var sim = try simulation(state.id!, plan: plan, script: script)
         _ = try sim.run()
         return sim.state
@@ -346,7 +347,7 @@ func runRequest(_ id: String = "1732010400-abc123def456", environment: String = 
     -> DeploymentEvent {
     .deploymentRequested(DeploymentRequest(
         deploymentID: id, environment: environment, gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
-        services: seedServices, triggeredBy: "ci", mode: "run", phases: plan.phases, checks: plan.checks,
+        services: seedServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks,
         previousStableID: previousStable?.id, previousStableSHA: previousStable?.sha))
 }
 
@@ -354,7 +355,7 @@ func runRequest(_ id: String = "1732010400-abc123def456", environment: String = 
 func recordRequest(_ id: String = "1732010400-abc123def456", previousStable: String? = "1731900000-0123456789ab") -> DeploymentEvent {
     .deploymentRequested(DeploymentRequest(
         deploymentID: id, environment: "staging", gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
-        services: seedServices, triggeredBy: "github-actions", mode: "record",
+        services: seedServices, triggeredBy: "github-actions", mode: .record,
         previousStableID: previousStable, previousStableSHA: previousStable.map { _ in "0123456789ab0123456789ab0123456789ab0123" }))
 }
 

@@ -1,3 +1,4 @@
+import SQLiteStore
 import EventStore
 import Foundation
 import Ledger
@@ -14,7 +15,7 @@ extension TestLedger {
     func record(_ ending: Ending, environment: String = "staging", n: Int) throws -> String {
         clock.advance(60)
         let id = try #require(try ledger.request(environment: environment, gitSHA: sha(n), gitRef: "refs/heads/main", services: seedServices,
-                                                 triggeredBy: "github-actions", mode: "record").id)
+                                                 triggeredBy: "github-actions", mode: .record).id)
         func send(_ command: DeploymentCommand) throws {
             clock.advance(5)
             try ledger.execute(command, on: id)
@@ -92,7 +93,7 @@ struct ProjectionTests {
         t.clock.advance(600)
         let plan = seedPlan()
         let request = try t.ledger.request(environment: "staging", gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
-                                           services: seedServices, triggeredBy: "ci", mode: "run", phases: plan.phases, checks: plan.checks)
+                                           services: seedServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
         let id = try #require(request.id)
         var sim = try t.simulation(id, plan: plan)
         for _ in 0..<100 where sim.state.next(plan: plan, now: t.clock.now) != .finish(.succeeded) {
@@ -171,7 +172,7 @@ struct ProjectionTests {
             try t.record(ending, n: 10 + n)
             t.clock.advance(60)
             let next = try t.ledger.request(environment: "staging", gitSHA: sha(100 + n), gitRef: "refs/heads/main", services: seedServices,
-                                            triggeredBy: "ci", mode: "record")
+                                            triggeredBy: "ci", mode: .record)
             #expect(next.request?.previousStableID == a, "after a \(ending) deployment")
             #expect(next.rollbackTarget?.id == a)
             try t.ledger.unlock(environment: "staging", reason: "probe only", by: "test")
@@ -179,7 +180,7 @@ struct ProjectionTests {
         // Marking the only stable version bad leaves no target at all.
         try t.ledger.execute(.markBad(reason: "data loss", by: "oncall"), on: a)
         let lonely = try t.ledger.request(environment: "staging", gitSHA: sha(200), gitRef: "refs/heads/main", services: seedServices,
-                                          triggeredBy: "ci", mode: "record")
+                                          triggeredBy: "ci", mode: .record)
         #expect(lonely.request?.previousStableID == nil)
         #expect(try t.queries.record(lonely.id!)?.rollbackAvailable == false)
     }

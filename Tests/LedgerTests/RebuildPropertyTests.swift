@@ -1,3 +1,4 @@
+import SQLiteStore
 import EventStore
 import Foundation
 import Ledger
@@ -171,7 +172,7 @@ struct RandomLedger {
         let script = randomScript(plan)
         t.clock.advance(Double(Int.random(in: 1...600, using: &rng)))
         let state = try t.ledger.request(environment: environment, gitSHA: sha(counter), gitRef: "refs/heads/main", services: seedServices,
-                                         triggeredBy: "ci", mode: "run", phases: plan.phases, checks: plan.checks)
+                                         triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
         let id = state.id!
         deployments.append(id)
         try checkRollbackTarget(id, expected: stable)

@@ -1,3 +1,4 @@
+import SQLiteStore
 import EventStore
 import Foundation
 import Ledger
@@ -38,7 +39,7 @@ struct UpcasterTests {
         let request = try #require(state.request)
         #expect(request.services == ["api-gateway", "auth-service", "education-service", "marketplace-service"])
         #expect(request.triggeredBy == "unknown")
-        #expect(request.mode == "record")
+        #expect(request.mode == .record)
         #expect(request.phases.isEmpty)
         #expect(request.previousStableID == nil)
         #expect(state.status == .success)
@@ -62,7 +63,7 @@ struct UpcasterTests {
         let ledger = Ledger(store: store, clock: { Date(timeIntervalSince1970: 1_732_100_000) })
         try ledger.rebuild()
         let next = try ledger.request(environment: "staging", gitSHA: sha(9), gitRef: "refs/heads/main", services: ["api-gateway"],
-                                      triggeredBy: "ci", mode: "record")
+                                      triggeredBy: "ci", mode: .record)
         #expect(next.request?.previousStableID == Self.deploymentID)
         #expect(next.request?.previousStableSHA == "abc123def4567890abc123def4567890abc12345")
         withExtendedLifetime(directory) {}
@@ -83,7 +84,7 @@ struct UpcasterTests {
         var current = event
         current.schema = 2
         current.data = DeploymentEvent.deploymentRequested(DeploymentRequest(
-            deploymentID: "x", environment: "staging", gitSHA: "abc", gitRef: "r", services: ["a", "b"], triggeredBy: "ci", mode: "run"))
+            deploymentID: "x", environment: "staging", gitSHA: "abc", gitRef: "r", services: ["a", "b"], triggeredBy: "ci", mode: .run))
             .makeNewEvent().data
         guard case .deploymentRequested(let today)? = try DeploymentEvent.decode(current) else {
             Issue.record("not read as a request")

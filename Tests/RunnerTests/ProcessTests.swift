@@ -1,3 +1,4 @@
+import SQLiteStore
 import CSpawn
 import Foundation
 import Testing

@@ -145,7 +145,7 @@ struct RedactionTests {
         var state = DeploymentState()
         state.evolve(.deploymentRequested(DeploymentRequest(deploymentID: "1700000000-abcdef123456", environment: "staging",
                                                             gitSHA: "abcdef1234567890", gitRef: "main", services: ["api"],
-                                                            triggeredBy: "ci", mode: "run")), at: "2026-01-01T00:00:00.000Z")
+                                                            triggeredBy: "ci", mode: .run)), at: "2026-01-01T00:00:00.000Z")
         state.evolve(.deploymentAbandoned(reason: "<!channel> see <https://evil.example|the fix> & \n✅ staging: deployed", by: "x"),
                      at: "2026-01-01T00:01:00.000Z")
         let text = SlackMessage.text(for: state, record: nil)

@@ -304,7 +304,7 @@ extension DeploymentRequest {
     init(_ f: PayloadFields) throws {
         self.init(deploymentID: try f.string("deployment_id"), environment: try f.string("environment"), gitSHA: try f.string("git_sha"),
                   gitRef: try f.string("git_ref"), services: try f.strings("services"), triggeredBy: try f.string("triggered_by"),
-                  mode: try f.string("mode"),
+                  mode: try f.raw("mode", as: DeploymentMode.self),
                   phases: try f.strings("phases").map { name in
                       guard let p = Phase(rawValue: name) else { throw f.fail("unknown phase \(name)") }
                       return p
@@ -339,6 +339,6 @@ enum Upcast {
             deploymentID: try f.string("deployment_id"), environment: try f.string("environment"),
             gitSHA: try f.string("git_sha"), gitRef: try f.string("git_ref"),
             services: try f.string("services").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
-            triggeredBy: "unknown", mode: "record")
+            triggeredBy: "unknown", mode: .record)
     }
 }

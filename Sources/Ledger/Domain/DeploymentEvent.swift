@@ -45,8 +45,8 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
     public var gitRef: String
     public var services: [String]
     public var triggeredBy: String
-    /// `run`: driven by `shiplog deploy`; `record`: phases reported by another pipeline.
-    public var mode: String
+    /// Who drives the deployment.
+    public var mode: DeploymentMode
     /// The phases the pipeline has, in order; empty for recorded deployments (any subset).
     public var phases: [Phase]
     /// The health checks the pipeline runs, by name.
@@ -60,7 +60,7 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
     public var pipelineSHA256: String?
 
     public init(deploymentID: String, environment: String, gitSHA: String, gitRef: String, services: [String],
-                triggeredBy: String, mode: String, phases: [Phase] = [], checks: [String] = [],
+                triggeredBy: String, mode: DeploymentMode, phases: [Phase] = [], checks: [String] = [],
                 previousStableID: String? = nil, previousStableSHA: String? = nil,
                 pipelinePath: String? = nil, pipelineSHA256: String? = nil) {
         self.deploymentID = deploymentID
@@ -89,6 +89,12 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
     public static func makeID(at date: Date, sha: String) -> String {
         "\(Int64(date.timeIntervalSince1970))-\(sha.lowercased().prefix(12))"
     }
+}
+
+/// Who drives a deployment: `shiplog deploy` (`run`), or another pipeline reporting its phases
+/// with `shiplog record` (`record`).
+public enum DeploymentMode: String, Sendable, Codable, Equatable {
+    case run, record
 }
 
 /// Which health-check pass: after the deploy, or after restoring the previous version.

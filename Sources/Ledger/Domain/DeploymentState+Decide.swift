@@ -125,7 +125,7 @@ extension DeploymentState {
             switch outcome {
             case .succeeded:
                 if hasFailure { throw DomainError("deployment \(id) cannot succeed: \(failureSummary); finish it as failed or rolled-back") }
-                if steps[.deploy]?.succeeded != true && !(request.mode == "record" && request.phases.isEmpty && furthestPhase != nil) {
+                if steps[.deploy]?.succeeded != true && !(request.mode == .record && request.phases.isEmpty && furthestPhase != nil) {
                     throw DomainError("deployment \(id) has not deployed anything yet; \(acceptsNext)")
                 }
                 // A pipeline with a plan succeeds only once every planned phase and its health checks did.

@@ -226,12 +226,3 @@ extension DeploymentState {
         return state
     }
 }
-
-extension DeploymentState {
-    public static func == (a: DeploymentState, b: DeploymentState) -> Bool {
-        a.request == b.request && a.version == b.version && a.status == b.status && a.steps == b.steps
-            && a.servicesDeployed == b.servicesDeployed && a.checks == b.checks && a.healthPassed == b.healthPassed
-            && a.rollbackTargetID == b.rollbackTargetID && a.markedBadReason == b.markedBadReason
-            && a.artifacts == b.artifacts && a.notified == b.notified && a.stabilized == b.stabilized
-    }
-}

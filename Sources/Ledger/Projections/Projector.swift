@@ -275,7 +275,7 @@ public final class Projector {
         try tables.upsert(deployment: DeploymentRecord(
             deploymentID: r.deploymentID, environment: r.environment, status: (state.status ?? .running).rawValue, gitSHA: r.gitSHA,
             gitRef: r.gitRef, servicesDeployed: JSONText.array(state.servicesDeployed.map(JSONText.quote)),
-            healthChecks: Self.healthChecksJSON(state), triggeredBy: r.triggeredBy, mode: r.mode, currentPhase: state.currentPhase,
+            healthChecks: Self.healthChecksJSON(state), triggeredBy: r.triggeredBy, mode: r.mode.rawValue, currentPhase: state.currentPhase,
             startedAt: state.requestedAt ?? "", finishedAt: state.finishedAt, durationMs: duration, previousStableID: r.previousStableID,
             rolledBackTo: state.status == .rolledBack ? state.rollbackTargetID : nil, failureReason: state.failureReason,
             markedBadReason: state.markedBadReason, markedBadBy: state.markedBadBy, requestPosition: requestPosition,

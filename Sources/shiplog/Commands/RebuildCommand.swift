@@ -1,3 +1,5 @@
+import EventStore
+import SQLiteStore
 import ArgumentParser
 import Foundation
 import Ledger

@@ -1,3 +1,5 @@
+import EventStore
+import SQLiteStore
 import ArgumentParser
 import Foundation
 import Ledger
@@ -70,7 +72,7 @@ struct RecordCommand: ParsableCommand {
                 let store = try ledger.open(.createOrUpgrade)
                 let state = try Ledger(store: store, textFilter: ProcessSecrets.filter).request(
                     environment: env, gitSHA: sha.lowercased(), gitRef: ref, services: serviceList,
-                    triggeredBy: triggeredBy ?? Who.current, mode: "record")
+                    triggeredBy: triggeredBy ?? Who.current, mode: .record)
                 guard let id = state.id, let request = state.request else {
                     throw Failure("the deployment was recorded but cannot be read back; run `shiplog verify`", code: Exit.software)
                 }

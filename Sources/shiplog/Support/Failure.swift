@@ -68,7 +68,7 @@ struct Failure: Error, CustomStringConvertible {
         case let e as EventStoreError:
             switch e {
             case .wrongExpectedVersion, .idempotencyConflict: return Exit.refused
-            case .notADatabase, .corrupt, .cannotOpen, .unusablePath, .sqlite: return Exit.ioError
+            case .notADatabase, .corrupt, .cannotOpen, .unusablePath, .sqlite, .server: return Exit.ioError
             case .locked: return Exit.tempFail
             case .readOnly, .diskFull: return Exit.cannotWrite
             case .newerSchema, .migrationChecksumMismatch, .notInitialized: return Exit.config

@@ -1,3 +1,4 @@
+import SQLiteStore
 import ArgumentParser
 import Foundation
 import Ledger

@@ -1,4 +1,5 @@
 import EventStore
+import Ledger
 import Foundation
 
 /// The projection tables of a SQLite ledger (migrations/0002_projections.sql), on the event

@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 
 /// One `String` for text that repeats row after row (stream names, event types), so a scan of

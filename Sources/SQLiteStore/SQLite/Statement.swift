@@ -1,3 +1,4 @@
+import EventStore
 import CSQLite
 
 /// A prepared statement owned by a `Database`, reused across calls.

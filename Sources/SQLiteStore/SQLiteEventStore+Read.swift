@@ -1,0 +1,157 @@
+import EventStore
+import Foundation
+import ShiplogFiles
+import ShiplogMigrations
+
+/// Reading: streams, pages, replays.
+extension SQLiteEventStore {
+    // MARK: Reading
+
+    public func readStream(_ stream: String, from version: Int64 = 1) throws -> [RecordedEvent] {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? AND version >= ? ORDER BY version") { s in
+            s.bind(1, stream)
+            s.bind(2, version)
+            var out: [RecordedEvent] = []
+            let interner = TextInterner()
+            while try s.step() { out.append(Self.row(s, interner)) }
+            return out
+        }
+    }
+
+    public var location: String { path }
+
+    public func readStream(_ stream: String, below limit: StreamLimit) throws -> [RecordedEvent] {
+        let (column, value): (String, Int64) = switch limit {
+        case .version(let v): ("version", v)
+        case .position(let p): ("position", p)
+        }
+        return try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? AND \(column) < ? ORDER BY version") { s in
+            s.bind(1, stream)
+            s.bind(2, value)
+            var out: [RecordedEvent] = []
+            while try s.step() { out.append(Self.row(s)) }
+            return out
+        }
+    }
+
+    public func lastEvent(of stream: String, belowVersion version: Int64) throws -> RecordedEvent? {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? AND version < ? ORDER BY version DESC LIMIT 1") { s in
+            s.bind(1, stream)
+            s.bind(2, version)
+            return try s.step() ? Self.row(s) : nil
+        }
+    }
+
+    /// The type list is spelled into the SQL text, so that SQLite can match it with the partial
+    /// index of migrations/0003_artifact_facts.sql.
+    public func forEachEvent(ofTypes types: [String], _ body: (RecordedEvent) throws -> Void) throws {
+        let list = types.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" }.joined(separator: ", ")
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE type IN (\(list)) ORDER BY position") { s in
+            while try s.step() { try body(Self.row(s)) }
+        }
+    }
+
+    public func position(atOrBefore time: String) throws -> Int64 {
+        try database.withStatement("SELECT coalesce(max(position), 0) FROM events WHERE recorded_at <= ?") { s in
+            s.bind(1, time)
+            try s.step()
+            return s.int64(0)
+        }
+    }
+
+    public func inTransaction<T>(_ body: () throws -> T) throws -> T { try database.inTransaction(body) }
+    public func inReadTransaction<T>(_ body: () throws -> T) throws -> T { try database.inReadTransaction(body) }
+
+    /// The event at `position`, if the ledger reaches it.
+    public func event(at position: Int64) throws -> RecordedEvent? {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE position = ?") { s in
+            s.bind(1, position)
+            return try s.step() ? Self.row(s) : nil
+        }
+    }
+
+    /// The events of `stream`, newest first, until `body` returns false. Streamed: a long stream
+    /// is never loaded whole.
+    public func forEachEventBackwards(of stream: String, _ body: (RecordedEvent) throws -> Bool) throws {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? ORDER BY version DESC") { s in
+            s.bind(1, stream)
+            while try s.step() {
+                if try !body(Self.row(s)) { return }
+            }
+        }
+    }
+
+    public func lastEvent(of stream: String) throws -> RecordedEvent? {
+        try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1") { s in
+            s.bind(1, stream)
+            return try s.step() ? Self.row(s) : nil
+        }
+    }
+
+    public func readAll(from position: Int64 = 1, pageSize: Int = 1_000) -> EventPages {
+        let interner = TextInterner()
+        return EventPages(from: position, pageSize: pageSize) { [database] from, limit in
+            try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? ORDER BY position LIMIT ?") { s in
+                s.bind(1, from)
+                s.bind(2, limit)
+                var out: [RecordedEvent] = []
+                out.reserveCapacity(limit)
+                while try s.step() { out.append(Self.row(s, interner)) }
+                return out
+            }
+        }
+    }
+
+    /// Calls `body` for every event from `position` on, in one read snapshot, without building pages.
+    public func forEachEvent(from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Void) throws {
+        try database.inReadTransaction {
+            try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position") { s in
+                s.bind(1, position)
+                s.bind(2, last)
+                let interner = TextInterner()
+                while try s.step() { try body(Self.row(s, interner)) }
+            }
+        }
+    }
+
+    /// Like `forEachEvent`, for a replay into projections, which reads what each event says and
+    /// not how it is identified or chained: `eventID`, `metadata` and `hash` are left empty, so a
+    /// rebuild does not read and copy them for every event.
+    public func forEachEventForReplay(from position: Int64 = 1, _ body: (RecordedEvent) throws -> Void) throws {
+        try database.inReadTransaction {
+            try database.withStatement("""
+                SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? ORDER BY position
+                """) { s in
+                s.bind(1, position)
+                let interner = TextInterner()
+                while try s.step() {
+                    try body(RecordedEvent(position: s.int64(0), eventID: "", stream: s.string(1, interning: interner), version: s.int64(2),
+                                           type: s.string(3, interning: interner), schema: s.int(4), data: s.string(5), metadata: "",
+                                           recordedAt: s.string(6), hash: ""))
+                }
+            }
+        }
+    }
+
+    public func head() throws -> Head { try currentHead() }
+
+    /// The `events` columns in `RecordedEvent` order, for projections that read streams themselves.
+    public static var columnList: String { columns }
+
+    /// A `RecordedEvent` from a row selected with `columnList`.
+    public static func decodeRow(_ s: Statement) -> RecordedEvent { row(s) }
+
+    static let columns = "position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash"
+
+    static func row(_ s: Statement) -> RecordedEvent {
+        RecordedEvent(position: s.int64(0), eventID: s.string(1), stream: s.string(2), version: s.int64(3), type: s.string(4),
+                      schema: s.int(5), data: s.string(6), metadata: s.string(7), recordedAt: s.string(8), hash: s.string(9))
+    }
+
+    /// A row of a scan: stream and type, which repeat, come from `interner`.
+    static func row(_ s: Statement, _ interner: TextInterner) -> RecordedEvent {
+        RecordedEvent(position: s.int64(0), eventID: s.string(1), stream: s.string(2, interning: interner), version: s.int64(3),
+                      type: s.string(4, interning: interner), schema: s.int(5), data: s.string(6), metadata: s.string(7),
+                      recordedAt: s.string(8), hash: s.string(9))
+    }
+}
