@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "CSpawn"),
 
         .target(name: "EventStore", dependencies: ["CSQLite", "CCrypto", "ShiplogMigrations"]),
+        // A synchronous libpq client (the only code that imports CLibPQ), for the PostgreSQL event store.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         .target(name: "Ledger", dependencies: ["EventStore"]),
         .target(name: "Runner", dependencies: [
             "Ledger", "EventStore", "CCurl", "CSpawn", "CCrypto",

@@ -16,4 +16,24 @@ static void shiplog_pq_ignore_notice(void *arg, const char *message) {
 static inline void shiplog_pq_silence_notices(PGconn *conn) {
     PQsetNoticeProcessor(conn, shiplog_pq_ignore_notice, (void *)0);
 }
+
+/*
+ * The PG_DIAG_* field codes are character-literal macros ('C', 'M', 'n'), which Swift does not
+ * import; each accessor below reads one field of an error result (NULL when it is absent).
+ */
+
+/// The five-character SQLSTATE of an error result.
+static inline const char *shiplog_pq_result_sqlstate(const PGresult *result) {
+    return PQresultErrorField(result, PG_DIAG_SQLSTATE);
+}
+
+/// The primary message, without DETAIL (which may quote row values) or HINT.
+static inline const char *shiplog_pq_result_primary_message(const PGresult *result) {
+    return PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+}
+
+/// The name of the constraint a unique, check or foreign-key violation names.
+static inline const char *shiplog_pq_result_constraint_name(const PGresult *result) {
+    return PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME);
+}
 #endif
