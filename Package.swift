@@ -23,6 +23,8 @@ let package = Package(
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
 
         // The SQL files in migrations/ are the schema; this target embeds them in the binary.
         .target(name: "ShiplogMigrations", path: "migrations",
@@ -48,12 +50,16 @@ let package = Package(
         // The SQLite backend: the only code that imports CSQLite or writes SQL for SQLite.
         .target(name: "SQLiteStore", dependencies: ["EventStore", "Ledger", "CSQLite", "ShiplogMigrations", "ShiplogFiles"]),
         .target(name: "Ledger", dependencies: ["EventStore", "ShiplogFiles"]),
+        // A synchronous libpq client (the only code that imports CLibPQ), for the PostgreSQL event store.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // The PostgreSQL backend: the only code that writes SQL for PostgreSQL.
+        .target(name: "PostgresStore", dependencies: ["EventStore", "Ledger", "PostgresClient", "ShiplogMigrations"]),
         .target(name: "Runner", dependencies: [
             "Ledger", "EventStore", "ShiplogFiles", "CCurl", "CSpawn", "CCrypto",
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "shiplog", dependencies: [
-            "Runner", "Ledger", "EventStore", "SQLiteStore", "ShiplogFiles",
+            "Runner", "Ledger", "EventStore", "SQLiteStore", "PostgresStore", "ShiplogFiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
