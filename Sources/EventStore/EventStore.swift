@@ -39,6 +39,9 @@ public protocol EventStore: AnyObject {
     /// Where the ledger lives, for messages (a path, or a URL without its password).
     var location: String { get }
 
+    /// The schema version the ledger is at (its newest applied migration).
+    func schemaVersion() throws -> Int
+
     /// Appends, then runs `project` with the newly recorded events inside the same transaction:
     /// the projections commit with the events or not at all.
     @discardableResult

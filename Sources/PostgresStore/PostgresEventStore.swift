@@ -96,4 +96,8 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func head() throws -> Head { try pg { try currentHead() } }
+
+    public func schemaVersion() throws -> Int {
+        try pg { Int(try connection.query("SELECT coalesce(max(version), 0) FROM schema_migrations").int64(0, 0) ?? 0) }
+    }
 }

@@ -183,7 +183,10 @@ public final class PostgresProjectionStore: ProjectionStore {
     }
 
     public func artifactOwner(name: String) throws -> String? {
-        try pg { try connection.query("SELECT deployment_id FROM \(prefix)artifacts WHERE name = $1", [name]).string(0, 0) }
+        try pg {
+            let r = try connection.query("SELECT deployment_id FROM \(prefix)artifacts WHERE name = $1", [name])
+            return r.rowCount == 1 ? r.string(0, 0) : nil
+        }
     }
 
     public func activeDeployments(environment: String?) throws -> [DeploymentRecord] {

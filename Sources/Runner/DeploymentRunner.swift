@@ -30,9 +30,9 @@ public final class DeploymentRunner {
     public let pipeline: Pipeline
     let environment: [String: String]
     let redactor: Redactor
-    let artifacts: ArtifactStore
+    let artifacts: any ArtifactBlobs
     let output: RunnerOutput
-    let lockDirectory: String
+    let claims: any RunnerClaims
     public let plan: DeploymentPlan
 
     /// - Parameters:
@@ -40,8 +40,8 @@ public final class DeploymentRunner {
     ///     runner's secrets, after the given ledger's own filter.
     ///   - pipeline: with the environment's overrides already applied.
     ///   - environment: the variables steps inherit; secrets among them are redacted everywhere.
-    public init(ledger: Ledger, pipeline: Pipeline, environment: [String: String], artifacts: ArtifactStore,
-                lockDirectory: String, output: RunnerOutput) {
+    public init(ledger: Ledger, pipeline: Pipeline, environment: [String: String], artifacts: any ArtifactBlobs,
+                claims: any RunnerClaims, output: RunnerOutput) {
         let redactor = Redactor(environment: environment, pipeline: pipeline)
         self.ledger = ledger.addingTextFilter { redactor.redact($0) }
         self.pipeline = pipeline
@@ -49,7 +49,7 @@ public final class DeploymentRunner {
         self.redactor = redactor
         self.artifacts = artifacts
         self.output = output
-        self.lockDirectory = lockDirectory
+        self.claims = claims
         self.plan = Self.makePlan(pipeline, environment: environment)
     }
 
@@ -124,7 +124,7 @@ public final class DeploymentRunner {
     // MARK: The loop
 
     func drive(_ id: String) throws -> DeploymentOutcome {
-        let lock = try RunnerLock(directory: lockDirectory, deploymentID: id)
+        let lock = try claims.claim(id)
         defer { lock.release() }
         var state = try ledger.load(id)
         var guardSteps = 0

@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import Ledger
 import ShiplogFiles
 
 /// An exclusive claim on driving one deployment, held through an advisory file lock.
@@ -9,7 +10,7 @@ import ShiplogFiles
 /// The file names its holder (host, pid, start time), so whoever finds the deployment held can
 /// be told who holds it. `unlock` takes the same lock, so it never ends a deployment a live
 /// runner on this machine is still driving.
-public final class RunnerLock {
+public final class RunnerLock: RunnerClaim {
     private var fd: Int32
 
     /// Who holds a deployment's lock, as the holder wrote it into the lock file.
@@ -52,7 +53,7 @@ public final class RunnerLock {
             && !name.isEmpty ? name : "unknown"
     }()
 
-    /// Takes the lock of `deploymentID`, or throws `RunnerError.alreadyDriven` naming its holder.
+    /// Takes the lock of `deploymentID`, or throws `RunnerClaimRefused` naming its holder.
     ///
     /// The lock file is `<directory>/<id>.lock` (directory 0700, file 0600, created as needed);
     /// a symbolic link, FIFO or foreign file planted there is refused, never followed.
@@ -70,7 +71,8 @@ public final class RunnerLock {
             let holder = n > 0 ? Holder(String(decoding: buffer[..<n], as: UTF8.self)) : nil
             close(fd)
             fd = -1
-            throw RunnerError.alreadyDriven(deploymentID, holder: holder)
+            throw RunnerClaimRefused(deploymentID: deploymentID, holder: holder?.description,
+                                     localPID: holder.flatMap { $0.isLocal ? $0.pid : nil }, remote: holder.map { !$0.isLocal } ?? false)
         }
         // Say who holds it. A failure to write only costs the name in a message.
         var since = ISO8601DateFormatter().string(from: now)
@@ -92,14 +94,24 @@ public final class RunnerLock {
 
 /// Failures of the runner itself.
 public enum RunnerError: Error, Equatable, CustomStringConvertible {
-    case alreadyDriven(String, holder: RunnerLock.Holder?)
     case lockUnavailable(String)
 
     public var description: String {
         switch self {
-        case .alreadyDriven(let id, let holder):
-            "deployment \(id) is being driven by another shiplog process right now\(holder.map { " (\($0))" } ?? ""); wait for it, or check `shiplog status`"
         case .lockUnavailable(let message): message
         }
+    }
+}
+
+/// Claims on a SQLite ledger's machine: a lock file per deployment beside the ledger.
+public struct FileRunnerClaims: RunnerClaims {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    public init(besideLedger path: String) { directory = RunnerLock.directory(besideLedger: path) }
+
+    public func claim(_ deploymentID: String) throws -> any RunnerClaim {
+        try RunnerLock(directory: directory, deploymentID: deploymentID)
     }
 }

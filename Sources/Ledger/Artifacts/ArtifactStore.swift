@@ -4,8 +4,10 @@ import ShiplogFiles
 
 /// Log and record files kept by content: `<dir>/<sha256>`, written atomically before the
 /// event that names them, so an event never points at a missing or partial file.
-public struct ArtifactStore: Sendable {
+public struct ArtifactStore: ArtifactBlobs {
     public let directory: String
+
+    public var location: String { directory }
 
     /// The default sits beside the ledger: `.shiplog/artifacts/` for `.shiplog/ledger.db`.
     public init(directory: String) { self.directory = directory }
@@ -30,37 +32,24 @@ public struct ArtifactStore: Sendable {
         return try writer.commit()
     }
 
-    /// Streams the file at `path` in (see `put(readingFrom:path:transform:)`).
-    public func put(file path: String, followSymlinks: Bool = true,
-                    transform: ((_ chunk: [UInt8], _ end: Bool) -> [UInt8])? = nil) throws -> (sha256: String, size: Int64) {
+    public func makeWriter() throws -> any ArtifactBlobWriter { try ArtifactWriter(store: self) }
+
+    public func read(sha256: String, _ body: ([UInt8]) throws -> Void) throws -> Bool {
+        try Ledger.require(sha256, as: .digest)
         let fd: Int32
         do {
-            fd = try FileSystem.openForReading(path, followSymlinks: followSymlinks, regularOnly: !followSymlinks)
+            fd = try FileSystem.openForReading(path(for: sha256), followSymlinks: false, regularOnly: true)
         } catch {
-            throw LedgerError.storage("cannot keep \(path): \(error)")
+            if error.code == ENOENT { return false }
+            throw LedgerError.storage("cannot read artifact \(sha256): \(error)")
         }
         defer { close(fd) }
-        return try put(readingFrom: fd, path: path, transform: transform)
-    }
-
-    /// Streams what `fd` reads, one chunk at a time, into the store: memory stays at a few
-    /// chunks however large the file. `transform` (a redactor, say) sees every chunk in order,
-    /// then an empty chunk with `end` true, and what it returns is what is stored and hashed.
-    public func put(readingFrom fd: Int32, path: String, chunkSize: Int = 1 << 18,
-                    transform: ((_ chunk: [UInt8], _ end: Bool) -> [UInt8])? = nil) throws -> (sha256: String, size: Int64) {
-        let writer = try ArtifactWriter(store: self)
         while true {
             let chunk: [UInt8]
-            do {
-                chunk = try FileSystem.read(fd, upTo: chunkSize, path: path)
-            } catch {
-                throw LedgerError.invalid("\(error)")
-            }
-            let end = chunk.isEmpty
-            try writer.write(transform.map { $0(chunk, end) } ?? chunk)
-            if end { break }
+            do { chunk = try FileSystem.read(fd, upTo: 1 << 18, path: path(for: sha256)) } catch { throw LedgerError.storage("\(error)") }
+            if chunk.isEmpty { return true }
+            try body(chunk)
         }
-        return try writer.commit()
     }
 
     public func remove(sha256: String) throws -> Bool {
@@ -101,7 +90,7 @@ public struct ArtifactStore: Sendable {
 /// One artifact being written: under an unpredictable temporary name in the store (created
 /// with O_EXCL | O_NOFOLLOW, mode 0600), hashed as it is written, and renamed to its digest
 /// by `commit()`. Dropped without a commit, it leaves nothing behind.
-public final class ArtifactWriter {
+public final class ArtifactWriter: ArtifactBlobWriter {
     let store: ArtifactStore
     private var fd: Int32
     private let temporaryPath: String
@@ -169,7 +158,7 @@ extension Ledger {
     /// Stores a log or record file for a deployment: the file first, then the event naming it.
     @discardableResult
     public func storeArtifact(name: String, phase: String, bytes: [UInt8], deploymentID: String,
-                              retentionDays: Int = 365, in artifacts: ArtifactStore) throws -> Artifact {
+                              retentionDays: Int = 365, in artifacts: any ArtifactBlobs) throws -> Artifact {
         try storeArtifact(name: name, phase: phase, deploymentID: deploymentID, retentionDays: retentionDays) {
             try artifacts.put(bytes)
         }
@@ -200,7 +189,7 @@ extension Ledger {
     /// the same content, comes from `ArtifactStored` and `ArtifactPruned` events, so an edit of
     /// the projection tables can neither get a live file deleted nor any file outside the store
     /// (only names that are recorded digests, inside the store's directory, are ever unlinked).
-    public func prune(now: Date, dryRun: Bool, in artifacts: ArtifactStore) throws -> [ArtifactRecord] {
+    public func prune(now: Date, dryRun: Bool, in artifacts: any ArtifactBlobs) throws -> [ArtifactRecord] {
         let facts = try artifactFacts()
         let nowText = Timestamp.format(now)
         let live = facts.values.filter { !$0.pruned }

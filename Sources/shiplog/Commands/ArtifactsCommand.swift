@@ -42,7 +42,7 @@ struct ArtifactsCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let (ledger, now) = try asOf.resolve(Ledger(store: try self.ledger.open(.readOnly)))
+                let (ledger, now) = try asOf.resolve(try self.ledger.ledger(.readOnly))
                 let artifacts = try Queries(ledger: ledger).artifacts(
                     environment: env, deploymentID: deployment, expiringWithinDays: expiringWithin, expiredOnly: expired, now: now)
                 let out = StandardOutput()
@@ -87,8 +87,8 @@ struct ArtifactsCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let ledger = Ledger(store: try self.ledger.open(dryRun ? .readOnly : .existing), textFilter: ProcessSecrets.filter)
-                let pruned = try ledger.prune(now: Date(), dryRun: dryRun, in: artifacts.store(ledgerPath: self.ledger.path))
+                let ledger = try self.ledger.ledger(dryRun ? .readOnly : .existing, textFilter: ProcessSecrets.filter)
+                let pruned = try ledger.prune(now: Date(), dryRun: dryRun, in: artifacts.store(ledger: ledger, ledgerPath: self.ledger.path))
                 let bytes = pruned.reduce(Int64(0)) { $0 + $1.size }
                 if json {
                     Terminal.out(JSONText.object([("dry_run", dryRun ? "true" : "false"), ("count", String(pruned.count)),

@@ -60,7 +60,7 @@ struct DebugCommand: ParsableCommand {
             }
         }
 
-        private func append(_ event: NewEvent, to store: SQLiteEventStore) throws -> AppendResult {
+        private func append(_ event: NewEvent, to store: any EventStore) throws -> AppendResult {
             guard mode == .shared else { return try store.append([event], to: stream, expected: .any) }
             var conflicts = 0
             while true {

@@ -56,9 +56,10 @@ struct DeployCommand: ParsableCommand {
 func driving(_ body: () throws -> DeploymentOutcome) throws -> DeploymentOutcome {
     do {
         return try body()
+    } catch let error as RunnerClaimRefused {
+        throw Failure(error.description, code: Exit.refused)
     } catch let error as RunnerError {
         switch error {
-        case .alreadyDriven: throw Failure(error.description, code: Exit.refused)
         case .lockUnavailable: throw Failure(error.description, code: Exit.cannotWrite)
         }
     }
@@ -101,7 +102,7 @@ struct ResumeCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let environment = ProcessInfo.processInfo.environment
-            let request = try Ledger(store: ledger.open(.existing)).load(id).request
+            let request = try self.ledger.ledger(.existing).load(id).request
             let path = config ?? request?.pipelinePath ?? Pipeline.defaultFileName
             let pipeline = try PipelineOptions.load(path: path, environment: environment)
             let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: verbose)
@@ -160,7 +161,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let opened = Ledger(store: try ledger.open(.readOnly))
+            let opened = try ledger.ledger(.readOnly)
             let queries = Queries(ledger: opened)
             let active = try queries.activeDeployments(environment: env)
             if json {

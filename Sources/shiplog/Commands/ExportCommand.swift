@@ -50,7 +50,7 @@ struct ExportCommand: ParsableCommand {
             if events {
                 var count: Int64 = 0
                 var last: RecordedEvent?
-                try store.forEachEvent { event in
+                try store.forEachEvent(from: 1, through: .max) { event in
                     try sink.line(event.jsonLine)
                     count += 1
                     last = event
@@ -65,7 +65,7 @@ struct ExportCommand: ParsableCommand {
             let filter = Queries.Filter(environment: env, since: since.flatMap(TimeArgument.parse).map(Timestamp.format))
             var count = 0
             if format == .json { try sink.text("[") }
-            try Queries(store: store).forEachRecord(filter, newestFirst: false) { record in
+            try Queries(ledger: LedgerOptions.ledger(on: store)).forEachRecord(filter, newestFirst: false) { record in
                 switch format {
                 case .json: try sink.text((count == 0 ? "\n" : ",\n") + record.json)
                 case .ndjson: try sink.line(record.json)

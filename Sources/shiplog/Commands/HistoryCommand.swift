@@ -43,7 +43,7 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let (ledger, _) = try asOf.resolve(Ledger(store: try self.ledger.open(.readOnly)))
+            let (ledger, _) = try asOf.resolve(try self.ledger.ledger(.readOnly))
             let filter = Queries.Filter(environment: env, status: normalizedStatus,
                                         since: since.flatMap(TimeArgument.parse).map(Timestamp.format),
                                         until: until.flatMap(TimeArgument.parse).map(Timestamp.format))

@@ -46,13 +46,13 @@ struct ImportCommand: ParsableCommand {
         try reporting {
             let reader = try LineReader(path: file)
             let store = try ledger.open(.createOrUpgrade)
-            let target = Ledger(store: store).makeImport()
+            let target = LedgerOptions.ledger(on: store).makeImport()
             let decoder = JSONDecoder()
             var count: Int64 = 0
             try store.inTransaction {
                 let existing = try store.head()
                 if existing.position > 0 {
-                    throw LedgerError.refused("\(store.path) already holds \(existing.position) events; import only into an empty ledger (point --db at a new file)")
+                    throw LedgerError.refused("\(store.location) already holds \(existing.position) events; import only into an empty ledger (point --db at a new file)")
                 }
                 var batch: [RecordedEvent] = []
                 batch.reserveCapacity(Self.batchSize)

@@ -28,7 +28,7 @@ struct LastStableCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let (ledger, _) = try asOf.resolve(Ledger(store: try self.ledger.open(.readOnly)))
+            let (ledger, _) = try asOf.resolve(try self.ledger.ledger(.readOnly))
             let queries = Queries(ledger: ledger)
             let stable = try ledger.lastStableRecord(environment: env)
             let skipped = explain || stable == nil ? try queries.skippedSinceLastStable(environment: env, stable: stable) : []

@@ -24,7 +24,7 @@ struct MarkBadCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
+            let ledger = try self.ledger.ledger(.existing, textFilter: ProcessSecrets.filter)
             let (state, events) = try ledger.execute(.markBad(reason: attribution.reason, by: attribution.who), on: id)
             let environment = state.request?.environment ?? "?"
             let stable = try ledger.lastStableRecord(environment: environment)

@@ -22,7 +22,7 @@ struct RebuildCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let ledger = Ledger(store: try self.ledger.open(.existing))
+            let ledger = try self.ledger.ledger(.existing)
             let started = Date()
             let count = try ledger.rebuild { replayed in Terminal.note("replayed \(replayed) events…") }
             let ms = Int64(Date().timeIntervalSince(started) * 1000)

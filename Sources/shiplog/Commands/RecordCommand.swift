@@ -70,7 +70,7 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let store = try ledger.open(.createOrUpgrade)
-                let state = try Ledger(store: store, textFilter: ProcessSecrets.filter).request(
+                let state = try LedgerOptions.ledger(on: store, textFilter: ProcessSecrets.filter).request(
                     environment: env, gitSHA: sha.lowercased(), gitRef: ref, services: serviceList,
                     triggeredBy: triggeredBy ?? Who.current, mode: .record)
                 guard let id = state.id, let request = state.request else {
@@ -158,7 +158,7 @@ struct RecordCommand: ParsableCommand {
             try reporting {
                 let phase = phase!
                 let logFile = try log.map(LogFile.init(path:))
-                let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
+                let ledger = try self.ledger.ledger(.existing, textFilter: ProcessSecrets.filter)
                 // A retry after the log could not be kept (disk full): the outcome stands, keep the log now.
                 let before = try ledger.loadRecorded(id)
                 let step = before.steps[phase]
@@ -230,7 +230,7 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let logFile = try log.map(LogFile.init(path:))
-                let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
+                let ledger = try self.ledger.ledger(.existing, textFilter: ProcessSecrets.filter)
                 let command = DeploymentCommand.recordHealthVerdict(check: service, healthy: status == .healthy, attempts: attempts, reason: reason)
                 _ = try ledger.loadRecorded(id)
                 let (state, events) = try ledger.execute(command, on: id)
@@ -302,7 +302,7 @@ struct RecordCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
+                let ledger = try self.ledger.ledger(.existing, textFilter: ProcessSecrets.filter)
                 let before = try ledger.loadRecorded(id)
                 guard before.exists else {
                     throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them")
@@ -388,7 +388,7 @@ enum ArtifactContent {
 /// of the redacted bytes the store holds.
 private func keepLog(_ content: ArtifactContent, name: String, phase: String, of what: String, deploymentID id: String, retentionDays: Int,
                      ledger: Ledger, artifacts: ArtifactOptions, ledgerPath: String) throws -> Artifact {
-    let store = artifacts.store(ledgerPath: ledgerPath)
+    let store = artifacts.store(ledger: ledger, ledgerPath: ledgerPath)
     do {
         return try ledger.storeArtifact(name: name, phase: phase, deploymentID: id, retentionDays: retentionDays) {
             switch content {

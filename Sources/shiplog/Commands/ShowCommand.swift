@@ -29,7 +29,7 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let (ledger, now) = try asOf.resolve(Ledger(store: try self.ledger.open(.readOnly)))
+            let (ledger, now) = try asOf.resolve(try self.ledger.ledger(.readOnly))
             let queries = Queries(ledger: ledger)
             guard let record = try queries.record(id) else {
                 let when = asOf.asOf.map { " as of \($0)" } ?? ""

@@ -34,26 +34,26 @@ struct UnlockCommand: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let ledger = Ledger(store: try self.ledger.open(.existing), textFilter: ProcessSecrets.filter)
+            let ledger = try self.ledger.ledger(.existing, textFilter: ProcessSecrets.filter)
             guard let active = try ledger.activeDeployment(environment: env) else {
                 throw LedgerError.notFound("environment \(env) has no active deployment; nothing to unlock")
             }
             // Hold the deployment's runner lock while ending it: no runner can start driving it meanwhile.
-            var lock: RunnerLock?
+            var lock: (any RunnerClaim)?
             do {
-                lock = try RunnerLock(directory: RunnerLock.directory(besideLedger: self.ledger.path), deploymentID: active)
-            } catch RunnerError.alreadyDriven(_, let holder) {
-                if let holder, !holder.isLocal {
+                lock = try LedgerOptions.claims(for: ledger.store, ledgerPath: self.ledger.path).claim(active)
+            } catch let refused as RunnerClaimRefused {
+                if refused.remote {
                     guard force else {
                         throw Failure("""
-                            deployment \(active) is held by a runner on another host (\(holder)); if that host is gone for \
+                            deployment \(active) is held by a runner on another host (\(refused.holder ?? "unknown")); if that host is gone for \
                             good, run unlock again with --force
                             """, code: Exit.refused)
                     }
                 } else {
                     throw Failure("""
-                        deployment \(active) is being driven by a live runner (\(holder.map(\.description) ?? "another shiplog process on this machine")); \
-                        stop it first\(holder.map { " (kill -TERM \($0.pid))" } ?? "") or let it finish: unlock is for a runner that is gone
+                        deployment \(active) is being driven by a live runner (\(refused.holder ?? "another shiplog process on this machine")); \
+                        stop it first\(refused.localPID.map { " (kill -TERM \($0))" } ?? "") or let it finish: unlock is for a runner that is gone
                         """, code: Exit.refused)
                 }
             }

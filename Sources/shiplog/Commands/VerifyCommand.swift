@@ -39,7 +39,7 @@ struct VerifyCommand: ParsableCommand {
             })
             // Projections are compared only with a chain that holds: a broken chain is the finding.
             let difference = report.isIntact
-                ? try Ledger(store: store).verifyProjections(progress: { count in
+                ? try LedgerOptions.ledger(on: store).verifyProjections(progress: { count in
                     if !json { Terminal.note("replayed \(count) events into the projection check…") }
                 })
                 : nil

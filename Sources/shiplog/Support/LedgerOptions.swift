@@ -1,11 +1,15 @@
-import SQLiteStore
 import ArgumentParser
 import EventStore
 import Foundation
+import Ledger
+import PostgresStore
+import Runner
+import SQLiteStore
 
 /// `--db` and friends, shared by every command that touches the ledger.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The ledger file.", discussion: "Default: $SHIPLOG_DB, else .shiplog/ledger.db", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The ledger: a SQLite file, or a postgres:// or postgresql:// URL shared by many runners.",
+                                            discussion: "Default: $SHIPLOG_DB, else .shiplog/ledger.db", valueName: "path|url"))
     var db: String?
 
     @Option(name: .customLong("busy-timeout"), help: ArgumentHelp("Milliseconds to wait for another writer's lock, 0 to \(Self.maximumBusyTimeoutMs) (default: $SHIPLOG_BUSY_TIMEOUT_MS, else 5000).", valueName: "ms"))
@@ -46,8 +50,68 @@ struct LedgerOptions: ParsableArguments {
         return options
     }
 
-    /// Opens the ledger; queries pass `.existing` so a mistyped path is not silently created.
-    func open(_ mode: SQLiteEventStore.OpenMode = .createOrUpgrade) throws -> SQLiteEventStore {
-        try SQLiteEventStore(path: path, mode: mode, options: options())
+    /// How a command opens the ledger.
+    enum OpenMode {
+        /// Create the ledger if missing and apply pending migrations.
+        case createOrUpgrade
+        /// The ledger must exist; pending migrations are applied.
+        case existing
+        /// The ledger must exist and is only read.
+        case readOnly
+    }
+
+    /// True when the ledger is a PostgreSQL server rather than a SQLite file.
+    var isServer: Bool { Self.isServerURL(path) }
+
+    static func isServerURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
+    /// Opens the event store; queries pass `.existing` or `.readOnly` so a mistyped path is not
+    /// silently created.
+    func open(_ mode: OpenMode = .createOrUpgrade) throws -> any EventStore {
+        if isServer {
+            let pgMode: PostgresEventStore.OpenMode = switch mode {
+            case .createOrUpgrade: .createOrUpgrade
+            case .existing: .existing
+            case .readOnly: .readOnly
+            }
+            return try PostgresEventStore(url: path, mode: pgMode, lockTimeoutMs: Int(try options().busyTimeoutMs))
+        }
+        let sqliteMode: SQLiteEventStore.OpenMode = switch mode {
+        case .createOrUpgrade: .createOrUpgrade
+        case .existing: .existing
+        case .readOnly: .readOnly
+        }
+        return try SQLiteEventStore(path: path, mode: sqliteMode, options: options())
+    }
+
+    /// Opens the ledger: the event store with its projection store, whatever the backend.
+    func ledger(_ mode: OpenMode = .createOrUpgrade, textFilter: @escaping @Sendable (String) -> String = { $0 }) throws -> Ledger {
+        Self.ledger(on: try open(mode), textFilter: textFilter)
+    }
+
+    /// Where artifact bytes live: files beside a SQLite ledger, the database of a PostgreSQL one.
+    static func blobs(for store: any EventStore, ledgerPath: String) -> any ArtifactBlobs {
+        if let pg = store as? PostgresEventStore { return PostgresArtifactBlobs(store: pg) }
+        return ArtifactStore(besideLedger: ledgerPath)
+    }
+
+    /// How runners claim a deployment: a lock file beside a SQLite ledger; a session-level
+    /// advisory lock on a PostgreSQL server, which every runner sharing the ledger sees.
+    static func claims(for store: any EventStore, ledgerPath: String) -> any RunnerClaims {
+        if store is PostgresEventStore { return PostgresRunnerClaims(url: ledgerPath) }
+        return FileRunnerClaims(besideLedger: ledgerPath)
+    }
+
+    /// A ledger around an opened store; `asOf` always replays into a private SQLite ledger in memory.
+    static func ledger(on store: any EventStore, textFilter: @escaping @Sendable (String) -> String = { $0 }) -> Ledger {
+        let scratch: (@escaping () -> Date) throws -> Ledger = { clock in
+            Ledger(store: try SQLiteEventStore(path: ":memory:", mode: .createOrUpgrade, clock: clock), clock: clock)
+        }
+        if let pg = store as? PostgresEventStore {
+            return Ledger(store: pg, textFilter: textFilter, scratch: scratch)
+        }
+        return Ledger(store: store as! SQLiteEventStore, textFilter: textFilter)
     }
 }

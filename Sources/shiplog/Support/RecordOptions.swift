@@ -8,9 +8,9 @@ struct ArtifactOptions: ParsableArguments {
         "Where artifact files are kept.", discussion: "Default: artifacts/ beside the ledger file.", valueName: "dir"))
     var artifactsDir: String?
 
-    func store(ledgerPath: String) -> ArtifactStore {
+    func store(ledger: Ledger, ledgerPath: String) -> any ArtifactBlobs {
         if let artifactsDir, !artifactsDir.isEmpty { return ArtifactStore(directory: artifactsDir) }
-        return ArtifactStore(besideLedger: ledgerPath)
+        return LedgerOptions.blobs(for: ledger.store, ledgerPath: ledgerPath)
     }
 }
 

@@ -1,0 +1,65 @@
+import EventStore
+import Foundation
+import Ledger
+import PostgresClient
+
+/// One runner per deployment across machines: a session-level advisory lock on the shared
+/// server, held on a connection of its own for as long as the runner drives the deployment.
+/// The server drops it when that connection dies, however the runner dies. The connection's
+/// `application_name` says who holds it (host, pid, since), so a refused claim can name them.
+public struct PostgresRunnerClaims: RunnerClaims {
+    public let url: String
+
+    public init(url: String) { self.url = url }
+
+    /// The lock key of a deployment: 64 bits of the SHA-256 of its stream name.
+    static func key(_ deploymentID: String) -> Int64 {
+        let digest = HashChain.sha256Hex("deployment-" + deploymentID)
+        return Int64(bitPattern: UInt64(digest.prefix(16), radix: 16) ?? 0)
+    }
+
+    static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        let name = String(cString: buffer)
+        return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") } && !name.isEmpty ? name : "unknown"
+    }
+
+    public func claim(_ deploymentID: String) throws -> any RunnerClaim {
+        let since = Timestamp.format(Date()).prefix(19) + "Z"
+        let me = "shiplog runner host=\(Self.hostName) pid=\(getpid()) since=\(since)"
+        do {
+            let connection = try PGConnection(url: url, applicationName: me)
+            let key = Self.key(deploymentID)
+            if try connection.tryAdvisoryLock(key: key) { return Claim(connection: connection) }
+            // Who holds it: the session with the lock, by its application name.
+            let r = try connection.query("""
+                SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted
+                  AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint
+                LIMIT 1
+                """, [String(key)])
+            let name = r.rowCount == 1 ? r.string(0, 0) : nil
+            connection.close()
+            var fields: [String: String] = [:]
+            for part in (name ?? "").split(separator: " ") {
+                let kv = part.split(separator: "=", maxSplits: 1)
+                if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
+            }
+            let host = fields["host"]
+            let pid = fields["pid"].flatMap { Int32($0) }
+            let holder = host.map { "pid \(pid.map(String.init) ?? "?") on host \($0), since \(fields["since"] ?? "?")" }
+            let local = host == Self.hostName
+            throw RunnerClaimRefused(deploymentID: deploymentID, holder: holder, localPID: local ? pid : nil, remote: host != nil && !local)
+        } catch let error as PostgresError {
+            throw EventStoreError(error)
+        }
+    }
+
+    final class Claim: RunnerClaim {
+        let connection: PGConnection
+        init(connection: PGConnection) { self.connection = connection }
+        func release() { connection.close() }
+        deinit { connection.close() }
+    }
+}
