@@ -3,8 +3,9 @@ import Foundation
 
 /// Every failure of a PostgreSQL call, classified once.
 ///
-/// Built only by `PostgresError.init(result:connection:sql:parameters:)` and
-/// `connectionFailed(_:url:)`, so the rules live in one place:
+/// What libpq reports becomes an error only in `init(result:connection:sql:parameters:server:)`
+/// (a failed call) and `connectionFailed(_:url:)` (a failed connection attempt), so the rules
+/// live in one place:
 ///
 /// - the message is the server's primary message, never its DETAIL (which quotes row values)
 ///   or the values bound to `$1…$n` (they may be secrets): any bound value found in the
