@@ -52,7 +52,7 @@ let package = Package(
         ]),
 
         // Temp directories, the built binary, child processes and loopback servers for every suite.
-        .target(name: "ShiplogTestSupport", dependencies: ["EventStore"], path: "Tests/Support"),
+        .target(name: "ShiplogTestSupport", dependencies: ["EventStore", "PostgresClient"], path: "Tests/Support"),
         // Measures the store, projections, queries and health checks at scale: tools/bench.
         .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore"],
                           path: "Sources/ShiplogBench"),
