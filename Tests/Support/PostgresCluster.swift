@@ -22,6 +22,23 @@ public final class PostgresCluster: @unchecked Sendable {
     /// The cluster of this test process, started on first use.
     public static let shared = PostgresCluster()
 
+    /// A cluster of its own, for a test that crashes or restarts the server (`kill9()`,
+    /// `restart()`): doing that to `shared` would cut off every other test running at the time.
+    /// Started on first use and stopped at exit like `shared`.
+    public static func dedicated() -> PostgresCluster {
+        PostgresCluster()
+    }
+
+    /// Every cluster started by this process, stopped at exit.
+    nonisolated(unsafe) private static var started: [PostgresCluster] = []
+    private static let startedLock = NSLock()
+    private static let stopAllAtExit: Void = {
+        atexit {
+            let clusters = PostgresCluster.startedLock.withLock { PostgresCluster.started }
+            for cluster in clusters { cluster.stop() }
+        }
+    }()
+
     /// True when `SHIPLOG_TEST_POSTGRES` names an existing server: tests that stop, crash or
     /// restart the server, or need its superuser password, only run against the throwaway one.
     public static var usesExistingServer: Bool {
@@ -105,6 +122,7 @@ public final class PostgresCluster: @unchecked Sendable {
     /// Stops the server as abruptly as a crash: `pg_ctl stop -m immediate` makes every server
     /// process quit at once, without a shutdown checkpoint, so the next start runs crash recovery.
     /// Every connection is lost. `restart()` brings the server back on the same port.
+    /// Use a `dedicated()` cluster for this.
     public func kill9() throws {
         let server = try running()
         guard server.existing == nil else { throw ClusterError("kill9 needs the throwaway cluster, not SHIPLOG_TEST_POSTGRES") }
@@ -149,7 +167,8 @@ public final class PostgresCluster: @unchecked Sendable {
             if stopped { throw ClusterError("the PostgreSQL test cluster was stopped") }
             if server == nil {
                 server = Result { try Self.start(password: superuserPassword) }
-                atexit { PostgresCluster.shared.stop() }
+                Self.stopAllAtExit
+                Self.startedLock.withLock { Self.started.append(self) }
             }
             return try server!.get()
         }
