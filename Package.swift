@@ -63,5 +63,6 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore", "ShiplogTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["EventStore", "ShiplogTestSupport"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "ShiplogTestSupport"]),
     ]
 )
