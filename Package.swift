@@ -64,7 +64,7 @@ let package = Package(
         ]),
 
         // Temp directories, the built binary, child processes and loopback servers for every suite.
-        .target(name: "ShiplogTestSupport", dependencies: ["EventStore", "SQLiteStore"], path: "Tests/Support"),
+        .target(name: "ShiplogTestSupport", dependencies: ["EventStore", "SQLiteStore", "PostgresClient"], path: "Tests/Support"),
         // Measures the store, projections, queries and health checks at scale: tools/bench.
         .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore"],
                           path: "Sources/ShiplogBench"),
@@ -73,7 +73,10 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "SQLiteStore", "ShiplogTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore", "ShiplogTestSupport"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore", "PostgresStore", "ShiplogTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["EventStore", "SQLiteStore", "ShiplogTestSupport"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "ShiplogTestSupport"]),
+        // The event store, projections and ledger rules on both backends, one suite with the backend as its parameter.
+        .testTarget(name: "BackendTests", dependencies: ["EventStore", "Ledger", "Runner", "SQLiteStore", "PostgresStore", "ShiplogTestSupport"]),
     ]
 )

@@ -49,8 +49,9 @@ extension PGConnection {
             }
             cursor = end
         }
-        let queryStart = credentialsEnd.flatMap { end in characters[end...].firstIndex(of: "?") } ?? firstQuestion
-        output += characters[cursor..<min(queryStart, characters.count)]
+        // The query starts at the first "?" after the credentials, if there were any.
+        let queryStart = credentialsEnd.map { end in characters[end...].firstIndex(of: "?") ?? characters.count } ?? firstQuestion
+        output += characters[cursor..<queryStart]
         guard queryStart < characters.count else { return (String(output), secrets) }
         // The query: "&"-separated key=value pairs, percent-encoded.
         output.append("?")

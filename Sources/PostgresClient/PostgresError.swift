@@ -3,8 +3,9 @@ import Foundation
 
 /// Every failure of a PostgreSQL call, classified once.
 ///
-/// Built only by `PostgresError.init(result:connection:sql:parameters:)` and
-/// `connectionFailed(_:url:)`, so the rules live in one place:
+/// What libpq reports becomes an error only in `init(result:connection:sql:parameters:server:)`
+/// (a failed call) and `connectionFailed(_:url:)` (a failed connection attempt), so the rules
+/// live in one place:
 ///
 /// - the message is the server's primary message, never its DETAIL (which quotes row values)
 ///   or the values bound to `$1…$n` (they may be secrets): any bound value found in the
@@ -112,8 +113,13 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
             text = connection.map { String(cString: PQerrorMessage($0)) }
         }
         var kind = Self.kind(sqlState: state, constraint: constraint)
-        // Whatever the SQLSTATE (often none: libpq reports a dead socket as a plain message),
-        // a connection that is no longer usable means the session is gone.
+        // An error without a SQLSTATE comes from libpq, not the server: typically a socket the
+        // server closed. When the failure was on sending, libpq has not read the end of the
+        // stream yet and still calls the connection OK; one non-blocking read lets it see it.
+        if let connection, state == nil, PQstatus(connection) == CONNECTION_OK {
+            _ = PQconsumeInput(connection)
+        }
+        // Whatever the SQLSTATE, a connection that is no longer usable means the session is gone.
         if connection == nil || PQstatus(connection) == CONNECTION_BAD { kind = .connectionLost }
         let secrets = parameters.compactMap { $0 } + Self.password(of: connection)
         self.init(kind: kind, sqlState: state,

@@ -1,0 +1,203 @@
+import EventStore
+import Foundation
+import Ledger
+import PostgresClient
+import PostgresStore
+import SQLiteStore
+import ShiplogTestSupport
+import Testing
+
+/// The store's guarantees, the same on both backends.
+@Suite("Both backends: the event store")
+struct EventStoreConformanceTests {
+    @Test(arguments: Backend.allCases)
+    func appendsAreGaplessChainedAndVerify(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        try t.store.append([event(1), event(2)], to: "a", expected: .noStream)
+        try t.store.append([event(3)], to: "b", expected: .noStream)
+        try t.store.append([event(4)], to: "a", expected: .exactly(2))
+        let events = try t.events()
+        #expect(events.map(\.position) == [1, 2, 3, 4])
+        #expect(events.map(\.version) == [1, 2, 1, 3])
+        let report = try t.store.verify(expect: nil, progress: nil)
+        #expect(report.isIntact)
+        #expect(report.head == (try t.store.head()))
+        #expect(try t.store.readStream("a", from: 2).map(\.version) == [2, 3])
+        #expect(try t.store.lastEvent(of: "a")?.position == 4)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aWrongExpectedVersionWritesNothing(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        try t.store.append([event(1)], to: "a", expected: .noStream)
+        #expect(throws: EventStoreError.wrongExpectedVersion(stream: "a", expected: .exactly(5), actual: 1)) {
+            try t.store.append([event(2)], to: "a", expected: .exactly(5))
+        }
+        #expect(throws: EventStoreError.wrongExpectedVersion(stream: "a", expected: .noStream, actual: 1)) {
+            try t.store.append([StreamAppend(stream: "b", expected: .noStream, events: [event(3)]),
+                                StreamAppend(stream: "a", expected: .noStream, events: [event(4)])])
+        }
+        #expect(try t.store.head().position == 1, "a refused multi-stream append wrote part of itself")
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aRetriedAppendReturnsTheOriginalResultAndAPartialOverlapIsRefused(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        let batch = [event(1), event(2)]
+        let first = try t.store.append(batch, to: "a", expected: .noStream)
+        let again = try t.store.append(batch, to: "a", expected: .noStream)
+        #expect(again.wasAlreadyCommitted && again.firstPosition == first.firstPosition && again.lastPosition == first.lastPosition)
+        #expect(throws: EventStoreError.self) { try t.store.append([batch[1], event(3)], to: "a", expected: .exactly(1)) }
+        #expect(try t.store.head().position == 2)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aConditionOnAnotherStreamRefusesTheAppendWhenThatStreamMoved(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        try t.store.append([event(1)], to: "target", expected: .noStream)
+        try t.store.append([StreamAppend(stream: "a", expected: .noStream, events: [event(2)]),
+                            StreamAppend(stream: "target", expected: .exactly(1), events: [])])
+        try t.store.append([event(3)], to: "target", expected: .exactly(1))
+        #expect(throws: EventStoreError.wrongExpectedVersion(stream: "target", expected: .exactly(1), actual: 2)) {
+            try t.store.append([StreamAppend(stream: "a", expected: .exactly(1), events: [event(4)]),
+                                StreamAppend(stream: "target", expected: .exactly(1), events: [])])
+        }
+        #expect(try t.store.head().position == 3)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func eventsCannotBeChangedAndAnEditBehindTheTriggersBackIsFound(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        try t.store.append([event(1), event(2), event(3)], to: "a", expected: .noStream)
+        #expect(throws: (any Error).self) { try t.sql("UPDATE events SET data = '{\"n\":9}' WHERE position = 2") }
+        #expect(throws: (any Error).self) { try t.sql("DELETE FROM events WHERE position = 3") }
+        if backend == .postgres {
+            #expect(throws: (any Error).self) { try t.sql("TRUNCATE events") }
+            try t.sql("ALTER TABLE events DISABLE TRIGGER events_are_immutable; UPDATE events SET data = '{\"n\":9}' WHERE position = 2")
+        } else {
+            try t.sql("DROP TRIGGER events_are_immutable; UPDATE events SET data = '{\"n\":9}' WHERE position = 2;")
+        }
+        let report = try t.store.verify(expect: nil, progress: nil)
+        #expect(report.problem?.position == 2, "\(String(describing: report.problem))")
+    }
+
+    @Test(arguments: Backend.allCases)
+    func verifyExpectCatchesARewrittenHistory(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        try t.store.append([event(1), event(2)], to: "a", expected: .noStream)
+        let kept = try t.store.head()
+        #expect(try t.store.verify(expect: kept, progress: nil).isIntact)
+        #expect(try !t.store.verify(expect: Head(position: 2, hash: String(repeating: "a", count: 64)), progress: nil).isIntact)
+        #expect(try !t.store.verify(expect: Head(position: 9, hash: kept.hash), progress: nil).isIntact)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func anExportImportsIntoTheOtherBackendByteForByte(backend: Backend) throws {
+        let source = try BackendLedger(backend == .sqlite ? .postgres : .sqlite)
+        _ = try source.ledger.request(environment: "staging", gitSHA: sha(1), gitRef: "main", services: ["api"], triggeredBy: "ci", mode: .record)
+        try source.store.append([event(1)], to: "notes", expected: .any)
+        let exported = try source.events()
+        let target = try BackendLedger(backend)
+        try target.ledger.importEvents(exported)
+        #expect(try target.events().map(\.jsonLine) == exported.map(\.jsonLine))
+        #expect(try target.store.head() == source.store.head())
+        #expect(try target.store.verify(expect: source.store.head(), progress: nil).isIntact)
+    }
+}
+
+/// The ledger's rules and projections, the same on both backends.
+@Suite("Both backends: the ledger")
+struct LedgerConformanceTests {
+    /// A stable deployment, then one that failed; returns their ids.
+    static func history(_ t: BackendLedger) throws -> (stable: String, failed: String) {
+        let stable = try #require(try t.ledger.request(environment: "staging", gitSHA: sha(1), gitRef: "main", services: ["api"],
+                                                       triggeredBy: "ci", mode: .record).id)
+        t.clock.advance(5)
+        try t.ledger.execute(.completeStep(.deploy, succeeded: true, reason: nil), on: stable)
+        try t.ledger.execute(.finish(.succeeded), on: stable)
+        t.clock.advance(60)
+        let failed = try #require(try t.ledger.request(environment: "staging", gitSHA: sha(2), gitRef: "main", services: ["api"],
+                                                       triggeredBy: "ci", mode: .record).id)
+        t.clock.advance(5)
+        try t.ledger.execute(.completeStep(.deploy, succeeded: false, reason: "exit 1"), on: failed)
+        try t.ledger.execute(.finish(.failed(reason: "deploy failed")), on: failed)
+        return (stable, failed)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func recordsLastStableAndRollbackTargetsFollowTheEvents(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        let (stable, failed) = try Self.history(t)
+        let queries = Queries(ledger: t.ledger)
+        #expect(try queries.record(stable)?.status == "success")
+        #expect(try queries.record(failed)?.status == "failed")
+        #expect(try t.ledger.lastStable(environment: "staging")?.deploymentID == stable)
+        // An edited row changes neither the decision nor escapes verify.
+        try t.sql("UPDATE deployments SET status = 'success' WHERE deployment_id = '\(failed)'")
+        #expect(try t.ledger.lastStable(environment: "staging")?.deploymentID == stable)
+        let next = try t.ledger.request(environment: "staging", gitSHA: sha(3), gitRef: "main", services: ["api"], triggeredBy: "ci", mode: .record)
+        #expect(next.request?.previousStableID == stable)
+        let difference = try #require(try t.ledger.verifyProjections())
+        #expect(difference.value == failed && difference.column == "status", "\(difference)")
+        try t.ledger.rebuild()
+        #expect(try t.ledger.verifyProjections() == nil)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func historyStreamsEveryDeploymentAndAsOfAnswersThePast(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        let (stable, failed) = try Self.history(t)
+        var listed: [String] = []
+        try Queries(ledger: t.ledger).forEachRecord(RecordFilter(environment: "staging"), newestFirst: true) { listed.append($0.deploymentID) }
+        #expect(listed == [failed, stable])
+        let requestOfFailed = try t.store.readStream("deployment-\(failed)", from: 1)[0].position
+        let past = try t.ledger.asOf(position: requestOfFailed - 1)
+        #expect(try Queries(ledger: past).record(failed) == nil)
+        #expect(try past.lastStable(environment: "staging")?.deploymentID == stable)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aSecondActiveDeploymentIsRefusedNamingTheFirst(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        let first = try #require(try t.ledger.request(environment: "qa", gitSHA: sha(1), gitRef: "main", services: [], triggeredBy: "ci", mode: .record).id)
+        do {
+            _ = try t.ledger.request(environment: "qa", gitSHA: sha(2), gitRef: "main", services: [], triggeredBy: "ci", mode: .record)
+            Issue.record("a second active deployment was accepted")
+        } catch LedgerError.refused(let message) {
+            #expect(message.contains(first))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func artifactsRoundTripAndPruneDecidesFromTheEvents(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        let (stable, _) = try Self.history(t)
+        let bytes = Array(String(repeating: "log line\n", count: 300_000).utf8)   // more than one 1 MiB chunk
+        let artifact = try t.ledger.storeArtifact(name: "deploy-\(stable).log", phase: "deploy", bytes: bytes, deploymentID: stable,
+                                                  retentionDays: 1, in: t.blobs)
+        var read: [UInt8] = []
+        #expect(try t.blobs.read(sha256: artifact.sha256) { read += $0 })
+        #expect(read == bytes)
+        t.clock.advance(2 * 86_400)
+        let pruned = try t.ledger.prune(now: t.clock.now, dryRun: false, in: t.blobs)
+        #expect(pruned.map(\.name) == ["deploy-\(stable).log"])
+        #expect(try !t.blobs.read(sha256: artifact.sha256) { _ in })
+        #expect(try Queries(ledger: t.ledger).artifacts(now: t.clock.now).first?.state == .pruned)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func oneRunnerPerDeploymentAndTheClaimNamesItsHolder(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        let claim = try t.claims.claim("1795000000-abcdef123456")
+        do {
+            _ = try t.claims.claim("1795000000-abcdef123456")
+            Issue.record("a second claim on one deployment was granted")
+        } catch let refused as RunnerClaimRefused {
+            #expect(refused.holder?.contains("pid \(getpid())") == true, "\(refused)")
+            #expect(!refused.remote)
+        }
+        claim.release()
+        let again = try t.claims.claim("1795000000-abcdef123456")
+        again.release()
+    }
+}
