@@ -45,11 +45,16 @@ let package = Package(
         // temporary names, private permissions): every file Shiplog writes goes through it.
         .target(name: "ShiplogFiles"),
 
+        // Time as the ledger writes it: the one value type the domain and the store share.
+        .target(name: "ShiplogCore"),
+        // The pure domain: events, DeploymentState (evolve, decide, next, admit), identifiers.
+        // No store, no clock, no I/O: times and ids arrive as values.
+        .target(name: "Domain", dependencies: ["ShiplogCore"]),
         // The ports: the event store's protocol and value types, the hash chain, JSON and time text.
-        .target(name: "EventStore", dependencies: ["CCrypto", "ShiplogFiles"]),
+        .target(name: "EventStore", dependencies: ["CCrypto", "ShiplogFiles", "ShiplogCore"]),
         // The SQLite backend: the only code that imports CSQLite or writes SQL for SQLite.
         .target(name: "SQLiteStore", dependencies: ["EventStore", "Ledger", "CSQLite", "ShiplogMigrations", "ShiplogFiles"]),
-        .target(name: "Ledger", dependencies: ["EventStore", "ShiplogFiles"]),
+        .target(name: "Ledger", dependencies: ["Domain", "EventStore", "ShiplogFiles"]),
         // A synchronous libpq client (the only code that imports CLibPQ), for the PostgreSQL event store.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
         // The PostgreSQL backend: the only code that writes SQL for PostgreSQL.

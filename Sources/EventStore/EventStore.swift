@@ -1,3 +1,4 @@
+@_exported import ShiplogCore
 /// The append-only, hash-chained store every Shiplog fact lives in.
 ///
 /// A backend (SQLite today) implements this protocol; the domain sees nothing else of it.

@@ -1,3 +1,4 @@
+@_exported import Domain
 import EventStore
 import Foundation
 

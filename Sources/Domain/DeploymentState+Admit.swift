@@ -161,7 +161,7 @@ public enum EnvironmentRules {
 
 extension DeploymentEvent {
     /// Every identifier the event carries has the form `Identifier` requires.
-    func validateIdentifiers() throws(DomainError) {
+    public func validateIdentifiers() throws(DomainError) {
         switch self {
         case .deploymentRequested(let r):
             try Identifier.validate(r.deploymentID, as: .deploymentID)

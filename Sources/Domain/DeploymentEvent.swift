@@ -1,4 +1,4 @@
-import EventStore
+import ShiplogCore
 import Foundation
 
 /// Everything that can happen to a deployment or an environment, in the past tense.

@@ -1,4 +1,4 @@
-import EventStore
+import ShiplogCore
 
 extension DeploymentState {
     /// The events a command produces, or a refusal. Pure: deciding the same command again

@@ -1,4 +1,4 @@
-import EventStore
+import ShiplogCore
 import Foundation
 
 /// What a pipeline consists of, as far as deciding the next step needs to know.
