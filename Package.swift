@@ -51,15 +51,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // The seeded generator the tests and the benchmark share (SplitMix64).
+        .target(name: "SeededRandom"),
+
         // Temp directories, the built binary, child processes and loopback servers for every suite.
         .target(name: "ShiplogTestSupport", dependencies: ["EventStore"], path: "Tests/Support"),
         // Measures the store, projections, queries and health checks at scale: tools/bench.
-        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore"],
+        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SeededRandom"],
                           path: "Sources/ShiplogBench"),
 
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "ShiplogTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "ShiplogTestSupport"],
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "ShiplogTestSupport", "SeededRandom"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore", "ShiplogTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["EventStore", "ShiplogTestSupport"]),

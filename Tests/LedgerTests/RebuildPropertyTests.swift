@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import Ledger
+import SeededRandom
 import Testing
 
 /// Rebuilding the projections from the events gives, table for table and column for column,
