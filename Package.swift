@@ -68,15 +68,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // The seeded generator the tests and the benchmark share (SplitMix64).
+        .target(name: "SeededRandom"),
+
         // Temp directories, the built binary, child processes and loopback servers for every suite.
         .target(name: "ShiplogTestSupport", dependencies: ["EventStore", "SQLiteStore", "PostgresClient"], path: "Tests/Support"),
         // Measures the store, projections, queries and health checks at scale: tools/bench.
-        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore"],
+        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore", "SeededRandom"],
                           path: "Sources/ShiplogBench"),
 
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "SQLiteStore", "ShiplogTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "SQLiteStore", "ShiplogTestSupport"],
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "SQLiteStore", "ShiplogTestSupport", "SeededRandom"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore", "PostgresStore", "ShiplogTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["EventStore", "SQLiteStore", "ShiplogTestSupport"]),

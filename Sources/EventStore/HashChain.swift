@@ -159,7 +159,6 @@ public final class CanonicalBytes {
 
 /// SHA-256 over a stream of chunks, for files too large to hold in memory.
 public final class SHA256Stream {
-    private let chain = HashChain()
     private let context: OpaquePointer
 
     public init() {

@@ -2,6 +2,7 @@ import SQLiteStore
 import EventStore
 import Foundation
 import Ledger
+import SeededRandom
 import Testing
 
 /// Rebuilding the projections from the events gives, table for table and column for column,
