@@ -84,6 +84,18 @@ public protocol EventStore: AnyObject {
     func inReadTransaction<T>(_ body: () throws -> T) throws -> T
 }
 
+extension EventStore {
+    @discardableResult
+    public func append(_ events: [NewEvent], to stream: String, expected: ExpectedVersion) throws -> AppendResult {
+        try append([StreamAppend(stream: stream, expected: expected, events: events)])[0]
+    }
+
+    @discardableResult
+    public func append(_ batches: [StreamAppend]) throws -> [AppendResult] {
+        try append(batches, within: { _ in })
+    }
+}
+
 /// How far `readStream(_:below:)` reads.
 public enum StreamLimit: Sendable, Hashable {
     /// Events with a version below this one.

@@ -6,16 +6,6 @@ import PostgresClient
 /// `AppendRules` decides everything else, exactly as on SQLite.
 extension PostgresEventStore: AppendBackend {
     @discardableResult
-    public func append(_ events: [NewEvent], to stream: String, expected: ExpectedVersion) throws -> AppendResult {
-        try append([StreamAppend(stream: stream, expected: expected, events: events)])[0]
-    }
-
-    @discardableResult
-    public func append(_ batches: [StreamAppend]) throws -> [AppendResult] {
-        try append(batches, within: { _ in })
-    }
-
-    @discardableResult
     public func append(_ batches: [StreamAppend], within project: ([RecordedEvent]) throws -> Void) throws -> [AppendResult] {
         let batches = try AppendRules.prepare(batches)
         return try pg {

@@ -8,19 +8,6 @@ extension SQLiteEventStore: AppendBackend {
     // MARK: Appending
 
     @discardableResult
-    public func append(_ events: [NewEvent], to stream: String, expected: ExpectedVersion) throws -> AppendResult {
-        try append([StreamAppend(stream: stream, expected: expected, events: events)])[0]
-    }
-
-    @discardableResult
-    public func append(_ batches: [StreamAppend]) throws -> [AppendResult] {
-        try append(batches, within: { _ in })
-    }
-
-    /// Appends, then runs `project` with the newly recorded events inside the same transaction:
-    /// the projections commit with the events or not at all. `BEGIN IMMEDIATE` serializes
-    /// writers across processes; `AppendRules` decides everything else.
-    @discardableResult
     public func append(_ batches: [StreamAppend], within project: ([RecordedEvent]) throws -> Void) throws -> [AppendResult] {
         let batches = try AppendRules.prepare(batches)
         return try database.inTransaction {

@@ -148,14 +148,19 @@ struct RunnerOwnershipTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
     }
 
-    @Test func aTargetMarkedBadDuringTheRollbackIsNeverReportedAsRestored() throws {
-        let staging = try Staging(rollback: #"echo started >> "$RUNS/rollback"; sleep 3; echo "$SHIPLOG_ROLLBACK_VERSION" > "$STATE/current"; echo ok > "$STATE/health""#)
+    /// A good release deployed, then a broken one started in the background; returns the good
+    /// release's id and the broken one's runner.
+    static func stableThenBroken(_ staging: Staging) throws -> (String, ChildProcess) {
         let good = staging.deploy("abc123def4567890")
         #expect(good.status == 0, "\(good.stderr)")
         let goodID = try #require(Staging.deploymentID(in: good.stdout))
-        Thread.sleep(forTimeInterval: 1.05)
+        Thread.sleep(forTimeInterval: 1.05)   // a new second, so the ids differ
+        return (goodID, try staging.startDeploy("bad0000000000001"))
+    }
 
-        let runner = try staging.startDeploy("bad0000000000001")
+    @Test func aTargetMarkedBadDuringTheRollbackIsNeverReportedAsRestored() throws {
+        let staging = try Staging(rollback: #"echo started >> "$RUNS/rollback"; sleep 3; echo "$SHIPLOG_ROLLBACK_VERSION" > "$STATE/current"; echo ok > "$STATE/health""#)
+        let (goodID, runner) = try Self.stableThenBroken(staging)
         #expect(Self.eventually { staging.runs("rollback").count == 1 })
         let marked = staging.shiplog(["mark-bad", goodID, "--reason", "data corruption found", "--by", "oncall"])
         #expect(marked.status == 0, "\(marked.stderr)")
@@ -170,12 +175,7 @@ struct RunnerOwnershipTests {
 
     @Test func aTargetMarkedBadBeforeTheRollbackIsNotRestored() throws {
         let staging = try Staging(rollback: #"echo started >> "$RUNS/rollback""#, stabilize: "3s")
-        let good = staging.deploy("abc123def4567890")
-        #expect(good.status == 0, "\(good.stderr)")
-        let goodID = try #require(Staging.deploymentID(in: good.stdout))
-        Thread.sleep(forTimeInterval: 1.05)
-
-        let runner = try staging.startDeploy("bad0000000000001")
+        let (goodID, runner) = try Self.stableThenBroken(staging)
         #expect(Self.eventually { staging.runs("deploy").count == 2 })
         let marked = staging.shiplog(["mark-bad", goodID, "--reason", "regression", "--by", "oncall"])
         #expect(marked.status == 0, "\(marked.stderr)")

@@ -199,9 +199,11 @@ extension Ledger {
         for fact in expired {
             let a = fact.artifact
             let environment = try load(fact.deploymentID).request?.environment ?? ""
-            records.append(ArtifactRecord(name: a.name, deploymentID: fact.deploymentID, environment: environment, phase: a.phase,
-                                          sha256: a.sha256, size: a.size, retentionDays: a.retentionDays, storedAt: fact.storedAt,
-                                          expiresAt: fact.expiresAt, prunedAt: nil, state: .expired))
+            records.append(ArtifactRecord(row: ArtifactRow(name: a.name, deploymentID: fact.deploymentID, environment: environment,
+                                                           phase: a.phase, sha256: a.sha256, size: a.size, retentionDays: a.retentionDays,
+                                                           storedAt: fact.storedAt, expiresAt: fact.expiresAt, prunedAt: nil,
+                                                           storedPosition: fact.position),
+                                          state: .expired))
             if dryRun { continue }
             // The same content may back a newer, unexpired artifact: keep the file then.
             if !needed.contains(a.sha256) { _ = try artifacts.remove(sha256: a.sha256) }
@@ -216,6 +218,7 @@ extension Ledger {
     struct ArtifactFact {
         var artifact: Artifact
         var deploymentID: String
+        var position: Int64
         var storedAt: String
         var expiresAt: String
         var pruned = false
@@ -232,7 +235,8 @@ extension Ledger {
                     guard let id = Identifier.deploymentID(inStream: event.stream), Identifier.isValid(a.sha256, as: .digest),
                           let stored = Timestamp.parse(event.recordedAt) else { return }
                     let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
-                    facts[id + "/" + a.name] = ArtifactFact(artifact: a, deploymentID: id, storedAt: event.recordedAt, expiresAt: expires)
+                    facts[id + "/" + a.name] = ArtifactFact(artifact: a, deploymentID: id, position: event.position, storedAt: event.recordedAt,
+                                                            expiresAt: expires)
                 case .artifactPruned(let name, _, let id):
                     facts[id + "/" + name]?.pruned = true
                 default:

@@ -57,7 +57,7 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// The record as JSON: first exactly the staging workflow's fields in the staging workflow's order, then the audit fields.
     public var json: String {
         JSONText.object([
-            ("timestamp", JSONText.quote(seedTimestamp)),
+            ("timestamp", JSONText.quote(recordTimestamp)),
             ("deployment_id", JSONText.quote(deploymentID)),
             ("environment", JSONText.quote(environment)),
             ("status", JSONText.quote(status)),
@@ -78,36 +78,37 @@ public struct DeploymentRecord: Sendable, Equatable {
     }
 
     /// The staging workflow writes whole seconds: `2024-11-19T10:30:00Z`.
-    var seedTimestamp: String {
+    var recordTimestamp: String {
         let t = timestamp
         guard t.count == 24, t.hasSuffix("Z") else { return t }
         return String(t.prefix(19)) + "Z"
     }
 }
 
-/// One stored artifact and its retention state at a given time.
+/// One stored artifact and its retention state at a given time: its projection row's fields
+/// (`name`, `sha256`, `expiresAt`…) read through, and the state.
+@dynamicMemberLookup
 public struct ArtifactRecord: Sendable, Equatable {
     public enum State: String, Sendable { case retained, expiringSoon = "expiring_soon", expired, pruned }
 
-    public var name: String
-    public var deploymentID: String
-    public var environment: String
-    public var phase: String
-    public var sha256: String
-    public var size: Int64
-    public var retentionDays: Int
-    public var storedAt: String
-    public var expiresAt: String
-    public var prunedAt: String?
+    public var row: ArtifactRow
     public var state: State
 
+    public init(row: ArtifactRow, state: State) {
+        self.row = row
+        self.state = state
+    }
+
+    public subscript<T>(dynamicMember keyPath: KeyPath<ArtifactRow, T>) -> T { row[keyPath: keyPath] }
+
     public var json: String {
-        JSONText.object([
-            ("name", JSONText.quote(name)), ("deployment_id", JSONText.quote(deploymentID)),
-            ("environment", JSONText.quote(environment)), ("phase", JSONText.quote(phase)),
-            ("sha256", JSONText.quote(sha256)), ("size", String(size)), ("retention_days", String(retentionDays)),
-            ("stored_at", JSONText.quote(storedAt)), ("expires_at", JSONText.quote(expiresAt)),
-            ("pruned_at", prunedAt.map(JSONText.quote) ?? "null"), ("state", JSONText.quote(state.rawValue)),
+        let r = row
+        return JSONText.object([
+            ("name", JSONText.quote(r.name)), ("deployment_id", JSONText.quote(r.deploymentID)),
+            ("environment", JSONText.quote(r.environment)), ("phase", JSONText.quote(r.phase)),
+            ("sha256", JSONText.quote(r.sha256)), ("size", String(r.size)), ("retention_days", String(r.retentionDays)),
+            ("stored_at", JSONText.quote(r.storedAt)), ("expires_at", JSONText.quote(r.expiresAt)),
+            ("pruned_at", r.prunedAt.map(JSONText.quote) ?? "null"), ("state", JSONText.quote(state.rawValue)),
         ])
     }
 }

@@ -57,9 +57,7 @@ public struct Queries {
         let soon = Timestamp.format(now.addingTimeInterval(Double(expiringWithinDays ?? soonDays) * 86_400))
         return try projections.artifacts(filter).map { a in
             let state: ArtifactRecord.State = a.prunedAt != nil ? .pruned : a.expiresAt <= nowText ? .expired : a.expiresAt <= soon ? .expiringSoon : .retained
-            return ArtifactRecord(name: a.name, deploymentID: a.deploymentID, environment: a.environment, phase: a.phase, sha256: a.sha256,
-                                  size: a.size, retentionDays: a.retentionDays, storedAt: a.storedAt, expiresAt: a.expiresAt,
-                                  prunedAt: a.prunedAt, state: state)
+            return ArtifactRecord(row: a, state: state)
         }
     }
 
