@@ -104,17 +104,34 @@ extension DeploymentEvent {
             kinds[t.succeeded] = .stepSucceeded(p)
             kinds[t.failed] = .stepFailed(p)
         }
-        let named: [(String, Kind)] = [
-            ("DeploymentRequested", .requested), ("HealthCheckAttempted", .healthAttempt), ("ArtifactStored", .artifact),
-            ("ServiceDeployed", .serviceDeployed), ("StabilizationWaitStarted", .stabilizationStarted),
-            ("StabilizationWaitFinished", .stabilizationFinished), ("ServiceHealthy", .serviceHealthy),
-            ("ServiceUnhealthy", .serviceUnhealthy), ("HealthChecksPassed", .checksPassed), ("HealthChecksFailed", .checksFailed),
-            ("RollbackStarted", .rollbackStarted), ("NotificationSent", .notificationSent), ("NotificationFailed", .notificationFailed),
-            ("DeploymentSucceeded", .succeeded), ("DeploymentFailed", .failed), ("DeploymentRolledBack", .rolledBack),
-            ("DeploymentAbandoned", .abandoned), ("DeploymentMarkedBad", .markedBad), ("EnvironmentLocked", .locked),
-            ("EnvironmentReleased", .released), ("EnvironmentUnlocked", .unlocked), ("ArtifactPruned", .pruned),
+        // The names come from `typeName`, the one place they are spelled: one sample of each case.
+        let samples: [(DeploymentEvent, Kind)] = [
+            (.deploymentRequested(DeploymentRequest(deploymentID: "", environment: "", gitSHA: "", gitRef: "", services: [],
+                                                    triggeredBy: "", mode: .run)), .requested),
+            (.healthCheckAttempted(HealthAttempt(check: "", target: "", attempt: 0, round: .deploy, httpStatus: nil, latencyMs: 0,
+                                                 error: nil, healthy: true)), .healthAttempt),
+            (.artifactStored(Artifact(name: "", phase: "", sha256: "", size: 0, retentionDays: 1)), .artifact),
+            (.serviceDeployed(service: ""), .serviceDeployed),
+            (.stabilizationWaitStarted(seconds: 0, until: ""), .stabilizationStarted),
+            (.stabilizationWaitFinished, .stabilizationFinished),
+            (.serviceHealthy(check: "", attempts: 0, round: .deploy), .serviceHealthy),
+            (.serviceUnhealthy(check: "", attempts: 0, reason: "", round: .deploy), .serviceUnhealthy),
+            (.healthChecksPassed(round: .deploy), .checksPassed),
+            (.healthChecksFailed(round: .deploy, failed: []), .checksFailed),
+            (.rollbackStarted(targetID: "", targetSHA: "", attempt: 0), .rollbackStarted),
+            (.notificationSent(channel: "", attempts: 0), .notificationSent),
+            (.notificationFailed(channel: "", attempts: 0, error: ""), .notificationFailed),
+            (.deploymentSucceeded, .succeeded),
+            (.deploymentFailed(reason: "", phase: nil), .failed),
+            (.deploymentRolledBack(targetID: "", targetSHA: ""), .rolledBack),
+            (.deploymentAbandoned(reason: "", by: ""), .abandoned),
+            (.deploymentMarkedBad(reason: "", by: ""), .markedBad),
+            (.environmentLocked(deploymentID: ""), .locked),
+            (.environmentReleased(deploymentID: "", status: ""), .released),
+            (.environmentUnlocked(deploymentID: "", reason: "", by: ""), .unlocked),
+            (.artifactPruned(name: "", sha256: "", deploymentID: ""), .pruned),
         ]
-        for (name, kind) in named { kinds[name] = kind }
+        for (event, kind) in samples { kinds[event.typeName] = kind }
         return kinds
     }())
 
