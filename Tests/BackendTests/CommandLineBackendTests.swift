@@ -90,6 +90,20 @@ struct CommandLineBackendTests {
         _ = name
     }
 
+    @Test func aWriterStuckBehindAnotherExits75() throws {
+        let (db, dir) = try Self.location(.postgres)
+        Self.run(["init"], db, in: dir)
+        // Another session holds the head of the chain, as a stuck writer would.
+        let holder = try PGConnection(url: db)
+        try holder.execute("BEGIN; SELECT position FROM ledger_head FOR UPDATE")
+        let stuck = runShiplog(["events", "append", "--stream", "notes", "--type", "Noted", "--data", "{}", "--busy-timeout", "300", "--db", db],
+                               in: dir.url)
+        #expect(stuck.status == 75, "exit \(stuck.status): \(stuck.stderr)")
+        #expect(stuck.stderr.contains("locked by another process"), "\(stuck.stderr)")
+        try holder.execute("ROLLBACK")
+        Self.run(["events", "append", "--stream", "notes", "--type", "Noted", "--data", "{}"], db, in: dir)
+    }
+
     @Test func thePasswordOfAPostgreSQLURLNeverAppears() throws {
         let (name, _) = try PostgresCluster.shared.createDatabase()
         let (_, dir) = try Self.location(.sqlite)
