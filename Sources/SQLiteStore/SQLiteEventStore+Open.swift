@@ -79,7 +79,7 @@ extension SQLiteEventStore {
         }
     }
 
-    static func reason(_ err: Int32) -> String { String(cString: strerror(err)).lowercased() }
+    static func reason(_ err: Int32) -> String { FileSystem.message(err) }
 
     static func appliedMigrations(_ db: Database) throws -> [(version: Int, name: String, checksum: String)] {
         guard try db.tableExists("schema_migrations") else { return [] }

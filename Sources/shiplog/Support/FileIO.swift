@@ -177,13 +177,9 @@ final class LineReader {
                 scanned -= start
                 start = 0
             }
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure("cannot read \(path): \(String(cString: strerror(errno)).lowercased())", code: Exit.ioError)
-            }
-            if n == 0 { atEnd = true } else { buffer.append(contentsOf: chunk[0..<n]) }
+            let chunk: [UInt8]
+            do { chunk = try FileSystem.read(fd, upTo: 1 << 16, path: path) } catch { throw Failure("\(error)", code: Exit.ioError) }
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
         }
     }
 }

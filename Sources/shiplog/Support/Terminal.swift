@@ -1,4 +1,5 @@
 import Foundation
+import ShiplogFiles
 
 /// Where the CLI writes: results to stdout, diagnostics and progress to stderr.
 ///
@@ -44,18 +45,8 @@ enum Terminal {
     static func write(_ fd: Int32, _ bytes: [UInt8]) {
         guard fd == 1 || fd == 2 else { return }
         if state.withLock({ $0.stopped[Int(fd)] }) { return }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if n >= 0 {
-                offset += n
-                continue
-            }
-            let code = errno
-            if code == EINTR || code == EAGAIN { continue }
-            stop(fd, code)
-            return
-        }
+        let code = bytes.withUnsafeBytes { FileSystem.writeAll(fd, $0) }
+        if code != 0 { stop(fd, code) }
     }
 
     private static func stop(_ fd: Int32, _ code: Int32) {
@@ -63,7 +54,7 @@ enum Terminal {
             let first = !state.stopped[Int(fd)]
             state.stopped[Int(fd)] = true
             if code != EPIPE, state.failure[Int(fd)] == nil {
-                state.failure[Int(fd)] = String(cString: strerror(code)).lowercased()
+                state.failure[Int(fd)] = FileSystem.message(code)
             }
             return (state.closedOutput, first)
         }
@@ -72,7 +63,7 @@ enum Terminal {
             if policy == .endQuietly { exit(Exit.ok) }
             note("shiplog: standard output was closed; carrying on without printing to it")
         } else {
-            error("cannot write standard output: \(String(cString: strerror(code)).lowercased()); carrying on without printing to it")
+            error("cannot write standard output: \(FileSystem.message(code)); carrying on without printing to it")
         }
     }
 
