@@ -152,25 +152,19 @@ public final class PGConnection {
             return result
         }
         try execute("BEGIN")
-        let result: T
+        // Whatever fails from here on — the body, a swallowed statement error, COMMIT — ends in ROLLBACK.
         do {
-            result = try body()
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-        if let handle, PQtransactionStatus(handle) == PQTRANS_INERROR {
-            try? execute("ROLLBACK")
-            throw PostgresError(kind: .other, message: "a statement failed inside the transaction and its error was not passed on; the transaction was rolled back",
-                                sql: "COMMIT", server: server)
-        }
-        do {
+            let result = try body()
+            if let handle, PQtransactionStatus(handle) == PQTRANS_INERROR {
+                throw PostgresError(kind: .other, message: "a statement failed inside the transaction and its error was not passed on; the transaction was rolled back",
+                                    sql: "COMMIT", server: server)
+            }
             try execute("COMMIT")
+            return result
         } catch {
             try? execute("ROLLBACK")
             throw error
         }
-        return result
     }
 
     // MARK: - Locks

@@ -107,14 +107,20 @@ struct RunnerOwnershipTests {
         #expect(step.wait().status != 0)
     }
 
-    @Test func resumeRunsTheRecordedPipelineFileAndRefusesAChangedOne() throws {
-        let staging = try Staging(stabilize: "3s")
+    /// A deployment whose runner was killed in its stabilization wait; returns its id.
+    static func killedWhileStabilizing(_ staging: Staging) throws -> String {
         let runner = try staging.startDeploy("abc123def4567890")
         #expect(Self.eventually { staging.runs("deploy").count == 1 })
         let id = try Self.onlyDeployment(staging)
         #expect(Self.eventually { Self.hasEvent(staging, id, "StabilizationWaitStarted") })
         runner.signal(SIGKILL)
         _ = runner.wait()
+        return id
+    }
+
+    @Test func resumeRunsTheRecordedPipelineFileAndRefusesAChangedOne() throws {
+        let staging = try Staging(stabilize: "3s")
+        let id = try Self.killedWhileStabilizing(staging)
 
         let show = staging.shiplog(["show", id])
         #expect(show.stdout.contains(staging.pipelinePath), "show names the pipeline: \(show.stdout)")
@@ -136,12 +142,7 @@ struct RunnerOwnershipTests {
 
     @Test func aChangedPipelineResumesWhenSaidSo() throws {
         let staging = try Staging(stabilize: "3s")
-        let runner = try staging.startDeploy("abc123def4567890")
-        #expect(Self.eventually { staging.runs("deploy").count == 1 })
-        let id = try Self.onlyDeployment(staging)
-        #expect(Self.eventually { Self.hasEvent(staging, id, "StabilizationWaitStarted") })
-        runner.signal(SIGKILL)
-        _ = runner.wait()
+        let id = try Self.killedWhileStabilizing(staging)
         let text = try String(contentsOfFile: staging.pipelinePath, encoding: .utf8)
         try (text + "\n# a comment\n").write(toFile: staging.pipelinePath, atomically: true, encoding: .utf8)
         let resumed = staging.shiplog(["resume", id, "--allow-changed-pipeline"])

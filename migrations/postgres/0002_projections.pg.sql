@@ -31,7 +31,7 @@ CREATE TABLE artifacts (
     deployment_id   TEXT    NOT NULL,
     environment     TEXT    NOT NULL,
     phase           TEXT    NOT NULL,
-    sha256          TEXT    NOT NULL,
+    sha256          TEXT    NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
     size            BIGINT  NOT NULL,
     retention_days  INTEGER NOT NULL,
     stored_at       TEXT    NOT NULL,
@@ -39,8 +39,6 @@ CREATE TABLE artifacts (
     pruned_at       TEXT,
     stored_position BIGINT  NOT NULL
 );
-CREATE INDEX artifacts_by_expiry ON artifacts (expires_at) WHERE pruned_at IS NULL;
-CREATE INDEX artifacts_by_deployment ON artifacts (deployment_id);
 
 CREATE TABLE environments (
     name                  TEXT PRIMARY KEY,
@@ -53,3 +51,7 @@ CREATE TABLE projection_state (
     position BIGINT NOT NULL
 );
 INSERT INTO projection_state (name, position) VALUES ('all', 0);
+
+-- Retention queries (expiring soon, expired) and a deployment's artifacts without a scan.
+CREATE INDEX artifacts_by_expiry ON artifacts (expires_at) WHERE pruned_at IS NULL;
+CREATE INDEX artifacts_by_deployment ON artifacts (deployment_id);

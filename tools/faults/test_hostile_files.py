@@ -30,7 +30,7 @@ health:
   retries: 1
   interval: 0s
   checks:
-    - { name: app, run: 'case "$(cat "$STATE/current")" in bad*) exit 1;; esac' }
+    - { name: current_release, run: 'case "$(cat "$STATE/current")" in bad*) exit 1;; esac' }
 rollback: { run: 'echo "$SHIPLOG_ROLLBACK_VERSION" > "$STATE/current"' }
 artifacts: { dir: logs }
 """
