@@ -151,8 +151,8 @@ public final class DeploymentRunner {
                 sleep(until: until)
             case .probe(let checks, let round):
                 state = try probe(checks, round: round, state: state)
-            case .rollback(let targetID, let targetSHA, let attempt):
-                state = try rollback(to: targetID, sha: targetSHA, attempt: attempt, state: state)
+            case .rollback(_, _, let attempt):
+                state = try rollback(attempt: attempt, state: state)
             case .finish(let outcome):
                 state = try record(.finish(outcome), id)
             case .storeRecord:
@@ -253,7 +253,9 @@ public final class DeploymentRunner {
         return try record(.completeStep(phase, succeeded: failure == nil, reason: failure), id)
     }
 
-    func rollback(to targetID: String, sha: String, attempt: Int, state: DeploymentState) throws -> DeploymentState {
+    /// Rolls back onto the target the ledger chooses now (`Ledger.beginRollback`), not the one
+    /// `next` named when it was decided.
+    func rollback(attempt: Int, state: DeploymentState) throws -> DeploymentState {
         let id = state.id!
         // The target is chosen now, from the events: someone may have marked the one the
         // deployment began with bad since. With none left, the ledger fails the deployment.
