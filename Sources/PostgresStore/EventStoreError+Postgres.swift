@@ -9,9 +9,9 @@ extension EventStoreError {
         let advice = error.advice.map { " \($0)" } ?? ""
         switch error.kind {
         case .connectionFailed:
-            self = .cannotOpen(path: location, detail: "cannot connect: \(error.message).\(advice)")
+            self = .server(location: location, detail: "cannot connect: \(error.message).\(advice)")
         case .connectionLost:
-            self = .cannotOpen(path: location, detail: """
+            self = .server(location: location, detail: """
                 the connection to the server was lost (\(error.message)): what was acknowledged before is recorded, \
                 the operation that was under way was not. Run the command again once the server answers; a deployment \
                 continues with `shiplog resume ID`

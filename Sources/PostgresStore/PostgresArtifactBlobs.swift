@@ -97,6 +97,8 @@ public final class PostgresArtifactBlobs: ArtifactBlobs, @unchecked Sendable {
             let digest = hash.finalizeHex()
             try blobs.pg {
                 try blobs.connection.inTransaction {
+                    // Two runners keeping the same bytes at once: the second waits for the first, then finds the blob.
+                    try blobs.connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [digest])
                     let exists = try blobs.connection.query("SELECT 1 FROM artifact_blobs WHERE sha256 = $1", [digest]).rowCount == 1
                     if exists {
                         try blobs.connection.query("DELETE FROM artifact_chunks WHERE sha256 = $1", [upload])

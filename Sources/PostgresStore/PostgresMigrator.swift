@@ -16,18 +16,29 @@ struct PostgresMigrator {
     static var known: [SchemaRules.Migration] { Migrations.postgres.map { ($0.version, $0.name, $0.sql) } }
 
     func applied() throws -> [(version: Int, name: String, checksum: String)] {
-        let exists = try connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").bool(0, 0) ?? false
+        let exists = try tableExists("schema_migrations")
         guard exists else { return [] }
         let r = try connection.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
         return try (0..<r.rowCount).map { (Int(try r.int64($0, 0) ?? 0), r.string($0, 1) ?? "", r.string($0, 2) ?? "") }
     }
 
+    /// Whether `name` is a table of the current schema, read from the catalog at each call.
+    func tableExists(_ name: String) throws -> Bool {
+        (try connection.query("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1",
+                              [name]).int64(0, 0) ?? 0) > 0
+    }
+
     func prepare(mode: PostgresEventStore.OpenMode) throws {
         do {
+            // Runners opening a fresh database at once: one migrates, the others wait and find it done.
+            if mode != .readOnly {
+                try connection.query("SELECT pg_advisory_lock($1)", [String(Self.lockKey)])
+            }
+            defer { if mode != .readOnly { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [String(Self.lockKey)]) } }
             let location = connection.server
             let rows = try applied()
             if rows.isEmpty {
-                let foreign = try connection.query("SELECT to_regclass('events') IS NOT NULL").bool(0, 0) ?? false
+                let foreign = try tableExists("events")
                 if foreign { throw EventStoreError.notADatabase(path: location) }
                 if mode != .createOrUpgrade { throw EventStoreError.notInitialized(path: location) }
             } else {
@@ -36,9 +47,6 @@ struct PostgresMigrator {
             if mode == .readOnly { return }
             for file in Migrations.postgres where !rows.contains(where: { $0.version == file.version }) {
                 try connection.inTransaction {
-                    try connection.query("SELECT pg_advisory_xact_lock($1)", [String(Self.lockKey)])
-                    // Re-read under the lock: another runner may have migrated meanwhile.
-                    if try applied().contains(where: { $0.version == file.version }) { return }
                     try connection.execute(file.sql)
                     try connection.query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
                                          [String(file.version), file.name, HashChain.sha256Hex(file.sql), Timestamp.format(clock())])

@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import Synchronization
 import PostgresClient
 import PostgresStore
 import ShiplogTestSupport
@@ -111,6 +112,23 @@ struct SharedLedgerTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let verified = runShiplog(["verify", "--db", url])
         #expect(verified.status == 0, "\(verified.stderr)")
+    }
+
+    @Test func twoRunnersKeepingTheSameBytesAtOnceBothSucceedWithOneBlob() throws {
+        let url = try PostgresCluster.shared.makeDatabase()
+        for round in 0..<10 {
+            let bytes = Array("the same log, round \(round)\n".utf8)
+            let results = Mutex<[Result<String, any Error>]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                let outcome = Result { try PostgresArtifactBlobs(store: try PostgresEventStore(url: url)).put(bytes).sha256 }
+                results.withLock { $0.append(outcome) }
+            }
+            let digests = try results.withLock { try $0.map { try $0.get() } }
+            #expect(Set(digests).count == 1)
+            var read: [UInt8] = []
+            #expect(try PostgresArtifactBlobs(store: try PostgresEventStore(url: url)).read(sha256: digests[0]) { read += $0 })
+            #expect(read == bytes)
+        }
     }
 
     @Test(.enabled(if: !PostgresCluster.usesExistingServer))
