@@ -56,6 +56,7 @@ class Faults:
         self.notes = []  # (scenario, text), printed in the summary
         self.kept = None  # where inputs that exposed a problem are copied
         self.outcomes = {}  # test id -> "passed", "failed", "known" or "skipped"
+        self.known_passed = set()  # KNOWN checks (xfail) that passed this time
         self.seconds = {}  # scenario -> seconds spent in its tests and fixtures
         self.skip_reasons = {}  # why checks were skipped -> how many
         self.started = time.monotonic()
@@ -259,6 +260,8 @@ def pytest_runtest_logreport(report):
     before = f.outcomes.get(report.nodeid)
     if hasattr(report, "wasxfail"):
         now = "known"
+        if report.passed and report.when == "call":
+            f.known_passed.add(report.nodeid)
     elif report.failed:
         now = "failed"
     elif report.skipped:
@@ -297,7 +300,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if f.kept:
         tr.write_line(f"faults: inputs that exposed problems kept in {f.kept}")
     if f.count("known"):
-        tr.write_line(f"faults: {f.count('known')} known failure(s), not counted (docs/FAULTS.md)")
+        passed = f" ({len(f.known_passed)} of them passed this time)" if f.known_passed else ""
+        tr.write_line(f"faults: {f.count('known')} known failure(s), not counted (docs/FAULTS.md){passed}")
     for reason, count in f.skip_reasons.items():
         tr.write_line(f"faults: {count} check(s) skipped: {reason}")
     tr.write_line(f"faults: {time.monotonic() - f.started:.1f} s, seed {f.seed}")
