@@ -17,15 +17,7 @@ SCENARIOS = ["kill-storm", "concurrent", "disk-full", "bad-inputs", "hostile-his
 # it (e.g. "test_disk_full.py::test_append_under_file_size_limit"), or the start of one, and
 # why. Such a test runs as xfail (not strict): it is reported, counted neither passed nor
 # failed, and does not fail the run.
-KNOWN = {
-    "test_postgres.py::test_lost_connection_error_gives_no_file_advice":
-        "a lost PostgreSQL connection is reported as `cannot open URL: …` ending with the SQLite advice "
-        "`Check that the directory exists and is writable.` (docs/FAULTS.md, problems awaiting a decision)",
-    "test_postgres.py::test_every_runner_not_refused_exits_0":
-        "two runners keeping logs with the same bytes at once on PostgreSQL: one fails with `duplicate key value "
-        "violates unique constraint \"artifact_chunks_pkey\"`, exit 74, after its deployment succeeded "
-        "(docs/FAULTS.md, problems awaiting a decision)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def reproduce_command(quick, seed, scale, only):

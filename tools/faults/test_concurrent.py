@@ -34,7 +34,10 @@ def crowd(faults, shiplog, new_ledger, staging, workdir):
     envs = [staging(workdir, f"conc{k}", db) for k in range(deploys)]
     out = os.path.join(workdir, "out")
     os.makedirs(out)
-    plain = dict(os.environ, SHIPLOG_DB=db)
+    # A generous busy timeout: the scenario checks what contention does to the ledger, not how
+    # long a writer waits on a loaded machine (the default 5 s is checked by the test suite).
+    patience = {"SHIPLOG_BUSY_TIMEOUT_MS": "60000"}
+    plain = dict(os.environ, SHIPLOG_DB=db, **patience)
     gate = os.path.join(workdir, "gates", "go")
     os.makedirs(os.path.dirname(gate))
     procs = []
@@ -44,7 +47,7 @@ def crowd(faults, shiplog, new_ledger, staging, workdir):
         procs.append((kind, name, proc))
 
     for env in envs:
-        spawn("deploy", env.name, ["deploy", "--config", env.pipelines["rerun"], "--sha", random_sha(rng)], env.env())
+        spawn("deploy", env.name, ["deploy", "--config", env.pipelines["rerun"], "--sha", random_sha(rng)], env.env(extra=patience))
     for w in range(writers):
         spawn("writer", f"writer{w}", ["debug", "append-loop", "--db", db, "--stream", "load", "--count", count, "--mode", "shared"], plain)
     spawn("any", "any", ["debug", "append-loop", "--db", db, "--stream", "load-any", "--count", count, "--mode", "any"], plain)
