@@ -27,11 +27,11 @@ public enum FinishOutcome: Sendable, Equatable {
 
 /// How health checks are judged.
 public struct HealthPolicy: Sendable, Equatable, Codable {
-    /// Attempts per service (the seed: 5).
+    /// Attempts per service (the staging workflow: 5).
     public var retries: Int
-    /// Seconds between attempts (the seed: 10).
+    /// Seconds between attempts (the staging workflow: 10).
     public var interval: Double
-    /// Seconds from a service's first attempt after which it is unhealthy (the seed: 300).
+    /// Seconds from a service's first attempt after which it is unhealthy (the staging workflow: 300).
     public var totalTimeout: Double
     /// Checks whose failure does not fail the deployment.
     public var nonCritical: Set<String>

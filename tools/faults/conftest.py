@@ -3,7 +3,7 @@
 Run it with `tools/faults/run` (docs/FAULTS.md). This file holds the suite's options, the
 fixtures every scenario shares (the binary, new ledgers, loopback servers, local staging
 environments, a throwaway PostgreSQL cluster), the xfail marks for KNOWN problems (listed in suite.py), and the reporting:
-the seed first, notes and timings in the summary, and last exactly one line
+the random seed first, notes and timings in the summary, and last exactly one line
 `N passed, N failed` (xfail and skipped checks count as neither).
 """
 

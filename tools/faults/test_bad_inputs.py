@@ -54,7 +54,7 @@ def corpus(faults, shiplog, workdir):
 
 def removing(directory):
     """The inputs are large (20 MB files, hundreds of ledger copies): those that exposed a
-    problem were copied aside, and the seed makes the rest again."""
+    problem were copied aside, and the random seed makes the rest again."""
     shutil.rmtree(directory, ignore_errors=True)
 
 
