@@ -66,7 +66,7 @@ let package = Package(
         // Temp directories, the built binary, child processes and loopback servers for every suite.
         .target(name: "ShiplogTestSupport", dependencies: ["EventStore", "SQLiteStore"], path: "Tests/Support"),
         // Measures the store, projections, queries and health checks at scale: tools/bench.
-        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore"],
+        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore", "PostgresStore", "PostgresClient"],
                           path: "Sources/ShiplogBench"),
 
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "SQLiteStore", "ShiplogTestSupport"],
