@@ -12,7 +12,12 @@
  *       says: on by default, so every commit waits for its WAL flush). Every statement is
  *       prepared once and sent with PQexecPrepared, parameters as text.
  *
- * Prints one JSON object: {"events": N, "seconds": S, "events_per_s": R}.
+ *   bench-baseline-pg read --db URL
+ *       Reads every event in position order as the PostgreSQL store pages through them (keyset
+ *       pages of 2,000 rows on the primary key, text format) and touches every column: a
+ *       ceiling for `read all + decode`, which also makes strings and decodes the payloads.
+ *
+ * Each prints one JSON object: {"events": N, "seconds": S, "events_per_s": R}.
  *
  * Build: cc -O2 -o bench-baseline-pg tools/bench-baseline-pg.c $(pkg-config --cflags libpq) -lpq -lcrypto
  */
@@ -115,10 +120,43 @@ static int cmd_append(const char *schema_path, const char *url, long events, lon
     return 0;
 }
 
+static int cmd_read(const char *url) {
+    conn = PQconnectdb(url);
+    if (PQstatus(conn) != CONNECTION_OK) die("connect");
+    prepare("page",
+            "SELECT position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash "
+            "FROM events WHERE position > $1 ORDER BY position LIMIT 2000", 1);
+    double start = now_seconds();
+    long events = 0;
+    uint64_t bytes = 0;
+    char after[24] = "0";
+    for (;;) {
+        const char *values[] = {after};
+        PGresult *r = run("page", 1, values, PGRES_TUPLES_OK);
+        int rows = PQntuples(r);
+        for (int i = 0; i < rows; i++) {
+            for (int c = 0; c < 10; c++) {
+                const char *t = PQgetvalue(r, i, c);
+                bytes += (uint64_t)PQgetlength(r, i, c) + (unsigned char)t[0];
+            }
+            events++;
+        }
+        if (rows > 0) snprintf(after, sizeof after, "%s", PQgetvalue(r, rows - 1, 0));
+        PQclear(r);
+        if (rows < 2000) break;
+    }
+    double seconds = now_seconds() - start;
+    printf("{\"events\": %ld, \"seconds\": %.6f, \"events_per_s\": %.1f, \"checksum\": %llu}\n", events, seconds,
+           events / seconds, (unsigned long long)bytes);
+    PQfinish(conn);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "read") == 0) return cmd_read(option(argc, argv, "--db", NULL));
     if (argc < 2 || strcmp(argv[1], "append") != 0) {
-        fprintf(stderr, "usage: bench-baseline-pg append --schema FILE --db URL --events N --per-tx K [--stream-size 20]; "
-                        "see the comment at the top of the source\n");
+        fprintf(stderr, "usage: bench-baseline-pg append --schema FILE --db URL --events N --per-tx K [--stream-size 20], "
+                        "or read --db URL; see the comment at the top of the source\n");
         return 2;
     }
     chain_init();

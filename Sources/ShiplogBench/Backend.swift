@@ -20,6 +20,8 @@ protocol BenchBackend: AnyObject {
     func ledger(on store: any EventStore) -> Ledger
     /// The C baseline's arguments for an append workload on the fresh ledger `location`.
     func baselineAppend(_ location: String, events: Int, perTransaction: Int) -> (program: String, arguments: [String])
+    /// The C baseline that reads every row of `location` and decodes nothing (a ceiling).
+    func baselineRead(_ location: String) -> (program: String, arguments: [String])
 }
 
 enum BenchOpenMode {
@@ -76,6 +78,8 @@ final class SQLiteBackend: BenchBackend {
     func baselineAppend(_ location: String, events: Int, perTransaction: Int) -> (program: String, arguments: [String]) {
         (baseline, ["append", "--schema", schema, "--db", location, "--events", String(events), "--per-tx", String(perTransaction)])
     }
+
+    func baselineRead(_ location: String) -> (program: String, arguments: [String]) { (baseline, ["read", "--db", location]) }
 }
 
 /// Databases on one PostgreSQL cluster: each ledger its own database, created with
@@ -138,4 +142,6 @@ final class PostgresBackend: BenchBackend {
     func baselineAppend(_ location: String, events: Int, perTransaction: Int) -> (program: String, arguments: [String]) {
         (baseline, ["append", "--schema", schema, "--db", location, "--events", String(events), "--per-tx", String(perTransaction)])
     }
+
+    func baselineRead(_ location: String) -> (program: String, arguments: [String]) { (baseline, ["read", "--db", location]) }
 }

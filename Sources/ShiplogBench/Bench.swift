@@ -287,11 +287,11 @@ final class Bench {
                 throw BenchError("read \(count) of \(domain.events) events, decoded \(decoded) of \(domain.domainEvents)")
             }
             read.append(Double(count) / seconds)
-            // The C figure reads SQLite rows; there is no PostgreSQL counterpart.
-            if !isPostgres { cRead.append(try rate(try runChecked(baseline, ["read", "--db", domain.location], captureOutput: true).stdout)) }
+            let (program, arguments) = backend.baselineRead(domain.location)
+            cRead.append(try rate(try runChecked(program, arguments, captureOutput: true).stdout))
         }
         report.figures.append(Figure(key: "read_all_decode", label: "read all + decode (\(domain.label) events)", value: read.median,
-                                     unit: .eventsPerSecond, baseline: cRead.isEmpty ? nil : cRead.median,
+                                     unit: .eventsPerSecond, baseline: cRead.median,
                                      target: target("read_all_decode", .atLeast(500_000))))
     }
 
