@@ -74,7 +74,7 @@ let package = Package(
         // Temp directories, the built binary, child processes and loopback servers for every suite.
         .target(name: "ShiplogTestSupport", dependencies: ["EventStore", "SQLiteStore", "PostgresClient"], path: "Tests/Support"),
         // Measures the store, projections, queries and health checks at scale: tools/bench.
-        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore", "SeededRandom"],
+        .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore", "PostgresStore", "PostgresClient", "SeededRandom"],
                           path: "Sources/ShiplogBench"),
 
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "SQLiteStore", "ShiplogTestSupport"],

@@ -5,8 +5,8 @@ import Ledger
 import SeededRandom
 
 /// A ledger of many deployments, written as the domain writes them: every event made by the
-/// real `DeploymentEvent` encoders, chained with the real hash, loaded with
-/// `SQLiteEventStore.importRecorded` in large batches, then projected with `Ledger.rebuild`.
+/// real `DeploymentEvent` encoders, chained with the real hash, loaded with the store's
+/// `importRecorded` in large batches, then projected with `Ledger.rebuild`.
 ///
 /// Four environments take turns, one deployment about every 21 minutes, each taking 10 to 25
 /// minutes, so consecutive deployments' events interleave in the log. Most succeed (21 events);
@@ -17,7 +17,8 @@ struct DomainLedger {
     static let environments = ["production", "staging", "qa", "dev"]
     static let spacing: Double = 1_260
 
-    let path: String
+    /// The SQLite file or the PostgreSQL database URL.
+    let location: String
     let deployments: Int
     var events: Int64 = 0
     /// Events of the domain's own streams (the rest were appended by the append-at-scale workload).
@@ -37,7 +38,7 @@ struct DomainLedger {
         let store = try SQLiteEventStore(path: path, mode: .readOnly)
         let db = store.database
         let deployments = try db.withStatement("SELECT count(*) FROM deployments") { s in try s.step(); return s.int(0) }
-        var result = DomainLedger(path: path, deployments: deployments)
+        var result = DomainLedger(location: path, deployments: deployments)
         result.events = try store.head().position
         try db.withStatement("""
             SELECT count(*), avg(length(data) + length(metadata)), max(recorded_at) FROM events
@@ -64,11 +65,11 @@ struct DomainLedger {
         var metadata: String
     }
 
-    /// Builds the ledger at `path` (which must not exist).
-    static func build(path: String, deployments: Int) throws -> DomainLedger {
-        var result = DomainLedger(path: path, deployments: deployments)
-        let store = try SQLiteEventStore(path: path, mode: .createOrUpgrade)
-        let ledger = Ledger(store: store)
+    /// Builds the ledger at `location` (a file that must not exist, or an empty database).
+    static func build(location: String, backend: any BenchBackend, deployments: Int) throws -> DomainLedger {
+        var result = DomainLedger(location: location, deployments: deployments)
+        let store = try backend.open(location, mode: .create)
+        let ledger = backend.ledger(on: store)
         var rng = SeededRNG(seed: 0x5EED_1ED6_E12)
         let endTime = Date().timeIntervalSince1970 - 3_600
         let start = endTime - Double(deployments) * spacing
@@ -113,7 +114,7 @@ struct DomainLedger {
                                            schema: made.schema, data: made.data, metadata: made.metadata,
                                            recordedAt: recordedAt, hash: Hex.encode(digest)))
                 if chunk.count == 10_000 {
-                    try store.importRecorded(chunk)
+                    try store.importRecorded(chunk, within: { _ in })
                     chunk.removeAll(keepingCapacity: true)
                 }
             }
@@ -215,7 +216,7 @@ struct DomainLedger {
             try flush(before: start + Double(k + 1) * spacing)
         }
         try flush(before: .infinity)
-        if !chunk.isEmpty { try store.importRecorded(chunk) }
+        if !chunk.isEmpty { try store.importRecorded(chunk, within: { _ in }) }
         try ledger.rebuild()
         result.events = position
         result.domainEvents = position

@@ -103,6 +103,45 @@ func runChild(_ executable: String, _ arguments: [String], captureOutput: Bool =
     return ChildResult(status: exitStatus, seconds: seconds, stdout: output)
 }
 
+/// Runs every command of `commands` as a child of `executable` at once (stdin, stdout and
+/// stderr to /dev/null) and waits for all of them; every one must succeed. Returns the seconds
+/// from the first spawn to the last exit.
+func runConcurrently(_ executable: String, _ commands: [[String]]) throws -> Double {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SHIPLOG_") }
+    let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { envp.forEach { free($0) } }
+    let argvs: [[UnsafeMutablePointer<CChar>?]] = commands.map { ([executable] + $0).map { strdup($0) } + [nil] }
+    defer { argvs.forEach { $0.forEach { free($0) } } }
+    var pids: [pid_t] = []
+    var failure: BenchError?
+    let start = now()
+    for argv in argvs {
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        guard rc == 0 else { failure = BenchError("cannot run \(executable): \(String(cString: strerror(rc)))"); break }
+        pids.append(pid)
+    }
+    for (pid, command) in zip(pids, commands) {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw BenchError("waitpid: \(String(cString: strerror(errno)))") }
+        }
+        let exitStatus: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        if exitStatus != 0 && failure == nil {
+            failure = BenchError("\((executable as NSString).lastPathComponent) \(command.joined(separator: " ")) exited with \(exitStatus)")
+        }
+    }
+    let seconds = now() - start
+    if let failure { throw failure }
+    return seconds
+}
+
 /// Runs a child that must succeed.
 @discardableResult
 func runChecked(_ executable: String, _ arguments: [String], captureOutput: Bool = false) throws -> ChildResult {

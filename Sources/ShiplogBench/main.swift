@@ -1,9 +1,10 @@
-// The benchmark harness: `tools/bench [--quick] [--json]` builds this in release and runs it.
+// The benchmark harness: `tools/bench [--quick] [--json] [--backend postgres]` builds this in release and runs it.
 import Foundation
 
 let usage = """
     usage: shiplog-bench [--quick] [--json] [--only LIST] [--ledger PATH] [--one-thread]
                          [--shiplog PATH] [--baseline PATH] [--schema PATH] [--testserver PATH]
+                         [--backend sqlite|postgres] [--pg-url URL] [--pg-baseline PATH] [--pg-schema PATH]
 
       --quick       small sizes and one run of each workload, in seconds
       --json        print the figures as JSON on stdout (the table goes to stderr)
@@ -14,6 +15,12 @@ let usage = """
       --baseline    the compiled tools/bench-baseline.c (default: next to this program)
       --schema      migrations/0001_events.sql, for the C baseline
       --testserver  tools/testserver.py, the loopback HTTP server for the health checks
+      --backend     sqlite (default: ledgers are files in a temporary directory) or postgres
+                    (each ledger a database of the cluster --pg-url names, dropped afterwards)
+      --pg-url      the PostgreSQL cluster without a database name, e.g.
+                    postgresql:///?host=/tmp/pg&port=5432&user=postgres (tools/pg writes it to DIR/url)
+      --pg-baseline the compiled tools/bench-baseline-pg.c (default: next to this program)
+      --pg-schema   migrations/postgres/0001_events.pg.sql, for the PostgreSQL C baseline
     """
 
 var options = Bench.Options()
@@ -35,6 +42,15 @@ while let argument = arguments.popFirst() {
     case "--testserver": options.testserver = value()
     case "--ledger": options.ledger = value()
     case "--one-thread": options.oneThread = true
+    case "--backend":
+        options.backend = value()
+        guard ["sqlite", "postgres"].contains(options.backend) else {
+            FileHandle.standardError.write(Data("shiplog-bench: unknown backend \(options.backend) (sqlite or postgres)\n\(usage)\n".utf8))
+            exit(2)
+        }
+    case "--pg-url": options.pgURL = value()
+    case "--pg-baseline": options.pgBaseline = value()
+    case "--pg-schema": options.pgSchema = value()
     case "--only":
         options.only = Set(value().split(separator: ",").map(String.init))
         if let unknown = options.only.first(where: { !Bench.workloads.contains($0) }) {
