@@ -84,27 +84,27 @@ static int cmd_append(const char *schema_path, const char *url, long events, lon
         PQclear(r);
         timestamp(when);
         long in_tx = per_tx < events - done ? per_tx : events - done;
-        int64_t stream_version = 0;
-        long current_stream = -1;
+        int64_t version_now = 0;
+        long open_stream = -1;
         for (long k = 0; k < in_tx; k++, done++) {
             long s = done / stream_size;
             snprintf(stream, sizeof stream, "deployment-bench-%06ld", s);
-            if (s != current_stream) {
-                current_stream = s;
+            if (s != open_stream) {
+                open_stream = s;
                 const char *values[] = {stream};
                 r = run("version", 1, values, PGRES_TUPLES_OK);
-                stream_version = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+                version_now = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
                 PQclear(r);
             }
-            stream_version++;
+            version_now++;
             position++;
             uuidv7(id);
             const char *data = payloads + done * 512;
-            hash_event(prev, position, id, stream, stream_version, type, data, strlen(data), metadata, when, digest);
+            hash_event(prev, position, id, stream, version_now, type, data, strlen(data), metadata, when, digest);
             to_hex(digest, 32, hex);
             memcpy(prev, digest, 32);
             snprintf(position_text, sizeof position_text, "%lld", (long long)position);
-            snprintf(version_text, sizeof version_text, "%lld", (long long)stream_version);
+            snprintf(version_text, sizeof version_text, "%lld", (long long)version_now);
             const char *values[] = {position_text, id, stream, version_text, type, "1", data, metadata, when, hex};
             PQclear(run("insert", 10, values, PGRES_COMMAND_OK));
         }

@@ -33,8 +33,8 @@ extension DeploymentEvent {
         case .environmentUnlocked(let deploymentID, let reason, let by):
             return .environmentUnlocked(deploymentID: deploymentID, reason: transform(reason), by: transform(by))
         case .stepStarted, .serviceDeployed, .stabilizationWaitStarted, .stabilizationWaitFinished, .serviceHealthy,
-             .healthChecksPassed, .healthChecksFailed, .rollbackStarted, .notificationSent, .artifactStored,
-             .deploymentSucceeded, .deploymentRolledBack, .environmentLocked, .environmentReleased, .artifactPruned:
+            .healthChecksPassed, .healthChecksFailed, .rollbackStarted, .notificationSent, .artifactStored,
+            .deploymentSucceeded, .deploymentRolledBack, .environmentLocked, .environmentReleased, .artifactPruned:
             return self
         }
     }

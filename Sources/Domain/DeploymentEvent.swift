@@ -59,10 +59,12 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
     public var pipelinePath: String?
     public var pipelineSHA256: String?
 
-    public init(deploymentID: String, environment: String, gitSHA: String, gitRef: String, services: [String],
-                triggeredBy: String, mode: DeploymentMode, phases: [Phase] = [], checks: [String] = [],
-                previousStableID: String? = nil, previousStableSHA: String? = nil,
-                pipelinePath: String? = nil, pipelineSHA256: String? = nil) {
+    public init(
+        deploymentID: String, environment: String, gitSHA: String, gitRef: String, services: [String],
+        triggeredBy: String, mode: DeploymentMode, phases: [Phase] = [], checks: [String] = [],
+        previousStableID: String? = nil, previousStableSHA: String? = nil,
+        pipelinePath: String? = nil, pipelineSHA256: String? = nil
+    ) {
         self.deploymentID = deploymentID
         self.environment = environment
         self.gitSHA = gitSHA

@@ -10,8 +10,10 @@
 /// the event being admitted (never later).
 extension DeploymentState {
     /// Refuses `event` when it cannot follow this state on the stream of deployment `id`.
-    public func admit(_ event: DeploymentEvent, deploymentID id: String,
-                      lookup: (String) throws -> DeploymentState?) throws(DomainError) {
+    public func admit(
+        _ event: DeploymentEvent, deploymentID id: String,
+        lookup: (String) throws -> DeploymentState?
+    ) throws(DomainError) {
         try event.validateIdentifiers()
         guard let request else {
             guard case .deploymentRequested(let r) = event else {
@@ -24,8 +26,9 @@ extension DeploymentState {
                 throw DomainError("deployment id \(id) does not carry the first hex digits of its git sha \(r.gitSHA)")
             }
             if let stable = r.previousStableID {
-                try Self.requireStable(stable, sha: r.previousStableSHA, environment: r.environment, for: id,
-                                       what: "its previous stable version", lookup: lookup)
+                try Self.requireStable(
+                    stable, sha: r.previousStableSHA, environment: r.environment, for: id,
+                    what: "its previous stable version", lookup: lookup)
             }
             return
         }
@@ -63,8 +66,9 @@ extension DeploymentState {
         case .rollbackStarted(let targetID, let targetSHA, _):
             guard hasFailure else { throw DomainError("deployment \(id) starts a rollback although nothing failed") }
             guard targetID != id else { throw DomainError("deployment \(id) rolls back onto itself") }
-            try Self.requireStable(targetID, sha: targetSHA, environment: request.environment, for: id,
-                                   what: "its rollback target", lookup: lookup)
+            try Self.requireStable(
+                targetID, sha: targetSHA, environment: request.environment, for: id,
+                what: "its rollback target", lookup: lookup)
         case .artifactStored(let a):
             try admitArtifact(a, id: id)
         case .environmentLocked, .environmentReleased, .environmentUnlocked, .artifactPruned:
@@ -85,8 +89,10 @@ extension DeploymentState {
 
     /// A rollback may only land on a deployment of the same environment that succeeded and was
     /// not marked bad at that moment.
-    static func requireStable(_ target: String, sha: String?, environment: String, for id: String, what: String,
-                              lookup: (String) throws -> DeploymentState?) throws(DomainError) {
+    static func requireStable(
+        _ target: String, sha: String?, environment: String, for id: String, what: String,
+        lookup: (String) throws -> DeploymentState?
+    ) throws(DomainError) {
         let state: DeploymentState?
         do { state = try lookup(target) } catch { throw DomainError("cannot read \(target), \(what): \(error)") }
         guard let state, let r = state.request else {
@@ -108,8 +114,10 @@ extension DeploymentState {
 /// The rules of an `environment-<name>` stream: one holder at a time, taken by a running
 /// deployment of that environment and given back by the same deployment once it finished.
 public enum EnvironmentRules {
-    public static func admit(_ event: DeploymentEvent, environment name: String, holder: String?,
-                             lookup: (String) throws -> DeploymentState?) throws(DomainError) {
+    public static func admit(
+        _ event: DeploymentEvent, environment name: String, holder: String?,
+        lookup: (String) throws -> DeploymentState?
+    ) throws(DomainError) {
         try event.validateIdentifiers()
         func state(_ id: String) throws(DomainError) -> DeploymentState {
             let found: DeploymentState?
@@ -144,8 +152,10 @@ public enum EnvironmentRules {
     }
 
     /// The rule of an `artifact-<name>` stream: a prune names an artifact a deployment stored.
-    public static func admitPrune(_ event: DeploymentEvent, stream artifact: String,
-                                  lookup: (String) throws -> DeploymentState?) throws(DomainError) {
+    public static func admitPrune(
+        _ event: DeploymentEvent, stream artifact: String,
+        lookup: (String) throws -> DeploymentState?
+    ) throws(DomainError) {
         try event.validateIdentifiers()
         guard case .artifactPruned(let name, let sha, let id) = event else {
             throw DomainError("\(event.typeName) does not belong to artifact-\(artifact)")

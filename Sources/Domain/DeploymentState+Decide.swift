@@ -21,8 +21,11 @@ extension DeploymentState {
         case .recordNotification(let sent, let attempts, let error):
             // Delivered once is enough; a failure already recorded is not recorded again (a later success is).
             if notified == true || (notified == false && !sent) { return [] }
-            return [sent ? .notificationSent(channel: "slack", attempts: attempts)
-                         : .notificationFailed(channel: "slack", attempts: attempts, error: error ?? "unknown error")]
+            return [
+                sent
+                    ? .notificationSent(channel: "slack", attempts: attempts)
+                    : .notificationFailed(channel: "slack", attempts: attempts, error: error ?? "unknown error")
+            ]
         default:
             break
         }
@@ -110,8 +113,11 @@ extension DeploymentState {
             let round: HealthRound = steps[.rollback]?.succeeded == true ? .rollback : .deploy
             if round == .deploy { try checkCanRun(.health) }
             if checks[round]?[check]?.verdict != nil { throw DomainError("\(check) already has a verdict for \(id)") }
-            return [healthy ? .serviceHealthy(check: check, attempts: attempts, round: round)
-                            : .serviceUnhealthy(check: check, attempts: attempts, reason: reason ?? "unhealthy", round: round)]
+            return [
+                healthy
+                    ? .serviceHealthy(check: check, attempts: attempts, round: round)
+                    : .serviceUnhealthy(check: check, attempts: attempts, reason: reason ?? "unhealthy", round: round)
+            ]
 
         case .startRollback(let targetID, let targetSHA, let attempt):
             let step = steps[.rollback] ?? Step()
@@ -144,7 +150,9 @@ extension DeploymentState {
                 }
                 let unhealthy = unhealthyBeforeVerdict(round: .rollback)
                 if healthPassed[.rollback] == false || !unhealthy.isEmpty {
-                    throw DomainError("deployment \(id) cannot be rolled back: the restored version failed its health checks\(unhealthy.isEmpty ? "" : " (\(unhealthy.joined(separator: ", ")))"); finish it as failed")
+                    throw DomainError(
+                        "deployment \(id) cannot be rolled back: the restored version failed its health checks\(unhealthy.isEmpty ? "" : " (\(unhealthy.joined(separator: ", ")))"); finish it as failed"
+                    )
                 }
                 return [.deploymentRolledBack(targetID: target.id, targetSHA: target.sha)]
             }

@@ -13,8 +13,10 @@ public struct DeploymentPlan: Sendable, Equatable {
     public var failOnInterrupt: Set<Phase>
     public var notify: Bool
 
-    public init(phases: [Phase], checks: [String], stabilizeSeconds: Double, policy: HealthPolicy,
-                failOnInterrupt: Set<Phase> = [], notify: Bool = false) {
+    public init(
+        phases: [Phase], checks: [String], stabilizeSeconds: Double, policy: HealthPolicy,
+        failOnInterrupt: Set<Phase> = [], notify: Bool = false
+    ) {
         self.phases = phases
         self.checks = checks
         self.stabilizeSeconds = stabilizeSeconds
@@ -65,7 +67,8 @@ extension DeploymentState {
             return .runStep(running, attempt: attempts + 1)
         }
         // A check judged unhealthy while others are still being probed: the round ends first, then its aggregate decides.
-        let deployRoundOpen = firstStepFailure == nil && healthPassed[.deploy] == nil
+        let deployRoundOpen =
+            firstStepFailure == nil && healthPassed[.deploy] == nil
             && plan.checks.contains { checks[.deploy]?[$0]?.verdict == nil }
         if hasFailure && !deployRoundOpen {
             let afterDeploy = healthFailed || steps[.smoke]?.failure != nil

@@ -18,7 +18,9 @@ public enum AppendRules {
         let batches = batches.map { batch in
             var batch = batch
             if batch.events.contains(where: { $0.id.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } }) {
-                batch.events = batch.events.map { var e = $0; e.id = e.id.lowercased(); return e }
+                batch.events = batch.events.map {
+                    var e = $0; e.id = e.id.lowercased(); return e
+                }
             }
             return batch
         }
@@ -46,8 +48,10 @@ public enum AppendRules {
     /// transaction (and whatever serializes appenders) and commits it.
     ///
     /// - Returns: one result per batch, the newly recorded events, and the new head.
-    public static func append(_ batches: [StreamAppend], after head: Head, now: String, hasher: HashChain,
-                              backend: some AppendBackend) throws -> (results: [AppendResult], recorded: [RecordedEvent], head: Head) {
+    public static func append(
+        _ batches: [StreamAppend], after head: Head, now: String, hasher: HashChain,
+        backend: some AppendBackend
+    ) throws -> (results: [AppendResult], recorded: [RecordedEvent], head: Head) {
         var head = head
         var previous = Hex.decode(head.hash) ?? HashChain.genesis
         var results: [AppendResult] = []
@@ -59,8 +63,10 @@ public enum AppendRules {
                 guard fits(batch.expected, current) else {
                     throw EventStoreError.wrongExpectedVersion(stream: batch.stream, expected: batch.expected, actual: current)
                 }
-                results.append(AppendResult(stream: batch.stream, firstPosition: head.position + 1, lastPosition: head.position,
-                                            streamVersion: current ?? 0, wasAlreadyCommitted: false))
+                results.append(
+                    AppendResult(
+                        stream: batch.stream, firstPosition: head.position + 1, lastPosition: head.position,
+                        streamVersion: current ?? 0, wasAlreadyCommitted: false))
                 continue
             }
             if let replay = try alreadyCommitted(batch, backend: backend, firstIDOnly: true) {
@@ -77,19 +83,23 @@ public enum AppendRules {
             for event in batch.events {
                 version += 1
                 let position = head.position + 1
-                let digest = hasher.hash(previous: previous, position: position, eventID: event.id, stream: batch.stream,
-                                         version: version, type: event.type, schema: event.schema, data: event.data,
-                                         metadata: event.metadata, recordedAt: now)
+                let digest = hasher.hash(
+                    previous: previous, position: position, eventID: event.id, stream: batch.stream,
+                    version: version, type: event.type, schema: event.schema, data: event.data,
+                    metadata: event.metadata, recordedAt: now)
                 let hex = Hex.encode(digest)
-                let row = RecordedEvent(position: position, eventID: event.id, stream: batch.stream, version: version, type: event.type,
-                                        schema: event.schema, data: event.data, metadata: event.metadata, recordedAt: now, hash: hex)
+                let row = RecordedEvent(
+                    position: position, eventID: event.id, stream: batch.stream, version: version, type: event.type,
+                    schema: event.schema, data: event.data, metadata: event.metadata, recordedAt: now, hash: hex)
                 try backend.insert(row)
                 recorded.append(row)
                 previous = digest
                 head = Head(position: position, hash: hex)
             }
-            results.append(AppendResult(stream: batch.stream, firstPosition: first, lastPosition: head.position,
-                                        streamVersion: version, wasAlreadyCommitted: false))
+            results.append(
+                AppendResult(
+                    stream: batch.stream, firstPosition: first, lastPosition: head.position,
+                    streamVersion: version, wasAlreadyCommitted: false))
         }
         return (results, recorded, head)
     }
@@ -116,25 +126,31 @@ public enum AppendRules {
         guard committed.count == found.count else {
             throw EventStoreError.idempotencyConflict(stream: batch.stream, detail: "\(committed.count) of the batch's \(found.count) event ids are already recorded")
         }
-        let startVersion: Int64 = switch batch.expected {
-        case .noStream: 1
-        case .exactly(let v): v + 1
-        case .any: committed[0].version
-        }
+        let startVersion: Int64 =
+            switch batch.expected {
+            case .noStream: 1
+            case .exactly(let v): v + 1
+            case .any: committed[0].version
+            }
         for (offset, row) in committed.enumerated() {
             guard row.stream == batch.stream, row.version == startVersion + Int64(offset),
-                  offset == 0 || row.position > committed[offset - 1].position else {
-                throw EventStoreError.idempotencyConflict(stream: batch.stream, detail: "the batch's ids are recorded, but not in this order right after version \(startVersion - 1) of \(batch.stream)")
+                offset == 0 || row.position > committed[offset - 1].position
+            else {
+                throw EventStoreError.idempotencyConflict(
+                    stream: batch.stream, detail: "the batch's ids are recorded, but not in this order right after version \(startVersion - 1) of \(batch.stream)")
             }
         }
-        return AppendResult(stream: batch.stream, firstPosition: committed.first!.position, lastPosition: committed.last!.position,
-                            streamVersion: committed.last!.version, wasAlreadyCommitted: true)
+        return AppendResult(
+            stream: batch.stream, firstPosition: committed.first!.position, lastPosition: committed.last!.position,
+            streamVersion: committed.last!.version, wasAlreadyCommitted: true)
     }
 
     /// Loads events exactly as another ledger recorded them, right after `head`: each must
     /// follow the chain, be one this store could have written, and continue its stream.
-    public static func importing(_ events: [RecordedEvent], after head: Head, hasher: HashChain,
-                                 backend: some AppendBackend) throws -> (recorded: [RecordedEvent], head: Head) {
+    public static func importing(
+        _ events: [RecordedEvent], after head: Head, hasher: HashChain,
+        backend: some AppendBackend
+    ) throws -> (recorded: [RecordedEvent], head: Head) {
         var head = head
         var previous = Hex.decode(head.hash) ?? HashChain.genesis
         var recorded: [RecordedEvent] = []
@@ -143,9 +159,10 @@ public enum AppendRules {
             guard event.position == head.position + 1 else {
                 throw EventStoreError.invalidEvent("position \(event.position) does not follow \(head.position): the import is missing events or out of order")
             }
-            let digest = hasher.hash(previous: previous, position: event.position, eventID: event.eventID, stream: event.stream,
-                                     version: event.version, type: event.type, schema: event.schema, data: event.data,
-                                     metadata: event.metadata, recordedAt: event.recordedAt)
+            let digest = hasher.hash(
+                previous: previous, position: event.position, eventID: event.eventID, stream: event.stream,
+                version: event.version, type: event.type, schema: event.schema, data: event.data,
+                metadata: event.metadata, recordedAt: event.recordedAt)
             guard Hex.encode(digest) == event.hash else {
                 throw EventStoreError.invalidEvent("hash mismatch at position \(event.position): the import file was altered or damaged")
             }

@@ -30,8 +30,9 @@ public struct ChainVerifier {
             problem = .versionOutOfOrder(position: e.position, stream: e.stream, expected: expectedVersion, found: e.version)
             return false
         }
-        let digest = hasher.hash(previous: previous, position: e.position, eventID: e.eventID, stream: e.stream, version: e.version,
-                                 type: e.type, schema: e.schema, data: e.data, metadata: e.metadata, recordedAt: e.recordedAt)
+        let digest = hasher.hash(
+            previous: previous, position: e.position, eventID: e.eventID, stream: e.stream, version: e.version,
+            type: e.type, schema: e.schema, data: e.data, metadata: e.metadata, recordedAt: e.recordedAt)
         let computed = Hex.encode(digest)
         guard computed == e.hash else {
             problem = .hashMismatch(position: e.position, stored: e.hash, computed: computed)

@@ -171,8 +171,10 @@ public struct RecordedEvent: Sendable, Hashable, Codable {
     /// Lowercase hex SHA-256; see docs/HASH-CHAIN.md.
     public var hash: String
 
-    public init(position: Int64, eventID: String, stream: String, version: Int64, type: String,
-                schema: Int, data: String, metadata: String, recordedAt: String, hash: String) {
+    public init(
+        position: Int64, eventID: String, stream: String, version: Int64, type: String,
+        schema: Int, data: String, metadata: String, recordedAt: String, hash: String
+    ) {
         self.position = position
         self.eventID = eventID
         self.stream = stream
@@ -228,7 +230,8 @@ public struct Head: Sendable, Hashable, CustomStringConvertible {
     public init?(parsing text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let p = Int64(parts[0]), p >= 0,
-              parts[1].count == 64, parts[1].allSatisfy({ $0.isHexDigit }) else { return nil }
+            parts[1].count == 64, parts[1].allSatisfy({ $0.isHexDigit })
+        else { return nil }
         self.position = p
         self.hash = parts[1].lowercased()
     }

@@ -54,7 +54,8 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
         case .newerSchema(let path, let found, let supported):
             return "\(path) has schema version \(found), newer than this shiplog understands (\(supported)). Upgrade shiplog; the file was not changed."
         case .migrationChecksumMismatch(let path, let version, let name):
-            return "\(path) recorded migration \(version) (\(name)) with a different checksum than this shiplog carries. The migration was edited after release, or the ledger was altered; the file was not changed."
+            return
+                "\(path) recorded migration \(version) (\(name)) with a different checksum than this shiplog carries. The migration was edited after release, or the ledger was altered; the file was not changed."
         case .notInitialized(let path):
             return "\(path) is not initialized. Run `shiplog init --db \(path)` first."
         case .cannotOpen(let path, let detail):

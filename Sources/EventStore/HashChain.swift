@@ -33,8 +33,10 @@ public final class HashChain {
     }
 
     /// The hash of one event, chained onto `previous`.
-    public func hash(previous: [UInt8], position: Int64, eventID: String, stream: String, version: Int64,
-                     type: String, schema: Int, data: String, metadata: String, recordedAt: String) -> [UInt8] {
+    public func hash(
+        previous: [UInt8], position: Int64, eventID: String, stream: String, version: Int64,
+        type: String, schema: Int, data: String, metadata: String, recordedAt: String
+    ) -> [UInt8] {
         // Laid out whole, then hashed in one call: cheaper than one digest update per field.
         canonical.removeAll()
         previous.withUnsafeBytes { canonical.append($0) }

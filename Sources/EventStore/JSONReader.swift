@@ -139,7 +139,7 @@ public struct JSONObject: Sendable, Equatable {
                     out.append(try! parser.string())
                     parser.skipWhitespace()
                     if parser.bytes[parser.index] == UInt8(ascii: "]") { return out }
-                    parser.index += 1 // ,
+                    parser.index += 1  // ,
                 }
             }
         }
@@ -160,7 +160,7 @@ public struct JSONObject: Sendable, Equatable {
                         guard Self.key(span, bytes, source) == key else { continue }
                     } else {
                         guard span.keyEnd - span.keyStart == wanted.count,
-                              wanted.count == 0 || memcmp(bytes.baseAddress! + span.keyStart, wanted.baseAddress!, wanted.count) == 0
+                            wanted.count == 0 || memcmp(bytes.baseAddress! + span.keyStart, wanted.baseAddress!, wanted.count) == 0
                         else { continue }
                     }
                     var parser = JSONParser(bytes, source: source)
@@ -309,7 +309,7 @@ struct JSONParser {
 
     /// Checks the object at `index` and records where each member is.
     mutating func object(depth: Int) throws(JSONReadError) -> JSONObject {
-        index += 1 // {
+        index += 1  // {
         var spans: [JSONObject.Span] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
@@ -355,7 +355,7 @@ struct JSONParser {
     /// Checks the string literal at `index` and steps over it; true when it holds escapes.
     @discardableResult
     mutating func skipString() throws(JSONReadError) -> Bool {
-        index += 1 // "
+        index += 1  // "
         var escaped = false
         skipPlainBytes()
         while index < bytes.count {
@@ -371,7 +371,7 @@ struct JSONParser {
                 guard index < bytes.count else { break }
                 switch bytes[index] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 1
                 case UInt8(ascii: "u"):
                     index += 1
@@ -397,7 +397,7 @@ struct JSONParser {
 
     /// A string literal; the text between quotes is copied as is when it has no escapes.
     mutating func string() throws(JSONReadError) -> String {
-        index += 1 // "
+        index += 1  // "
         let start = index
         skipPlainBytes()
         while index < bytes.count {

@@ -6,8 +6,10 @@ public enum SchemaRules {
 
     /// Checks the `applied` rows (version, name, checksum) against `known`; with `allowPending`
     /// false, a ledger that still needs a migration is refused too.
-    public static func check(applied: [(version: Int, name: String, checksum: String)], known: [Migration], location: String,
-                             allowPending: Bool) throws {
+    public static func check(
+        applied: [(version: Int, name: String, checksum: String)], known: [Migration], location: String,
+        allowPending: Bool
+    ) throws {
         let latest = known.last?.version ?? 0
         if let newest = applied.last, newest.version > latest {
             throw EventStoreError.newerSchema(path: location, found: newest.version, supported: latest)

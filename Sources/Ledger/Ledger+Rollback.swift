@@ -24,7 +24,8 @@ extension Ledger {
             guard case .environmentReleased(let id, let status)? = try DeploymentEvent.decode(event), status == "success" else { return true }
             let state = try load(id)
             guard let request = state.request, request.environment == environment,
-                  state.status == .success, state.markedBad == nil else { return true }
+                state.status == .success, state.markedBad == nil
+            else { return true }
             found = StableVersion(deploymentID: id, gitSHA: request.gitSHA, streamVersion: state.version)
             return false
         }
@@ -36,7 +37,8 @@ extension Ledger {
     public func lastStableRecord(environment: String) throws -> DeploymentRecord? {
         guard let stable = try lastStable(environment: environment) else { return nil }
         guard let record = try Queries(ledger: self).record(stable.deploymentID) else {
-            throw LedgerError.mismatch("""
+            throw LedgerError.mismatch(
+                """
                 the events name \(stable.deploymentID) the last stable deployment of \(environment), but the deployments table \
                 has no row for it: run `shiplog verify`, then `shiplog rebuild`
                 """)

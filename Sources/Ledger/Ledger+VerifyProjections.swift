@@ -32,8 +32,9 @@ public struct ProjectionDifference: Sendable, Equatable, CustomStringConvertible
     public var description: String {
         let row = "\(table) row \(key)=\(Identifier.quoted(value))"
         guard let column else {
-            return stored == nil ? "\(row) is missing from the table, but the events produce it"
-                                 : "\(row) is in the table, but the events produce no such row"
+            return stored == nil
+                ? "\(row) is missing from the table, but the events produce it"
+                : "\(row) is in the table, but the events produce no such row"
         }
         return "\(row): \(column) is \(stored ?? "NULL") in the table, but \(replayed ?? "NULL") by the events"
     }

@@ -41,9 +41,11 @@ public final class Ledger {
     let scratch: (_ clock: @escaping () -> Date) throws -> Ledger
     static let maxRetries = 20
 
-    public init(store: any EventStore, projections: any ProjectionStore, clock: @escaping () -> Date = Date.init,
-                textFilter: @escaping @Sendable (String) -> String = { $0 },
-                scratch: @escaping (_ clock: @escaping () -> Date) throws -> Ledger) {
+    public init(
+        store: any EventStore, projections: any ProjectionStore, clock: @escaping () -> Date = Date.init,
+        textFilter: @escaping @Sendable (String) -> String = { $0 },
+        scratch: @escaping (_ clock: @escaping () -> Date) throws -> Ledger
+    ) {
         self.store = store
         self.projections = projections
         self.scratch = scratch
@@ -73,8 +75,7 @@ public final class Ledger {
         try Self.require(id, as: .deploymentID)
         var state = DeploymentState()
         for event in try store.readStream(Self.stream(deployment: id), from: 1) {
-            if let decoded = try DeploymentEvent.decode(event) { state.evolve(decoded, at: event.recordedAt) }
-            else { state.version += 1 }
+            if let decoded = try DeploymentEvent.decode(event) { state.evolve(decoded, at: event.recordedAt) } else { state.version += 1 }
         }
         return state
     }
@@ -88,7 +89,8 @@ public final class Ledger {
         let state = try load(id)
         guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
         if request.mode == .run {
-            throw LedgerError.refused("""
+            throw LedgerError.refused(
+                """
                 deployment \(id) is run by `shiplog deploy`, which records its phases itself; `shiplog record` reports only \
                 deployments begun with `record begin`. Continue it with `shiplog resume \(id)`, or end it with \
                 `shiplog unlock --env \(request.environment) --reason TEXT`
@@ -115,9 +117,11 @@ public final class Ledger {
     /// Records a new deployment and takes its environment's lock, atomically.
     ///
     /// - Throws: `LedgerError.refused` naming the active deployment when the environment is held.
-    public func request(environment: String, gitSHA: String, gitRef: String, services: [String], triggeredBy: String,
-                        mode: DeploymentMode, phases: [Phase] = [], checks: [String] = [],
-                        pipeline: (path: String, sha256: String)? = nil) throws -> DeploymentState {
+    public func request(
+        environment: String, gitSHA: String, gitRef: String, services: [String], triggeredBy: String,
+        mode: DeploymentMode, phases: [Phase] = [], checks: [String] = [],
+        pipeline: (path: String, sha256: String)? = nil
+    ) throws -> DeploymentState {
         try Self.require(environment, as: .environment)
         try Self.require(gitSHA, as: .gitSHA)
         for service in services { try Self.require(service, as: .service) }
@@ -128,26 +132,31 @@ public final class Ledger {
             let lock = try environmentLock(environment)
             if let active = lock.active {
                 let state = try load(active)
-                let continueIt = state.request?.mode == .record
+                let continueIt =
+                    state.request?.mode == .record
                     ? "finish it with `shiplog record finish \(active) --status …`"
                     : "continue it with `shiplog resume \(active)`"
-                throw LedgerError.refused("""
+                throw LedgerError.refused(
+                    """
                     environment \(environment) already has an active deployment: \(active) (\(state.currentPhase), started \(state.requestedAt ?? "?")). \
                     Wait for it, \(continueIt), or end it with `shiplog unlock --env \(environment) --reason TEXT`.
                     """)
             }
             let stable = try lastStable(environment: environment)
             let id = DeploymentRequest.makeID(at: seconds, sha: gitSHA)
-            let request = DeploymentRequest(deploymentID: id, environment: environment, gitSHA: gitSHA, gitRef: gitRef,
-                                            services: services, triggeredBy: triggeredBy, mode: mode, phases: phases,
-                                            checks: checks, previousStableID: stable?.deploymentID, previousStableSHA: stable?.gitSHA,
-                                            pipelinePath: pipeline?.path, pipelineSHA256: pipeline?.sha256)
+            let request = DeploymentRequest(
+                deploymentID: id, environment: environment, gitSHA: gitSHA, gitRef: gitRef,
+                services: services, triggeredBy: triggeredBy, mode: mode, phases: phases,
+                checks: checks, previousStableID: stable?.deploymentID, previousStableSHA: stable?.gitSHA,
+                pipelinePath: pipeline?.path, pipelineSHA256: pipeline?.sha256)
             do {
                 try append([
-                    StreamAppend(stream: Self.stream(deployment: id), expected: .noStream,
-                                 events: [newEvent(.deploymentRequested(request))]),
-                    StreamAppend(stream: Self.stream(environment: environment), expected: lock.version.map { .exactly($0) } ?? .noStream,
-                                 events: [newEvent(.environmentLocked(deploymentID: id))]),
+                    StreamAppend(
+                        stream: Self.stream(deployment: id), expected: .noStream,
+                        events: [newEvent(.deploymentRequested(request))]),
+                    StreamAppend(
+                        stream: Self.stream(environment: environment), expected: lock.version.map { .exactly($0) } ?? .noStream,
+                        events: [newEvent(.environmentLocked(deploymentID: id))]),
                 ])
                 return try load(id)
             } catch EventStoreError.wrongExpectedVersion(let stream, _, _) {
@@ -173,8 +182,11 @@ public final class Ledger {
             for event in decided {
                 do { try event.validateIdentifiers() } catch { throw LedgerError.invalid(error.message) }
             }
-            var batches = [StreamAppend(stream: Self.stream(deployment: id), expected: .exactly(state.version),
-                                        events: decided.map(newEvent))]
+            var batches = [
+                StreamAppend(
+                    stream: Self.stream(deployment: id), expected: .exactly(state.version),
+                    events: decided.map(newEvent))
+            ]
             if let terminal = decided.first(where: \.isTerminal), let environment = state.request?.environment {
                 let lock = try environmentLock(environment)
                 if lock.active == id, let version = lock.version {
@@ -184,8 +196,10 @@ public final class Ledger {
                     } else {
                         event = .environmentReleased(deploymentID: id, status: terminal.terminalStatus ?? "finished")
                     }
-                    batches.append(StreamAppend(stream: Self.stream(environment: environment), expected: .exactly(version),
-                                                events: [newEvent(event)]))
+                    batches.append(
+                        StreamAppend(
+                            stream: Self.stream(environment: environment), expected: .exactly(version),
+                            events: [newEvent(event)]))
                 }
             }
             do {

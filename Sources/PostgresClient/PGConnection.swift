@@ -101,8 +101,9 @@ public final class PGConnection {
     private func query(_ sql: String, _ parameters: [String?], mayPrepareAgain: Bool) throws -> PGResult {
         let connection = try open(sql: sql)
         if let position = parameters.firstIndex(where: { $0?.utf8.contains(0) == true }) {
-            throw PostgresError(kind: .other, message: "parameter $\(position + 1) contains a NUL character, which PostgreSQL text cannot hold",
-                                sql: sql, server: server)
+            throw PostgresError(
+                kind: .other, message: "parameter $\(position + 1) contains a NUL character, which PostgreSQL text cannot hold",
+                sql: sql, server: server)
         }
         guard let name = try statementName(for: sql, connection: connection) else {
             let result = Self.withCStrings(parameters) { values in
@@ -156,8 +157,9 @@ public final class PGConnection {
         do {
             let result = try body()
             if let handle, PQtransactionStatus(handle) == PQTRANS_INERROR {
-                throw PostgresError(kind: .other, message: "a statement failed inside the transaction and its error was not passed on; the transaction was rolled back",
-                                    sql: "COMMIT", server: server)
+                throw PostgresError(
+                    kind: .other, message: "a statement failed inside the transaction and its error was not passed on; the transaction was rolled back",
+                    sql: "COMMIT", server: server)
             }
             try execute("COMMIT")
             return result

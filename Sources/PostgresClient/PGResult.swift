@@ -69,7 +69,8 @@ public final class PGResult {
 
     /// The value itself is not repeated: a column may hold anything, secrets included.
     private func notA(_ what: String, _ row: Int, _ column: Int) -> PostgresError {
-        PostgresError(kind: .other, message: "column \(columnNames[column]) of row \(row) is not \(what)",
-                      server: server)
+        PostgresError(
+            kind: .other, message: "column \(columnNames[column]) of row \(row) is not \(what)",
+            server: server)
     }
 }

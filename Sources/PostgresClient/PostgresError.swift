@@ -122,9 +122,10 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         // Whatever the SQLSTATE, a connection that is no longer usable means the session is gone.
         if connection == nil || PQstatus(connection) == CONNECTION_BAD { kind = .connectionLost }
         let secrets = parameters.compactMap { $0 } + Self.password(of: connection)
-        self.init(kind: kind, sqlState: state,
-                  message: Self.scrub(Self.tidy(text ?? "unknown error"), secrets: secrets),
-                  sql: sql, server: server)
+        self.init(
+            kind: kind, sqlState: state,
+            message: Self.scrub(Self.tidy(text ?? "unknown error"), secrets: secrets),
+            sql: sql, server: server)
     }
 
     /// The error of a connection attempt that did not produce a usable session.
@@ -138,8 +139,9 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
             }
         }
         let secrets = password(of: connection) + PGConnection.passwords(in: url)
-        return PostgresError(kind: .connectionFailed, message: "cannot connect: " + scrub(text, secrets: secrets),
-                             server: PGConnection.redacted(url: url))
+        return PostgresError(
+            kind: .connectionFailed, message: "cannot connect: " + scrub(text, secrets: secrets),
+            server: PGConnection.redacted(url: url))
     }
 
     /// The password libpq used or would use for this connection (from the URL, PGPASSWORD or

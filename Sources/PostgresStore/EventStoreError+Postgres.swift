@@ -11,11 +11,13 @@ extension EventStoreError {
         case .connectionFailed:
             self = .server(location: location, detail: "cannot connect: \(error.message).\(advice)")
         case .connectionLost:
-            self = .server(location: location, detail: """
-                the connection to the server was lost (\(error.message)): what was acknowledged before is recorded, \
-                the operation that was under way was not. Run the command again once the server answers; a deployment \
-                continues with `shiplog resume ID`
-                """)
+            self = .server(
+                location: location,
+                detail: """
+                    the connection to the server was lost (\(error.message)): what was acknowledged before is recorded, \
+                    the operation that was under way was not. Run the command again once the server answers; a deployment \
+                    continues with `shiplog resume ID`
+                    """)
         case .lockTimeout:
             self = .locked(path: location)
         case .readOnly:

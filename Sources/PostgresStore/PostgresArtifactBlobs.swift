@@ -45,8 +45,9 @@ public final class PostgresArtifactBlobs: ArtifactBlobs, @unchecked Sendable {
         guard let chunks else { return false }
         for n in 0..<chunks {
             let hex: String? = try pg {
-                let r = try connection.query("SELECT encode(bytes, 'hex') FROM artifact_chunks WHERE sha256 = $1 AND chunk = $2",
-                                             [sha256, String(n)])
+                let r = try connection.query(
+                    "SELECT encode(bytes, 'hex') FROM artifact_chunks WHERE sha256 = $1 AND chunk = $2",
+                    [sha256, String(n)])
                 return r.rowCount == 1 ? r.string(0, 0) : nil
             }
             guard let hex, let bytes = Hex.decode(hex) else {
@@ -83,8 +84,9 @@ public final class PostgresArtifactBlobs: ArtifactBlobs, @unchecked Sendable {
 
         private func flush(_ chunk: [UInt8]) throws {
             try blobs.pg {
-                try blobs.connection.query("INSERT INTO artifact_chunks (sha256, chunk, bytes) VALUES ($1, $2, decode($3, 'hex'))",
-                                           [upload, String(chunks), Hex.encode(chunk)])
+                try blobs.connection.query(
+                    "INSERT INTO artifact_chunks (sha256, chunk, bytes) VALUES ($1, $2, decode($3, 'hex'))",
+                    [upload, String(chunks), Hex.encode(chunk)])
             }
             chunks += 1
         }
@@ -104,8 +106,9 @@ public final class PostgresArtifactBlobs: ArtifactBlobs, @unchecked Sendable {
                         try blobs.connection.query("DELETE FROM artifact_chunks WHERE sha256 = $1", [upload])
                     } else {
                         try blobs.connection.query("UPDATE artifact_chunks SET sha256 = $1 WHERE sha256 = $2", [digest, upload])
-                        try blobs.connection.query("INSERT INTO artifact_blobs (sha256, size, chunks) VALUES ($1, $2, $3)",
-                                                   [digest, String(size), String(chunks)])
+                        try blobs.connection.query(
+                            "INSERT INTO artifact_blobs (sha256, size, chunks) VALUES ($1, $2, $3)",
+                            [digest, String(size), String(chunks)])
                     }
                 }
             }

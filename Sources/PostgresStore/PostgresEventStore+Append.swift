@@ -58,11 +58,15 @@ extension PostgresEventStore: AppendBackend {
 
     public func insert(_ event: RecordedEvent) throws {
         do {
-            try connection.query("""
+            try connection.query(
+                """
                 INSERT INTO events (position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                """, [String(event.position), event.eventID, event.stream, String(event.version), event.type, String(event.schema),
-                      event.data, event.metadata, event.recordedAt, event.hash])
+                """,
+                [
+                    String(event.position), event.eventID, event.stream, String(event.version), event.type, String(event.schema),
+                    event.data, event.metadata, event.recordedAt, event.hash,
+                ])
         } catch let error as PostgresError {
             switch error.kind {
             case .uniqueViolation(let constraint) where constraint.contains("event_id"):

@@ -8,19 +8,24 @@ extension PostgresEventStore {
 
     public func readStream(_ stream: String, from version: Int64) throws -> [RecordedEvent] {
         try pg {
-            try Self.events(connection.query("SELECT \(Self.columns) FROM events WHERE stream = $1 AND version >= $2 ORDER BY version",
-                                             [stream, String(version)]))
+            try Self.events(
+                connection.query(
+                    "SELECT \(Self.columns) FROM events WHERE stream = $1 AND version >= $2 ORDER BY version",
+                    [stream, String(version)]))
         }
     }
 
     public func readStream(_ stream: String, below limit: StreamLimit) throws -> [RecordedEvent] {
-        let (column, value): (String, Int64) = switch limit {
-        case .version(let v): ("version", v)
-        case .position(let p): ("position", p)
-        }
+        let (column, value): (String, Int64) =
+            switch limit {
+            case .version(let v): ("version", v)
+            case .position(let p): ("position", p)
+            }
         return try pg {
-            try Self.events(connection.query("SELECT \(Self.columns) FROM events WHERE stream = $1 AND \(column) < $2 ORDER BY version",
-                                             [stream, String(value)]))
+            try Self.events(
+                connection.query(
+                    "SELECT \(Self.columns) FROM events WHERE stream = $1 AND \(column) < $2 ORDER BY version",
+                    [stream, String(value)]))
         }
     }
 
@@ -32,8 +37,11 @@ extension PostgresEventStore {
 
     public func lastEvent(of stream: String, belowVersion version: Int64) throws -> RecordedEvent? {
         try pg {
-            try Self.events(connection.query("SELECT \(Self.columns) FROM events WHERE stream = $1 AND version < $2 ORDER BY version DESC LIMIT 1",
-                                             [stream, String(version)])).first
+            try Self.events(
+                connection.query(
+                    "SELECT \(Self.columns) FROM events WHERE stream = $1 AND version < $2 ORDER BY version DESC LIMIT 1",
+                    [stream, String(version)])
+            ).first
         }
     }
 
@@ -46,8 +54,10 @@ extension PostgresEventStore {
         var below = Int64.max
         while true {
             let page = try pg {
-                try Self.events(connection.query("SELECT \(Self.columns) FROM events WHERE stream = $1 AND version < $2 ORDER BY version DESC LIMIT 50",
-                                                 [stream, String(below)]))
+                try Self.events(
+                    connection.query(
+                        "SELECT \(Self.columns) FROM events WHERE stream = $1 AND version < $2 ORDER BY version DESC LIMIT 50",
+                        [stream, String(below)]))
             }
             for e in page { if try !body(e) { return } }
             guard page.count == 50, let last = page.last else { return }
@@ -60,8 +70,10 @@ extension PostgresEventStore {
         var next = position
         while next <= last {
             let page = try pg {
-                try Self.events(connection.query("SELECT \(Self.columns) FROM events WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT \(Self.pageSize)",
-                                                 [String(next), String(last)]))
+                try Self.events(
+                    connection.query(
+                        "SELECT \(Self.columns) FROM events WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT \(Self.pageSize)",
+                        [String(next), String(last)]))
             }
             for e in page { try body(e) }
             guard page.count == Self.pageSize, let end = page.last else { return }
@@ -76,8 +88,10 @@ extension PostgresEventStore {
     public func readAll(from position: Int64, pageSize: Int) -> EventPages {
         EventPages(from: position, pageSize: pageSize) { next, limit in
             try self.pg {
-                try Self.events(self.connection.query("SELECT \(Self.columns) FROM events WHERE position >= $1 ORDER BY position LIMIT \(limit)",
-                                                      [String(next)]))
+                try Self.events(
+                    self.connection.query(
+                        "SELECT \(Self.columns) FROM events WHERE position >= $1 ORDER BY position LIMIT \(limit)",
+                        [String(next)]))
             }
         }
     }
@@ -88,8 +102,10 @@ extension PostgresEventStore {
         var after: Int64 = 0
         while true {
             let page = try pg {
-                try Self.events(connection.query("SELECT \(Self.columns) FROM events WHERE type IN (\(list)) AND position > $1 ORDER BY position LIMIT \(Self.pageSize)",
-                                                 [String(after)]))
+                try Self.events(
+                    connection.query(
+                        "SELECT \(Self.columns) FROM events WHERE type IN (\(list)) AND position > $1 ORDER BY position LIMIT \(Self.pageSize)",
+                        [String(after)]))
             }
             for e in page { try body(e) }
             guard page.count == Self.pageSize, let last = page.last else { return }
@@ -107,8 +123,10 @@ extension PostgresEventStore {
             var after: Int64 = 0
             while true {
                 let page = try pg {
-                    try Self.events(connection.query("SELECT \(Self.columns) FROM events WHERE position > $1 ORDER BY position LIMIT \(Self.pageSize)",
-                                                     [String(after)]))
+                    try Self.events(
+                        connection.query(
+                            "SELECT \(Self.columns) FROM events WHERE position > $1 ORDER BY position LIMIT \(Self.pageSize)",
+                            [String(after)]))
                 }
                 for e in page {
                     guard verifier.check(e) else { return }

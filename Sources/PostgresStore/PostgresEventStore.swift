@@ -35,8 +35,10 @@ public final class PostgresEventStore: EventStore {
     ///
     /// - Parameter lockTimeoutMs: how long an append waits for another writer before failing
     ///   with `EventStoreError.locked`.
-    public init(url: String, mode: OpenMode = .createOrUpgrade, lockTimeoutMs: Int = 5_000,
-                clock: @escaping () -> Date = Date.init) throws {
+    public init(
+        url: String, mode: OpenMode = .createOrUpgrade, lockTimeoutMs: Int = 5_000,
+        clock: @escaping () -> Date = Date.init
+    ) throws {
         self.clock = clock
         do {
             connection = try PGConnection(url: url)
@@ -83,10 +85,11 @@ public final class PostgresEventStore: EventStore {
     }
 
     static func event(_ r: PGResult, _ row: Int) throws -> RecordedEvent {
-        RecordedEvent(position: try r.int64(row, 0) ?? 0, eventID: r.string(row, 1) ?? "", stream: r.string(row, 2) ?? "",
-                      version: try r.int64(row, 3) ?? 0, type: r.string(row, 4) ?? "", schema: Int(try r.int64(row, 5) ?? 0),
-                      data: r.string(row, 6) ?? "", metadata: r.string(row, 7) ?? "", recordedAt: r.string(row, 8) ?? "",
-                      hash: r.string(row, 9) ?? "")
+        RecordedEvent(
+            position: try r.int64(row, 0) ?? 0, eventID: r.string(row, 1) ?? "", stream: r.string(row, 2) ?? "",
+            version: try r.int64(row, 3) ?? 0, type: r.string(row, 4) ?? "", schema: Int(try r.int64(row, 5) ?? 0),
+            data: r.string(row, 6) ?? "", metadata: r.string(row, 7) ?? "", recordedAt: r.string(row, 8) ?? "",
+            hash: r.string(row, 9) ?? "")
     }
 
     func currentHead() throws -> Head {

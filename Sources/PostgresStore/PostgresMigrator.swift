@@ -11,7 +11,7 @@ struct PostgresMigrator {
     var clock: () -> Date = Date.init
 
     /// Serializes migrators: two runners opening a fresh database at once apply each file once.
-    static let lockKey: Int64 = 0x5348_4950_4C4F_4701   // "SHIPLOG" + 1
+    static let lockKey: Int64 = 0x5348_4950_4C4F_4701  // "SHIPLOG" + 1
 
     static var known: [SchemaRules.Migration] { Migrations.postgres.map { ($0.version, $0.name, $0.sql) } }
 
@@ -24,8 +24,10 @@ struct PostgresMigrator {
 
     /// Whether `name` is a table of the current schema, read from the catalog at each call.
     func tableExists(_ name: String) throws -> Bool {
-        (try connection.query("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1",
-                              [name]).int64(0, 0) ?? 0) > 0
+        (try connection.query(
+            "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1",
+            [name]
+        ).int64(0, 0) ?? 0) > 0
     }
 
     func prepare(mode: PostgresEventStore.OpenMode) throws {
@@ -48,8 +50,9 @@ struct PostgresMigrator {
             for file in Migrations.postgres where !rows.contains(where: { $0.version == file.version }) {
                 try connection.inTransaction {
                     try connection.execute(file.sql)
-                    try connection.query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
-                                         [String(file.version), file.name, HashChain.sha256Hex(file.sql), Timestamp.format(clock())])
+                    try connection.query(
+                        "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+                        [String(file.version), file.name, HashChain.sha256Hex(file.sql), Timestamp.format(clock())])
                 }
             }
         } catch let error as PostgresError {

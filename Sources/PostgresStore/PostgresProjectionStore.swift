@@ -34,27 +34,31 @@ public final class PostgresProjectionStore: ProjectionStore {
 
     static func records(_ r: PGResult) throws -> [DeploymentRecord] {
         try (0..<r.rowCount).map { i in
-            DeploymentRecord(deploymentID: r.string(i, 0) ?? "", environment: r.string(i, 1) ?? "", status: r.string(i, 2) ?? "",
-                             gitSHA: r.string(i, 3) ?? "", gitRef: r.string(i, 4) ?? "", servicesDeployed: r.string(i, 5) ?? "[]",
-                             healthChecks: r.string(i, 6) ?? "{}", triggeredBy: r.string(i, 7) ?? "", mode: r.string(i, 8) ?? "",
-                             currentPhase: r.string(i, 9) ?? "", startedAt: r.string(i, 10) ?? "", finishedAt: r.string(i, 11),
-                             durationMs: try r.int64(i, 12), previousStableID: r.string(i, 13), rolledBackTo: r.string(i, 14),
-                             failureReason: r.string(i, 15), markedBadReason: r.string(i, 16), markedBadBy: r.string(i, 17),
-                             requestPosition: try r.int64(i, 18) ?? 0, lastPosition: try r.int64(i, 19) ?? 0)
+            DeploymentRecord(
+                deploymentID: r.string(i, 0) ?? "", environment: r.string(i, 1) ?? "", status: r.string(i, 2) ?? "",
+                gitSHA: r.string(i, 3) ?? "", gitRef: r.string(i, 4) ?? "", servicesDeployed: r.string(i, 5) ?? "[]",
+                healthChecks: r.string(i, 6) ?? "{}", triggeredBy: r.string(i, 7) ?? "", mode: r.string(i, 8) ?? "",
+                currentPhase: r.string(i, 9) ?? "", startedAt: r.string(i, 10) ?? "", finishedAt: r.string(i, 11),
+                durationMs: try r.int64(i, 12), previousStableID: r.string(i, 13), rolledBackTo: r.string(i, 14),
+                failureReason: r.string(i, 15), markedBadReason: r.string(i, 16), markedBadBy: r.string(i, 17),
+                requestPosition: try r.int64(i, 18) ?? 0, lastPosition: try r.int64(i, 19) ?? 0)
         }
     }
 
     // MARK: Writing
 
     public func upsert(deployment r: DeploymentRecord) throws {
-        let values: [String?] = [r.deploymentID, r.environment, r.status, r.gitSHA, r.gitRef, r.servicesDeployed, r.healthChecks,
-                                 r.triggeredBy, r.mode, r.currentPhase, r.startedAt, r.finishedAt, r.durationMs.map { String($0) },
-                                 r.previousStableID, r.rolledBackTo, r.failureReason, r.markedBadReason, r.markedBadBy,
-                                 String(r.requestPosition), String(r.lastPosition)]
+        let values: [String?] = [
+            r.deploymentID, r.environment, r.status, r.gitSHA, r.gitRef, r.servicesDeployed, r.healthChecks,
+            r.triggeredBy, r.mode, r.currentPhase, r.startedAt, r.finishedAt, r.durationMs.map { String($0) },
+            r.previousStableID, r.rolledBackTo, r.failureReason, r.markedBadReason, r.markedBadBy,
+            String(r.requestPosition), String(r.lastPosition),
+        ]
         let columns = Self.recordColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         let updates = columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         try pg {
-            try connection.query("""
+            try connection.query(
+                """
                 INSERT INTO \(prefix)deployments (\(Self.recordColumns))
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
                 ON CONFLICT (deployment_id) DO UPDATE SET \(updates)
@@ -64,15 +68,19 @@ public final class PostgresProjectionStore: ProjectionStore {
 
     public func upsert(artifact a: ArtifactRow) throws {
         try pg {
-            try connection.query("""
+            try connection.query(
+                """
                 INSERT INTO \(prefix)artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                 ON CONFLICT (name) DO UPDATE SET deployment_id = excluded.deployment_id, environment = excluded.environment,
                     phase = excluded.phase, sha256 = excluded.sha256, size = excluded.size, retention_days = excluded.retention_days,
                     stored_at = excluded.stored_at, expires_at = excluded.expires_at, pruned_at = excluded.pruned_at,
                     stored_position = excluded.stored_position
-                """, [a.name, a.deploymentID, a.environment, a.phase, a.sha256, String(a.size), String(a.retentionDays), a.storedAt,
-                      a.expiresAt, a.prunedAt, String(a.storedPosition)])
+                """,
+                [
+                    a.name, a.deploymentID, a.environment, a.phase, a.sha256, String(a.size), String(a.retentionDays), a.storedAt,
+                    a.expiresAt, a.prunedAt, String(a.storedPosition),
+                ])
         }
     }
 
@@ -82,7 +90,8 @@ public final class PostgresProjectionStore: ProjectionStore {
 
     public func setActive(environment: String, deploymentID: String?, at time: String) throws {
         try pg {
-            try connection.query("""
+            try connection.query(
+                """
                 INSERT INTO \(prefix)environments (name, active_deployment_id, updated_at) VALUES ($1, $2, $3)
                 ON CONFLICT (name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = excluded.updated_at
                 """, [environment, deploymentID, time])
@@ -131,10 +140,12 @@ public final class PostgresProjectionStore: ProjectionStore {
                 }
                 let whereClause = pageConditions.isEmpty ? "" : "WHERE " + pageConditions.joined(separator: " AND ")
                 let want = min(page, remaining)
-                let rows = try Self.records(connection.query("""
-                    SELECT \(Self.recordColumns) FROM \(prefix)deployments \(whereClause)
-                    ORDER BY request_position \(newestFirst ? "DESC" : "ASC") LIMIT \(want)
-                    """, pageValues))
+                let rows = try Self.records(
+                    connection.query(
+                        """
+                        SELECT \(Self.recordColumns) FROM \(prefix)deployments \(whereClause)
+                        ORDER BY request_position \(newestFirst ? "DESC" : "ASC") LIMIT \(want)
+                        """, pageValues))
                 for r in rows { try body(r) }
                 remaining -= rows.count
                 guard rows.count == want, let last = rows.last else { return }
@@ -145,10 +156,12 @@ public final class PostgresProjectionStore: ProjectionStore {
 
     public func records(environment: String, requestedAfter position: Int64) throws -> [DeploymentRecord] {
         try pg {
-            try Self.records(connection.query("""
-                SELECT \(Self.recordColumns) FROM \(prefix)deployments
-                WHERE environment = $1 AND request_position > $2 ORDER BY request_position DESC
-                """, [environment, String(position)]))
+            try Self.records(
+                connection.query(
+                    """
+                    SELECT \(Self.recordColumns) FROM \(prefix)deployments
+                    WHERE environment = $1 AND request_position > $2 ORDER BY request_position DESC
+                    """, [environment, String(position)]))
         }
     }
 
@@ -169,15 +182,17 @@ public final class PostgresProjectionStore: ProjectionStore {
         if let v = filter.expiredAt { add("pruned_at IS NULL AND expires_at <= ?", [v]) }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         return try pg {
-            let r = try connection.query("""
+            let r = try connection.query(
+                """
                 SELECT name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position
                 FROM \(prefix)artifacts \(whereClause) ORDER BY expires_at, name
                 """, values)
             return try (0..<r.rowCount).map { i in
-                ArtifactRow(name: r.string(i, 0) ?? "", deploymentID: r.string(i, 1) ?? "", environment: r.string(i, 2) ?? "",
-                            phase: r.string(i, 3) ?? "", sha256: r.string(i, 4) ?? "", size: try r.int64(i, 5) ?? 0,
-                            retentionDays: Int(try r.int64(i, 6) ?? 0), storedAt: r.string(i, 7) ?? "", expiresAt: r.string(i, 8) ?? "",
-                            prunedAt: r.string(i, 9), storedPosition: try r.int64(i, 10) ?? 0)
+                ArtifactRow(
+                    name: r.string(i, 0) ?? "", deploymentID: r.string(i, 1) ?? "", environment: r.string(i, 2) ?? "",
+                    phase: r.string(i, 3) ?? "", sha256: r.string(i, 4) ?? "", size: try r.int64(i, 5) ?? 0,
+                    retentionDays: Int(try r.int64(i, 6) ?? 0), storedAt: r.string(i, 7) ?? "", expiresAt: r.string(i, 8) ?? "",
+                    prunedAt: r.string(i, 9), storedPosition: try r.int64(i, 10) ?? 0)
             }
         }
     }
@@ -192,11 +207,13 @@ public final class PostgresProjectionStore: ProjectionStore {
     public func activeDeployments(environment: String?) throws -> [DeploymentRecord] {
         let columns = Self.recordColumns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
         return try pg {
-            try Self.records(connection.query("""
-                SELECT \(columns)
-                FROM \(prefix)environments e JOIN \(prefix)deployments d ON d.deployment_id = e.active_deployment_id
-                WHERE e.active_deployment_id IS NOT NULL AND ($1::text IS NULL OR e.name = $1) ORDER BY e.name
-                """, [environment]))
+            try Self.records(
+                connection.query(
+                    """
+                    SELECT \(columns)
+                    FROM \(prefix)environments e JOIN \(prefix)deployments d ON d.deployment_id = e.active_deployment_id
+                    WHERE e.active_deployment_id IS NOT NULL AND ($1::text IS NULL OR e.name = $1) ORDER BY e.name
+                    """, [environment]))
         }
     }
 
@@ -222,12 +239,14 @@ public final class PostgresProjectionStore: ProjectionStore {
         for (table, key) in Self.compared {
             let mine = "public.\(table)", theirs = "\(other.prefix)\(table)"
             let value: String? = try pg {
-                try connection.query("""
+                try connection.query(
+                    """
                     SELECT min(k) FROM (
                         SELECT \(key) AS k FROM (SELECT * FROM \(mine) EXCEPT SELECT * FROM \(theirs)) a
                         UNION ALL
                         SELECT \(key) AS k FROM (SELECT * FROM \(theirs) EXCEPT SELECT * FROM \(mine)) b) c
-                    """).string(0, 0)
+                    """
+                ).string(0, 0)
             }
             guard let value else { continue }
             func row(_ qualified: String) throws -> [(String, String?)]? {
@@ -244,9 +263,11 @@ public final class PostgresProjectionStore: ProjectionStore {
 extension Ledger {
     /// A ledger on a PostgreSQL event store, its projection tables on the same session;
     /// `scratch` makes the private ledger `asOf` replays into.
-    public convenience init(store: PostgresEventStore, clock: @escaping () -> Date = Date.init,
-                            textFilter: @escaping @Sendable (String) -> String = { $0 },
-                            scratch: @escaping (_ clock: @escaping () -> Date) throws -> Ledger) {
+    public convenience init(
+        store: PostgresEventStore, clock: @escaping () -> Date = Date.init,
+        textFilter: @escaping @Sendable (String) -> String = { $0 },
+        scratch: @escaping (_ clock: @escaping () -> Date) throws -> Ledger
+    ) {
         self.init(store: store, projections: PostgresProjectionStore(store: store), clock: clock, textFilter: textFilter, scratch: scratch)
     }
 }

@@ -33,7 +33,8 @@ public struct PostgresRunnerClaims: RunnerClaims {
             let key = Self.key(deploymentID)
             if try connection.tryAdvisoryLock(key: key) { return Claim(connection: connection) }
             // Who holds it: the session with the lock, by its application name.
-            let r = try connection.query("""
+            let r = try connection.query(
+                """
                 SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                 WHERE l.locktype = 'advisory' AND l.granted
                   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint

@@ -40,8 +40,10 @@ public final class DeploymentRunner {
     ///     runner's secrets, after the given ledger's own filter.
     ///   - pipeline: with the environment's overrides already applied.
     ///   - environment: the variables steps inherit; secrets among them are redacted everywhere.
-    public init(ledger: Ledger, pipeline: Pipeline, environment: [String: String], artifacts: any ArtifactBlobs,
-                claims: any RunnerClaims, output: RunnerOutput) {
+    public init(
+        ledger: Ledger, pipeline: Pipeline, environment: [String: String], artifacts: any ArtifactBlobs,
+        claims: any RunnerClaims, output: RunnerOutput
+    ) {
         let redactor = Redactor(environment: environment, pipeline: pipeline)
         self.ledger = ledger.addingTextFilter { redactor.redact($0) }
         self.pipeline = pipeline
@@ -68,16 +70,19 @@ public final class DeploymentRunner {
         if p.health.smoke != nil { phases.append(.smoke) }
         if p.rollback != nil { phases.append(.rollback) }
         var failOnInterrupt = Set<Phase>()
-        let steps: [(Phase, CommandStep?)] = [(.migrate, p.migrate), (.build, p.build), (.image, p.image), (.deploy, p.deploy),
-                                              (.smoke, p.health.smoke), (.rollback, p.rollback)]
+        let steps: [(Phase, CommandStep?)] = [
+            (.migrate, p.migrate), (.build, p.build), (.image, p.image), (.deploy, p.deploy),
+            (.smoke, p.health.smoke), (.rollback, p.rollback),
+        ]
         for (phase, step) in steps where step?.onInterrupt == .fail { failOnInterrupt.insert(phase) }
         if p.preflight.contains(where: { $0.step.onInterrupt == .fail }) { failOnInterrupt.insert(.preflight) }
         let webhook = p.notify.flatMap { environment[$0.slackWebhookEnv] } ?? ""
         return DeploymentPlan(
             phases: phases, checks: p.health.checks.map(\.name), stabilizeSeconds: seconds(p.health.stabilize),
-            policy: HealthPolicy(retries: p.health.retries, interval: seconds(p.health.interval),
-                                 totalTimeout: seconds(p.health.totalTimeout),
-                                 nonCritical: Set(p.health.checks.filter { !$0.critical }.map(\.name))),
+            policy: HealthPolicy(
+                retries: p.health.retries, interval: seconds(p.health.interval),
+                totalTimeout: seconds(p.health.totalTimeout),
+                nonCritical: Set(p.health.checks.filter { !$0.critical }.map(\.name))),
             failOnInterrupt: failOnInterrupt, notify: !webhook.isEmpty)
     }
 
@@ -86,9 +91,10 @@ public final class DeploymentRunner {
     /// Records a new deployment of `sha` and drives it to the end.
     public func deploy(sha: String, ref: String, triggeredBy: String) throws -> DeploymentOutcome {
         try prepareLogDirectory()
-        let state = try ledger.request(environment: pipeline.environment, gitSHA: sha, gitRef: ref, services: pipeline.services,
-                                       triggeredBy: triggeredBy, mode: .run, phases: plan.phases, checks: plan.checks,
-                                       pipeline: pipeline.source)
+        let state = try ledger.request(
+            environment: pipeline.environment, gitSHA: sha, gitRef: ref, services: pipeline.services,
+            triggeredBy: triggeredBy, mode: .run, phases: plan.phases, checks: plan.checks,
+            pipeline: pipeline.source)
         let id = state.id!
         output.started(id: id, state: state)
         return try drive(id)
@@ -111,7 +117,8 @@ public final class DeploymentRunner {
         }
         if let recorded = request.pipelineSHA256, recorded != pipeline.source?.sha256, !allowChangedPipeline {
             let began = request.pipelinePath ?? "its pipeline file"
-            throw LedgerError.refused("""
+            throw LedgerError.refused(
+                """
                 deployment \(id) began with \(began) (SHA-256 \(recorded.prefix(12))…), but \(pipeline.sourceFile) now reads \
                 \(pipeline.source.map { "SHA-256 \($0.sha256.prefix(12))…" } ?? "differently"): resuming would run steps the events never \
                 recorded. Restore the file, or pass --allow-changed-pipeline to resume with it as it is now
@@ -216,8 +223,9 @@ public final class DeploymentRunner {
     func run(_ step: CommandStep, phase: Phase, attempt: Int, state: DeploymentState, log: StepLog, extra: [String: String] = [:]) throws -> StepOutcome {
         var env = stepEnvironment(state, attempt: attempt, extra: extra)
         for (k, v) in step.env { env[k] = v }
-        let command = StepCommand(command: step.run, environment: env, workdir: pipeline.workingDirectory(for: step),
-                                  timeout: step.timeout.map(Self.seconds))
+        let command = StepCommand(
+            command: step.run, environment: env, workdir: pipeline.workingDirectory(for: step),
+            timeout: step.timeout.map(Self.seconds))
         log.write("$ \(step.run)   [attempt \(attempt)]")
         let outcome = try StepProcess.run(command, log: log)
         log.write("# \(outcome.summary)")
@@ -237,14 +245,15 @@ public final class DeploymentRunner {
                 if !outcome.succeeded { failure = "status check \(check.name) \(outcome.summary)"; break }
             }
         default:
-            let step: CommandStep? = switch phase {
-            case .migrate: pipeline.migrate
-            case .build: pipeline.build
-            case .image: pipeline.image
-            case .deploy: pipeline.deploy
-            case .smoke: pipeline.health.smoke
-            default: nil
-            }
+            let step: CommandStep? =
+                switch phase {
+                case .migrate: pipeline.migrate
+                case .build: pipeline.build
+                case .image: pipeline.image
+                case .deploy: pipeline.deploy
+                case .smoke: pipeline.health.smoke
+                default: nil
+                }
             guard let step else { throw LedgerError.invalid("the pipeline has no \(phase) step") }
             let outcome = try run(step, phase: phase, attempt: attempt, state: state, log: log)
             if !outcome.succeeded { failure = "\(phase) \(outcome.summary)" }
@@ -265,8 +274,9 @@ public final class DeploymentRunner {
         let log = try makeLog(.rollback, id)
         defer { log.close() }
         log.write("rolling back \(state.request!.environment) to \(target.id) (\(target.sha))")
-        let outcome = try run(step, phase: .rollback, attempt: attempt, state: started, log: log,
-                              extra: ["SHIPLOG_ROLLBACK_VERSION": target.sha, "SHIPLOG_ROLLBACK_DEPLOYMENT_ID": target.id])
+        let outcome = try run(
+            step, phase: .rollback, attempt: attempt, state: started, log: log,
+            extra: ["SHIPLOG_ROLLBACK_VERSION": target.sha, "SHIPLOG_ROLLBACK_DEPLOYMENT_ID": target.id])
         try log.throwIfFailed()
         let after = try record(.completeStep(.rollback, succeeded: outcome.succeeded, reason: outcome.succeeded ? nil : "rollback \(outcome.summary)"), id)
         // Marked bad while it was being restored: the environment now runs a release nobody
@@ -292,18 +302,22 @@ public final class DeploymentRunner {
         }
         for result in HealthProbe.probeAll(http) {
             let previous = state.checks[round]?[result.service]?.attempts ?? 0
-            attempts.append(HealthAttempt(check: result.service, target: redactor.redact(result.url), attempt: previous + 1, round: round,
-                                          httpStatus: result.httpStatus, latencyMs: result.latencyMs,
-                                          error: result.error.map(redactor.redact), healthy: result.healthy))
+            attempts.append(
+                HealthAttempt(
+                    check: result.service, target: redactor.redact(result.url), attempt: previous + 1, round: round,
+                    httpStatus: result.httpStatus, latencyMs: result.latencyMs,
+                    error: result.error.map(redactor.redact), healthy: result.healthy))
         }
         for check in checks {
             guard case .command(let step) = check.kind else { continue }
             let previous = state.checks[round]?[check.name]?.attempts ?? 0
             let started = Date()
             let outcome = try run(step, phase: .health, attempt: previous + 1, state: state, log: log)
-            attempts.append(HealthAttempt(check: check.name, target: redactor.redact(step.run), attempt: previous + 1, round: round,
-                                          httpStatus: nil, latencyMs: Int(Date().timeIntervalSince(started) * 1000),
-                                          error: outcome.succeeded ? nil : outcome.summary, healthy: outcome.succeeded))
+            attempts.append(
+                HealthAttempt(
+                    check: check.name, target: redactor.redact(step.run), attempt: previous + 1, round: round,
+                    httpStatus: nil, latencyMs: Int(Date().timeIntervalSince(started) * 1000),
+                    error: outcome.succeeded ? nil : outcome.summary, healthy: outcome.succeeded))
         }
         for a in attempts {
             let status = a.httpStatus.map { "HTTP \($0)" } ?? (a.healthy ? "ok" : "-")
@@ -333,8 +347,9 @@ public final class DeploymentRunner {
         let path = logDirectory + "/" + name
         // A copy beside the logs, for people; the artifact below is the one the ledger names.
         try? FileSystem.atomicReplace(path, with: bytes)
-        let artifact = try ledger.storeArtifact(name: name, phase: "summary", bytes: bytes, deploymentID: id,
-                                                retentionDays: retention, in: artifacts)
+        let artifact = try ledger.storeArtifact(
+            name: name, phase: "summary", bytes: bytes, deploymentID: id,
+            retentionDays: retention, in: artifacts)
         output.artifact(artifact)
         return try ledger.load(id)
     }
@@ -347,8 +362,9 @@ public final class DeploymentRunner {
         let summary = try Queries(ledger: ledger).record(id)
         let text = SlackMessage.text(for: state, record: summary)
         // Each attempt at most 10 s, and the whole delivery at most notify.timeout (30 s by default).
-        let outcome = Webhook.postJSON(url: url, body: JSONText.object([("text", JSONText.quote(text))]), timeout: 10, retries: 3,
-                                       retryDelay: 2, totalTimeout: Self.seconds(notify.timeout))
+        let outcome = Webhook.postJSON(
+            url: url, body: JSONText.object([("text", JSONText.quote(text))]), timeout: 10, retries: 3,
+            retryDelay: 2, totalTimeout: Self.seconds(notify.timeout))
         let error = outcome.error.map(redactor.redact)
         return try record(.recordNotification(sent: outcome.delivered, attempts: outcome.attempts, error: error), id)
     }

@@ -71,8 +71,9 @@ public final class RunnerLock: RunnerClaim {
             let holder = n > 0 ? Holder(String(decoding: buffer[..<n], as: UTF8.self)) : nil
             close(fd)
             fd = -1
-            throw RunnerClaimRefused(deploymentID: deploymentID, holder: holder?.description,
-                                     localPID: holder.flatMap { $0.isLocal ? $0.pid : nil }, remote: holder.map { !$0.isLocal } ?? false)
+            throw RunnerClaimRefused(
+                deploymentID: deploymentID, holder: holder?.description,
+                localPID: holder.flatMap { $0.isLocal ? $0.pid : nil }, remote: holder.map { !$0.isLocal } ?? false)
         }
         // Say who holds it. A failure to write only costs the name in a message.
         var since = ISO8601DateFormatter().string(from: now)

@@ -31,8 +31,7 @@ public final class RunnerOutput: @unchecked Sendable {
     func started(id: String, state: DeploymentState) {
         guard style == .text, let r = state.request else { return }
         line("▶ \(id): deploying \(r.gitSHA.prefix(12)) (\(r.gitRef)) to \(r.environment) — services: \(r.services.joined(separator: ", "))")
-        if let stable = r.previousStableID { line("  rollback target: \(stable) (\(r.previousStableSHA?.prefix(12) ?? "?"))") }
-        else { line("  no stable version to roll back to yet") }
+        if let stable = r.previousStableID { line("  rollback target: \(stable) (\(r.previousStableSHA?.prefix(12) ?? "?"))") } else { line("  no stable version to roll back to yet") }
     }
 
     func resumed(id: String, state: DeploymentState) {

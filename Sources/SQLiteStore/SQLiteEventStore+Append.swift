@@ -20,10 +20,12 @@ extension SQLiteEventStore: AppendBackend {
 
     public func insert(_ event: RecordedEvent) throws {
         do {
-            try database.withStatement("""
+            try database.withStatement(
+                """
                 INSERT INTO events (position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """) { s in
+                """
+            ) { s in
                 s.bind(1, event.position)
                 s.bind(2, event.eventID)
                 s.bind(3, event.stream)

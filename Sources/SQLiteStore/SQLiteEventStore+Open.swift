@@ -29,7 +29,8 @@ extension SQLiteEventStore {
         for suffix in ["-wal", "-shm", "-journal"] {
             let companion = FileSystem.kind(of: path + suffix, followSymlinks: false)
             if companion != .missing && companion != .regular {
-                throw EventStoreError.unusablePath(path: path, detail: "\(path + suffix) is \(companion.phrase), where SQLite keeps its own \(suffix.dropFirst()) file; remove it (nothing was written)")
+                throw EventStoreError.unusablePath(
+                    path: path, detail: "\(path + suffix) is \(companion.phrase), where SQLite keeps its own \(suffix.dropFirst()) file; remove it (nothing was written)")
             }
         }
     }
@@ -94,13 +95,16 @@ extension SQLiteEventStore {
         let applied = try appliedMigrations(db)
         if applied.isEmpty {
             // An empty file (just created, or created by someone else) is a new ledger.
-            let hasTables = try db.withStatement("SELECT count(*) FROM sqlite_master") { s in try s.step(); return s.int(0) > 0 }
+            let hasTables = try db.withStatement("SELECT count(*) FROM sqlite_master") { s in
+                try s.step(); return s.int(0) > 0
+            }
             if hasTables { throw EventStoreError.notADatabase(path: path) }
             if !allowEmpty { throw EventStoreError.notInitialized(path: path) }
             return
         }
-        try SchemaRules.check(applied: applied, known: Migrations.all.map { ($0.version, $0.name, $0.sql) }, location: path,
-                              allowPending: allowPending)
+        try SchemaRules.check(
+            applied: applied, known: Migrations.all.map { ($0.version, $0.name, $0.sql) }, location: path,
+            allowPending: allowPending)
     }
 
     func migrate() throws {

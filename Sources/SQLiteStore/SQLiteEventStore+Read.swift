@@ -21,10 +21,11 @@ extension SQLiteEventStore {
     public var location: String { path }
 
     public func readStream(_ stream: String, below limit: StreamLimit) throws -> [RecordedEvent] {
-        let (column, value): (String, Int64) = switch limit {
-        case .version(let v): ("version", v)
-        case .position(let p): ("position", p)
-        }
+        let (column, value): (String, Int64) =
+            switch limit {
+            case .version(let v): ("version", v)
+            case .position(let p): ("position", p)
+            }
         return try database.withStatement("SELECT \(Self.columns) FROM events WHERE stream = ? AND \(column) < ? ORDER BY version") { s in
             s.bind(1, stream)
             s.bind(2, value)
@@ -119,15 +120,19 @@ extension SQLiteEventStore {
     /// rebuild does not read and copy them for every event.
     public func forEachEventForReplay(from position: Int64 = 1, _ body: (RecordedEvent) throws -> Void) throws {
         try database.inReadTransaction {
-            try database.withStatement("""
+            try database.withStatement(
+                """
                 SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? ORDER BY position
-                """) { s in
+                """
+            ) { s in
                 s.bind(1, position)
                 let interner = TextInterner()
                 while try s.step() {
-                    try body(RecordedEvent(position: s.int64(0), eventID: "", stream: s.string(1, interning: interner), version: s.int64(2),
-                                           type: s.string(3, interning: interner), schema: s.int(4), data: s.string(5), metadata: "",
-                                           recordedAt: s.string(6), hash: ""))
+                    try body(
+                        RecordedEvent(
+                            position: s.int64(0), eventID: "", stream: s.string(1, interning: interner), version: s.int64(2),
+                            type: s.string(3, interning: interner), schema: s.int(4), data: s.string(5), metadata: "",
+                            recordedAt: s.string(6), hash: ""))
                 }
             }
         }
@@ -144,14 +149,16 @@ extension SQLiteEventStore {
     static let columns = "position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash"
 
     static func row(_ s: Statement) -> RecordedEvent {
-        RecordedEvent(position: s.int64(0), eventID: s.string(1), stream: s.string(2), version: s.int64(3), type: s.string(4),
-                      schema: s.int(5), data: s.string(6), metadata: s.string(7), recordedAt: s.string(8), hash: s.string(9))
+        RecordedEvent(
+            position: s.int64(0), eventID: s.string(1), stream: s.string(2), version: s.int64(3), type: s.string(4),
+            schema: s.int(5), data: s.string(6), metadata: s.string(7), recordedAt: s.string(8), hash: s.string(9))
     }
 
     /// A row of a scan: stream and type, which repeat, come from `interner`.
     static func row(_ s: Statement, _ interner: TextInterner) -> RecordedEvent {
-        RecordedEvent(position: s.int64(0), eventID: s.string(1), stream: s.string(2, interning: interner), version: s.int64(3),
-                      type: s.string(4, interning: interner), schema: s.int(5), data: s.string(6), metadata: s.string(7),
-                      recordedAt: s.string(8), hash: s.string(9))
+        RecordedEvent(
+            position: s.int64(0), eventID: s.string(1), stream: s.string(2, interning: interner), version: s.int64(3),
+            type: s.string(4, interning: interner), schema: s.int(5), data: s.string(6), metadata: s.string(7),
+            recordedAt: s.string(8), hash: s.string(9))
     }
 }

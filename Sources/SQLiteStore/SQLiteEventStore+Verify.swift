@@ -17,8 +17,9 @@ extension SQLiteEventStore {
         try database.inReadTransaction {
             // Position 0 is the empty ledger: only the genesis hash describes it.
             if let expect, expect.position == 0, expect.hash != HashChain.genesisHex {
-                return VerifyReport(head: Head(position: 0, hash: HashChain.genesisHex), eventsChecked: 0,
-                                    problem: .expectationFailed(position: 0, expected: expect.hash, found: HashChain.genesisHex))
+                return VerifyReport(
+                    head: Head(position: 0, hash: HashChain.genesisHex), eventsChecked: 0,
+                    problem: .expectationFailed(position: 0, expected: expect.hash, found: HashChain.genesisHex))
             }
             let last = try currentHead().position
             guard path != ":memory:", ProcessInfo.processInfo.activeProcessorCount > 1, last >= max(verifyInHalvesThreshold, 2) else {
@@ -65,8 +66,9 @@ extension SQLiteEventStore {
         if first.problem != nil { return first.report(offset: 0, expect: expect) }
         if first.expectedPosition <= middle {
             // The first half ended early: its next event is the second half's first.
-            return VerifyReport(head: first.verifiedHead, eventsChecked: first.checked,
-                                problem: .missingPosition(expected: first.expectedPosition, found: second.firstPosition ?? last))
+            return VerifyReport(
+                head: first.verifiedHead, eventsChecked: first.checked,
+                problem: .missingPosition(expected: first.expectedPosition, found: second.firstPosition ?? last))
         }
         // A stream's first event in the second half must follow its last in the first.
         var seamProblem: (position: Int64, problem: VerifyReport.Problem)?
@@ -74,15 +76,19 @@ extension SQLiteEventStore {
             let stream = key.name
             let expected = (first.versions[key] ?? 0) + 1
             guard seen.version != expected, seen.position <= (second.problem?.position ?? .max),
-                  seen.position < (seamProblem?.position ?? .max) else { continue }
+                seen.position < (seamProblem?.position ?? .max)
+            else { continue }
             seamProblem = (seen.position, .versionOutOfOrder(position: seen.position, stream: stream, expected: expected, found: seen.version))
         }
         if let seamProblem {
             let before = seamProblem.position - 1
-            let hash = before == middle ? Hex.encode(first.previous) : try database.withStatement("SELECT hash FROM events WHERE position = ?") { s in
-                s.bind(1, before)
-                return try s.step() ? s.string(0) : HashChain.genesisHex
-            }
+            let hash =
+                before == middle
+                ? Hex.encode(first.previous)
+                : try database.withStatement("SELECT hash FROM events WHERE position = ?") { s in
+                    s.bind(1, before)
+                    return try s.step() ? s.string(0) : HashChain.genesisHex
+                }
             return VerifyReport(head: Head(position: before, hash: hash), eventsChecked: before, problem: seamProblem.problem)
         }
         var report = second.report(offset: first.checked, expect: nil)
@@ -200,8 +206,9 @@ struct ChainScan: Sendable {
     func report(offset: Int64, expect: Head?) -> VerifyReport {
         if let problem { return VerifyReport(head: problemHead ?? verifiedHead, eventsChecked: offset + checked, problem: problem) }
         if let expect, !expectationMet {
-            return VerifyReport(head: verifiedHead, eventsChecked: offset + checked,
-                                problem: .expectationFailed(position: expect.position, expected: expect.hash, found: nil))
+            return VerifyReport(
+                head: verifiedHead, eventsChecked: offset + checked,
+                problem: .expectationFailed(position: expect.position, expected: expect.hash, found: nil))
         }
         return VerifyReport(head: verifiedHead, eventsChecked: offset + checked, problem: nil)
     }

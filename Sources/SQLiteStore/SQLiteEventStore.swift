@@ -30,8 +30,10 @@ public final class SQLiteEventStore: EventStore {
     ///
     /// A ledger whose schema is newer than this binary, or whose applied migrations do not
     /// match the embedded ones, is refused before anything is written to it.
-    public init(path: String, mode: OpenMode = .createOrUpgrade, options: Database.Options = .init(),
-                clock: @escaping () -> Date = Date.init) throws {
+    public init(
+        path: String, mode: OpenMode = .createOrUpgrade, options: Database.Options = .init(),
+        clock: @escaping () -> Date = Date.init
+    ) throws {
         self.path = path
         self.clock = clock
         var readOptions = options

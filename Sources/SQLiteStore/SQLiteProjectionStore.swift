@@ -29,21 +29,24 @@ public final class SQLiteProjectionStore: ProjectionStore {
         """
 
     static func record(_ s: Statement) -> DeploymentRecord {
-        DeploymentRecord(deploymentID: s.string(0), environment: s.string(1), status: s.string(2), gitSHA: s.string(3), gitRef: s.string(4),
-                         servicesDeployed: s.string(5), healthChecks: s.string(6), triggeredBy: s.string(7), mode: s.string(8),
-                         currentPhase: s.string(9), startedAt: s.string(10), finishedAt: s.optionalString(11), durationMs: s.optionalInt64(12),
-                         previousStableID: s.optionalString(13), rolledBackTo: s.optionalString(14), failureReason: s.optionalString(15),
-                         markedBadReason: s.optionalString(16), markedBadBy: s.optionalString(17), requestPosition: s.int64(18),
-                         lastPosition: s.int64(19))
+        DeploymentRecord(
+            deploymentID: s.string(0), environment: s.string(1), status: s.string(2), gitSHA: s.string(3), gitRef: s.string(4),
+            servicesDeployed: s.string(5), healthChecks: s.string(6), triggeredBy: s.string(7), mode: s.string(8),
+            currentPhase: s.string(9), startedAt: s.string(10), finishedAt: s.optionalString(11), durationMs: s.optionalInt64(12),
+            previousStableID: s.optionalString(13), rolledBackTo: s.optionalString(14), failureReason: s.optionalString(15),
+            markedBadReason: s.optionalString(16), markedBadBy: s.optionalString(17), requestPosition: s.int64(18),
+            lastPosition: s.int64(19))
     }
 
     // MARK: Writing
 
     public func upsert(deployment r: DeploymentRecord) throws {
-        try database.withStatement("""
+        try database.withStatement(
+            """
             INSERT OR REPLACE INTO \(prefix)deployments (\(Self.recordColumns))
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """) { s in
+            """
+        ) { s in
             s.bind(1, r.deploymentID)
             s.bind(2, r.environment)
             s.bind(3, r.status)
@@ -69,10 +72,12 @@ public final class SQLiteProjectionStore: ProjectionStore {
     }
 
     public func upsert(artifact a: ArtifactRow) throws {
-        try database.withStatement("""
+        try database.withStatement(
+            """
             INSERT OR REPLACE INTO \(prefix)artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """) { s in
+            """
+        ) { s in
             s.bind(1, a.name)
             s.bind(2, a.deploymentID)
             s.bind(3, a.environment)
@@ -97,10 +102,12 @@ public final class SQLiteProjectionStore: ProjectionStore {
     }
 
     public func setActive(environment: String, deploymentID: String?, at time: String) throws {
-        try database.withStatement("""
+        try database.withStatement(
+            """
             INSERT INTO \(prefix)environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = excluded.updated_at
-            """) { s in
+            """
+        ) { s in
             s.bind(1, environment)
             s.bind(2, deploymentID)
             s.bind(3, time)
@@ -150,10 +157,12 @@ public final class SQLiteProjectionStore: ProjectionStore {
     }
 
     public func records(environment: String, requestedAfter position: Int64) throws -> [DeploymentRecord] {
-        try database.withStatement("""
+        try database.withStatement(
+            """
             SELECT \(Self.recordColumns) FROM \(prefix)deployments
             WHERE environment = ? AND request_position > ? ORDER BY request_position DESC
-            """) { s in
+            """
+        ) { s in
             s.bind(1, environment)
             s.bind(2, position)
             var out: [DeploymentRecord] = []
@@ -169,19 +178,23 @@ public final class SQLiteProjectionStore: ProjectionStore {
         if filter.expiring != nil { conditions.append("pruned_at IS NULL AND expires_at > ?3 AND expires_at <= ?4") }
         if filter.expiredAt != nil { conditions.append("pruned_at IS NULL AND expires_at <= ?5") }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return try database.withStatement("""
+        return try database.withStatement(
+            """
             SELECT name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position
             FROM \(prefix)artifacts \(whereClause) ORDER BY expires_at, name
-            """) { s in
+            """
+        ) { s in
             if let v = filter.environment { s.bind(1, v) }
             if let v = filter.deploymentID { s.bind(2, v) }
             if let v = filter.expiring { s.bind(3, v.after); s.bind(4, v.through) }
             if let v = filter.expiredAt { s.bind(5, v) }
             var out: [ArtifactRow] = []
             while try s.step() {
-                out.append(ArtifactRow(name: s.string(0), deploymentID: s.string(1), environment: s.string(2), phase: s.string(3),
-                                       sha256: s.string(4), size: s.int64(5), retentionDays: s.int(6), storedAt: s.string(7),
-                                       expiresAt: s.string(8), prunedAt: s.optionalString(9), storedPosition: s.int64(10)))
+                out.append(
+                    ArtifactRow(
+                        name: s.string(0), deploymentID: s.string(1), environment: s.string(2), phase: s.string(3),
+                        sha256: s.string(4), size: s.int64(5), retentionDays: s.int(6), storedAt: s.string(7),
+                        expiresAt: s.string(8), prunedAt: s.optionalString(9), storedPosition: s.int64(10)))
             }
             return out
         }
@@ -196,11 +209,13 @@ public final class SQLiteProjectionStore: ProjectionStore {
 
     public func activeDeployments(environment: String?) throws -> [DeploymentRecord] {
         let columns = Self.recordColumns.split(separator: ",").map { "d." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
-        return try database.withStatement("""
+        return try database.withStatement(
+            """
             SELECT \(columns)
             FROM \(prefix)environments e JOIN \(prefix)deployments d ON d.deployment_id = e.active_deployment_id
             WHERE e.active_deployment_id IS NOT NULL AND (?1 IS NULL OR e.name = ?1) ORDER BY e.name
-            """) { s in
+            """
+        ) { s in
             s.bind(1, environment)
             var out: [DeploymentRecord] = []
             while try s.step() { out.append(Self.record(s)) }
@@ -243,12 +258,14 @@ public final class SQLiteProjectionStore: ProjectionStore {
     }
 
     private func firstDifference(table: String, key: String, mine: String, theirs: String) throws -> ProjectionDifference? {
-        let value: String? = try database.withStatement("""
+        let value: String? = try database.withStatement(
+            """
             SELECT min(k) FROM (
                 SELECT \(key) AS k FROM (SELECT * FROM \(mine) EXCEPT SELECT * FROM \(theirs))
                 UNION ALL
                 SELECT \(key) AS k FROM (SELECT * FROM \(theirs) EXCEPT SELECT * FROM \(mine)))
-            """) { s in
+            """
+        ) { s in
             try s.step()
             return s.optionalString(0)
         }
@@ -266,10 +283,13 @@ public final class SQLiteProjectionStore: ProjectionStore {
 
 extension Ledger {
     /// A ledger on a SQLite event store, its projection tables on the same connection.
-    public convenience init(store: SQLiteEventStore, clock: @escaping () -> Date = Date.init,
-                            textFilter: @escaping @Sendable (String) -> String = { $0 }) {
-        self.init(store: store, projections: SQLiteProjectionStore(database: store.database), clock: clock, textFilter: textFilter,
-                  scratch: { clock in Ledger(store: try SQLiteEventStore(path: ":memory:", mode: .createOrUpgrade, clock: clock), clock: clock) })
+    public convenience init(
+        store: SQLiteEventStore, clock: @escaping () -> Date = Date.init,
+        textFilter: @escaping @Sendable (String) -> String = { $0 }
+    ) {
+        self.init(
+            store: store, projections: SQLiteProjectionStore(database: store.database), clock: clock, textFilter: textFilter,
+            scratch: { clock in Ledger(store: try SQLiteEventStore(path: ":memory:", mode: .createOrUpgrade, clock: clock), clock: clock) })
     }
 }
 

@@ -63,11 +63,12 @@ final class SQLiteBackend: BenchBackend {
     }
 
     func open(_ location: String, mode: BenchOpenMode) throws -> any EventStore {
-        let sqliteMode: SQLiteEventStore.OpenMode = switch mode {
-        case .create: .createOrUpgrade
-        case .existing: .existing
-        case .readOnly: .readOnly
-        }
+        let sqliteMode: SQLiteEventStore.OpenMode =
+            switch mode {
+            case .create: .createOrUpgrade
+            case .existing: .existing
+            case .readOnly: .readOnly
+            }
         let store = try SQLiteEventStore(path: location, mode: sqliteMode)
         if oneThread { store.verifyInHalvesThreshold = .max }
         return store
@@ -125,11 +126,12 @@ final class PostgresBackend: BenchBackend {
     }
 
     func open(_ location: String, mode: BenchOpenMode) throws -> any EventStore {
-        let pgMode: PostgresEventStore.OpenMode = switch mode {
-        case .create: .createOrUpgrade
-        case .existing: .existing
-        case .readOnly: .readOnly
-        }
+        let pgMode: PostgresEventStore.OpenMode =
+            switch mode {
+            case .create: .createOrUpgrade
+            case .existing: .existing
+            case .readOnly: .readOnly
+            }
         return try PostgresEventStore(url: location, mode: pgMode)
     }
 

@@ -30,8 +30,10 @@ final class Bench {
         var pgSchema: String?
     }
 
-    static let workloads = ["append", "append-concurrent", "read", "rebuild", "verify", "queries", "export", "memory",
-                            "append-at-scale", "health"]
+    static let workloads = [
+        "append", "append-concurrent", "read", "rebuild", "verify", "queries", "export", "memory",
+        "append-at-scale", "health",
+    ]
 
     /// How big each workload is.
     struct Sizes {
@@ -45,10 +47,12 @@ final class Bench {
         /// Events each process appends in the concurrent-appenders workload (PostgreSQL).
         var concurrentEvents: Int = 0
 
-        static let full = Sizes(runs: 3, singleEvents: 5_000, batchEvents: 100_000, deployments: 50_000,
-                                queryIterations: 1_000, processRuns: 30, scaleAppendEvents: 20_000, concurrentEvents: 1_000)
-        static let quick = Sizes(runs: 1, singleEvents: 500, batchEvents: 10_000, deployments: 1_000,
-                                 queryIterations: 200, processRuns: 10, scaleAppendEvents: 2_000, concurrentEvents: 100)
+        static let full = Sizes(
+            runs: 3, singleEvents: 5_000, batchEvents: 100_000, deployments: 50_000,
+            queryIterations: 1_000, processRuns: 30, scaleAppendEvents: 20_000, concurrentEvents: 1_000)
+        static let quick = Sizes(
+            runs: 1, singleEvents: 500, batchEvents: 10_000, deployments: 1_000,
+            queryIterations: 200, processRuns: 10, scaleAppendEvents: 2_000, concurrentEvents: 100)
     }
 
     /// How many processes append at once in the concurrent-appenders workload.
@@ -121,8 +125,12 @@ final class Bench {
                 domain = try DomainLedger.build(location: location, backend: backend, deployments: sizes.deployments)
                 note("built \(domain.events) events in \(String(format: "%.1f", now() - buildStart)) s")
             }
-            report.notes.append(("scale ledger", "\(domain.deployments) deployments, \(domain.events) events, "
-                                 + "\(Int(domain.payloadBytes.rounded())) bytes of data+metadata per event on average"))
+            report.notes.append(
+                (
+                    "scale ledger",
+                    "\(domain.deployments) deployments, \(domain.events) events, "
+                        + "\(Int(domain.payloadBytes.rounded())) bytes of data+metadata per event on average"
+                ))
             try scaleReads(domain)
             if wants("queries") { try queries(domain) }
             if wants("export") { try export(domain) }
@@ -131,8 +139,12 @@ final class Bench {
         }
         // The health checks measure libcurl against a loopback server: the ledger's backend plays no part.
         if wants("health") && !isPostgres { try health() }
-        report.notes.append(("runs", "median of \(sizes.runs) run\(sizes.runs == 1 ? "" : "s") per rate; "
-                             + "\(sizes.queryIterations) in-process and \(sizes.processRuns) whole-process runs per query"))
+        report.notes.append(
+            (
+                "runs",
+                "median of \(sizes.runs) run\(sizes.runs == 1 ? "" : "s") per rate; "
+                    + "\(sizes.queryIterations) in-process and \(sizes.processRuns) whole-process runs per query"
+            ))
         report.notes.append(("total time", String(format: "%.0f s", now() - started)))
         return report
     }
@@ -175,7 +187,8 @@ final class Bench {
 
     func rate(_ json: String) throws -> Double {
         guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let rate = (object["events_per_s"] as? NSNumber)?.doubleValue else {
+            let rate = (object["events_per_s"] as? NSNumber)?.doubleValue
+        else {
             throw BenchError("bench-baseline printed no rate: \(json)")
         }
         return rate
@@ -203,16 +216,20 @@ final class Bench {
                     backend.remove(location)
                 }
             }
-            report.figures.append(Figure(key: w.key, label: w.label, value: swift.median, unit: .eventsPerSecond,
-                                         baseline: c.median, target: target(w.key, .ratioAtLeast(w.target))))
+            report.figures.append(
+                Figure(
+                    key: w.key, label: w.label, value: swift.median, unit: .eventsPerSecond,
+                    baseline: c.median, target: target(w.key, .ratioAtLeast(w.target))))
         }
     }
 
     /// The append rate on the large ledger against a fresh one, same workload, durable.
     func appendAtScale(_ domain: DomainLedger) throws {
         var streamOffset = 1_000_000
-        for (key, label, perTx) in [("append_at_scale_deployment_batch", "20 events/tx", 20),
-                                    ("append_at_scale_bulk_import", "1,000 events/tx", 1_000)] {
+        for (key, label, perTx) in [
+            ("append_at_scale_deployment_batch", "20 events/tx", 20),
+            ("append_at_scale_bulk_import", "1,000 events/tx", 1_000),
+        ] {
             note("append \(label) at \(domain.events) events vs empty…")
             var empty: [Double] = [], full: [Double] = []
             for run in 0..<sizes.runs {
@@ -220,14 +237,20 @@ final class Bench {
                 empty.append(try swiftAppend(location: location, events: sizes.scaleAppendEvents, perTransaction: perTx))
                 backend.remove(location)
                 // New streams each run: the large ledger keeps what earlier runs appended.
-                full.append(try swiftAppend(location: domain.location, events: sizes.scaleAppendEvents, perTransaction: perTx,
-                                            streamOffset: streamOffset))
+                full.append(
+                    try swiftAppend(
+                        location: domain.location, events: sizes.scaleAppendEvents, perTransaction: perTx,
+                        streamOffset: streamOffset))
                 streamOffset += sizes.scaleAppendEvents
             }
-            report.figures.append(Figure(key: key, label: "append \(label) at \(Figure.number(Double(domain.events))) events / empty",
-                                         value: full.median / empty.median, unit: .ratio, target: target(key, .atLeast(0.8)),
-                                         extra: [("rate_at_scale", full.median), ("rate_empty", empty.median),
-                                                 ("events", Double(sizes.scaleAppendEvents))]))
+            report.figures.append(
+                Figure(
+                    key: key, label: "append \(label) at \(Figure.number(Double(domain.events))) events / empty",
+                    value: full.median / empty.median, unit: .ratio, target: target(key, .atLeast(0.8)),
+                    extra: [
+                        ("rate_at_scale", full.median), ("rate_empty", empty.median),
+                        ("events", Double(sizes.scaleAppendEvents)),
+                    ]))
         }
     }
 
@@ -256,11 +279,17 @@ final class Bench {
                 backend.remove(location)
             }
         }
-        report.figures.append(Figure(key: "append_concurrent", label: "\(writers) concurrent appenders, total / 1 appender (\(count) events each)",
-                                     value: together.median / single.median, unit: .ratio, target: target("append_concurrent", nil),
-                                     extra: [("rate_concurrent", together.median), ("rate_single", single.median)]))
-        report.notes.append(("concurrent appenders", "\(writers) processes: \(Figure.number(together.median)) events/s in all; "
-                             + "1 process: \(Figure.number(single.median)) events/s"))
+        report.figures.append(
+            Figure(
+                key: "append_concurrent", label: "\(writers) concurrent appenders, total / 1 appender (\(count) events each)",
+                value: together.median / single.median, unit: .ratio, target: target("append_concurrent", nil),
+                extra: [("rate_concurrent", together.median), ("rate_single", single.median)]))
+        report.notes.append(
+            (
+                "concurrent appenders",
+                "\(writers) processes: \(Figure.number(together.median)) events/s in all; "
+                    + "1 process: \(Figure.number(single.median)) events/s"
+            ))
     }
 
     // MARK: Reading the large ledger
@@ -290,9 +319,11 @@ final class Bench {
             let (program, arguments) = backend.baselineRead(domain.location)
             cRead.append(try rate(try runChecked(program, arguments, captureOutput: true).stdout))
         }
-        report.figures.append(Figure(key: "read_all_decode", label: "read all + decode (\(domain.label) events)", value: read.median,
-                                     unit: .eventsPerSecond, baseline: cRead.median,
-                                     target: target("read_all_decode", .atLeast(500_000))))
+        report.figures.append(
+            Figure(
+                key: "read_all_decode", label: "read all + decode (\(domain.label) events)", value: read.median,
+                unit: .eventsPerSecond, baseline: cRead.median,
+                target: target("read_all_decode", .atLeast(500_000))))
     }
 
     func rebuild(_ domain: DomainLedger, _ store: any EventStore) throws {
@@ -304,8 +335,10 @@ final class Bench {
             guard count == domain.events else { throw BenchError("rebuild replayed \(count) of \(domain.events) events") }
             rates.append(Double(count) / seconds)
         }
-        report.figures.append(Figure(key: "rebuild", label: "projection rebuild (\(domain.label) events)", value: rates.median,
-                                     unit: .eventsPerSecond, target: target("rebuild", .atLeast(500_000))))
+        report.figures.append(
+            Figure(
+                key: "rebuild", label: "projection rebuild (\(domain.label) events)", value: rates.median,
+                unit: .eventsPerSecond, target: target("rebuild", .atLeast(500_000))))
     }
 
     func verify(_ domain: DomainLedger, _ store: any EventStore) throws {
@@ -320,9 +353,11 @@ final class Bench {
             rates.append(Double(domain.events) / seconds)
             if !isPostgres { cRates.append(try rate(try runChecked(baseline, ["verify", "--db", domain.location], captureOutput: true).stdout)) }
         }
-        report.figures.append(Figure(key: "verify", label: "verify (\(domain.label) events)", value: rates.median,
-                                     unit: .eventsPerSecond, baseline: cRates.isEmpty ? nil : cRates.median,
-                                     target: target("verify", .atLeast(1_000_000))))
+        report.figures.append(
+            Figure(
+                key: "verify", label: "verify (\(domain.label) events)", value: rates.median,
+                unit: .eventsPerSecond, baseline: cRates.isEmpty ? nil : cRates.median,
+                target: target("verify", .atLeast(1_000_000))))
     }
 
     // MARK: Queries
@@ -333,40 +368,56 @@ final class Bench {
         let id = domain.sampleID
         let label = domain.label
         let list: [(key: String, label: String, target: (Double, Double)?, body: () throws -> Void, args: [String])] = [
-            ("last_stable", "last-stable", (1, 30), {
-                guard try self.backend.ledger(on: store).lastStable(environment: "production") != nil else { throw BenchError("no stable production deployment") }
-            }, ["last-stable", "--env", "production"]),
-            ("history_page", "history page of 50", nil, {
-                var n = 0
-                try queries.forEachRecord(Queries.Filter(), newestFirst: true, limit: 50) { _ in n += 1 }
-                guard n == 50 else { throw BenchError("history gave \(n) records") }
-            }, ["history", "--limit", "50"]),
-            ("show", "show one deployment", (1, 30), {
-                guard try queries.record(id) != nil else { throw BenchError("no deployment \(id)") }
-                for event in try store.readStream(Ledger.stream(deployment: id), from: 1) { _ = try DeploymentEvent.decode(event) }
-                _ = try queries.artifacts(deploymentID: id, now: Date())
-            }, ["show", id]),
-            ("artifacts_expiring", "artifacts expiring in 30 days", nil, {
-                _ = try queries.artifacts(expiringWithinDays: 30, now: Date())
-            }, ["artifacts", "list", "--expiring-within", "30"]),
+            (
+                "last_stable", "last-stable", (1, 30),
+                {
+                    guard try self.backend.ledger(on: store).lastStable(environment: "production") != nil else { throw BenchError("no stable production deployment") }
+                }, ["last-stable", "--env", "production"]
+            ),
+            (
+                "history_page", "history page of 50", nil,
+                {
+                    var n = 0
+                    try queries.forEachRecord(Queries.Filter(), newestFirst: true, limit: 50) { _ in n += 1 }
+                    guard n == 50 else { throw BenchError("history gave \(n) records") }
+                }, ["history", "--limit", "50"]
+            ),
+            (
+                "show", "show one deployment", (1, 30),
+                {
+                    guard try queries.record(id) != nil else { throw BenchError("no deployment \(id)") }
+                    for event in try store.readStream(Ledger.stream(deployment: id), from: 1) { _ = try DeploymentEvent.decode(event) }
+                    _ = try queries.artifacts(deploymentID: id, now: Date())
+                }, ["show", id]
+            ),
+            (
+                "artifacts_expiring", "artifacts expiring in 30 days", nil,
+                {
+                    _ = try queries.artifacts(expiringWithinDays: 30, now: Date())
+                }, ["artifacts", "list", "--expiring-within", "30"]
+            ),
         ]
         for q in list {
             note("\(q.label): in-process and as a process…")
             for _ in 0..<20 { try q.body() }
             var inProcess: [Double] = []
             for _ in 0..<sizes.queryIterations { inProcess.append(try timed(q.body) * 1000) }
-            report.figures.append(Figure(key: q.key + "_in_process", label: "\(q.label), in-process (\(label) events)",
-                                         value: inProcess.median, unit: .milliseconds,
-                                         target: target(q.key + "_in_process", q.target.map { .atMost($0.0) }),
-                                         extra: [("p99", inProcess.p99)]))
+            report.figures.append(
+                Figure(
+                    key: q.key + "_in_process", label: "\(q.label), in-process (\(label) events)",
+                    value: inProcess.median, unit: .milliseconds,
+                    target: target(q.key + "_in_process", q.target.map { .atMost($0.0) }),
+                    extra: [("p99", inProcess.p99)]))
             var process: [Double] = []
             _ = try runChecked(shiplog, q.args + ["--db", domain.location])
             for _ in 0..<sizes.processRuns {
                 process.append(try runChecked(shiplog, q.args + ["--db", domain.location]).seconds * 1000)
             }
-            report.figures.append(Figure(key: q.key + "_process", label: "\(q.label), whole process", value: process.median,
-                                         unit: .milliseconds, target: target(q.key + "_process", q.target.map { .atMost($0.1) }),
-                                         extra: [("p99", process.p99)]))
+            report.figures.append(
+                Figure(
+                    key: q.key + "_process", label: "\(q.label), whole process", value: process.median,
+                    unit: .milliseconds, target: target(q.key + "_process", q.target.map { .atMost($0.1) }),
+                    extra: [("p99", process.p99)]))
         }
     }
 
@@ -400,8 +451,10 @@ final class Bench {
             }
             rates.append(Double(records) / seconds)
         }
-        report.figures.append(Figure(key: "export_records", label: "export records as JSON (\(Figure.number(Double(records))) records)",
-                                     value: rates.median, unit: .recordsPerSecond))
+        report.figures.append(
+            Figure(
+                key: "export_records", label: "export records as JSON (\(Figure.number(Double(records))) records)",
+                value: rates.median, unit: .recordsPerSecond))
     }
 
     // MARK: Memory
@@ -421,13 +474,16 @@ final class Bench {
             let output = try runChecked(baseline, ["run", shiplog] + m.args + ["--db", domain.location], captureOutput: true).stdout
             unlink(out)
             guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
-                  let status = (object["status"] as? NSNumber)?.intValue, let kib = (object["max_rss_kib"] as? NSNumber)?.doubleValue,
-                  let seconds = (object["seconds"] as? NSNumber)?.doubleValue else {
+                let status = (object["status"] as? NSNumber)?.intValue, let kib = (object["max_rss_kib"] as? NSNumber)?.doubleValue,
+                let seconds = (object["seconds"] as? NSNumber)?.doubleValue
+            else {
                 throw BenchError("bench-baseline run printed \(output)")
             }
             guard status == 0 else { throw BenchError("shiplog \(m.args.joined(separator: " ")) exited with \(status)") }
-            report.figures.append(Figure(key: m.key, label: "\(m.label) (\(label) events)", value: kib / 1024,
-                                         unit: .mebibytes, target: target(m.key, .atMost(64)), extra: [("seconds", seconds)]))
+            report.figures.append(
+                Figure(
+                    key: m.key, label: "\(m.label) (\(label) events)", value: kib / 1024,
+                    unit: .mebibytes, target: target(m.key, .atMost(64)), extra: [("seconds", seconds)]))
         }
     }
 
@@ -454,7 +510,9 @@ final class Bench {
                 throw BenchError("health checks failed: \(results.compactMap(\.error).joined(separator: "; "))")
             }
         }
-        report.figures.append(Figure(key: "health_checks", label: "4 health checks × 2 s, wall", value: walls.median,
-                                     unit: .seconds, target: .atMost(2.3)))
+        report.figures.append(
+            Figure(
+                key: "health_checks", label: "4 health checks × 2 s, wall", value: walls.median,
+                unit: .seconds, target: .atMost(2.3)))
     }
 }

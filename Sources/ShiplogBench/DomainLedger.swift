@@ -37,13 +37,17 @@ struct DomainLedger {
     static func open(path: String) throws -> DomainLedger {
         let store = try SQLiteEventStore(path: path, mode: .readOnly)
         let db = store.database
-        let deployments = try db.withStatement("SELECT count(*) FROM deployments") { s in try s.step(); return s.int(0) }
+        let deployments = try db.withStatement("SELECT count(*) FROM deployments") { s in
+            try s.step(); return s.int(0)
+        }
         var result = DomainLedger(location: path, deployments: deployments)
         result.events = try store.head().position
-        try db.withStatement("""
+        try db.withStatement(
+            """
             SELECT count(*), avg(length(data) + length(metadata)), max(recorded_at) FROM events
             WHERE stream NOT LIKE 'deployment-bench-%'
-            """) { s in
+            """
+        ) { s in
             try s.step()
             result.domainEvents = s.int64(0)
             result.payloadBytes = s.double(1)
@@ -105,14 +109,17 @@ struct DomainLedger {
                 let made = p.event.makeNewEvent(metadata: p.metadata)
                 let id = UUIDv7.make(milliseconds: UInt64(time * 1000))
                 let recordedAt = Timestamp.format(Date(timeIntervalSince1970: time))
-                let digest = hasher.hash(previous: previous, position: position, eventID: id, stream: p.stream, version: version,
-                                         type: made.type, schema: made.schema, data: made.data, metadata: made.metadata,
-                                         recordedAt: recordedAt)
+                let digest = hasher.hash(
+                    previous: previous, position: position, eventID: id, stream: p.stream, version: version,
+                    type: made.type, schema: made.schema, data: made.data, metadata: made.metadata,
+                    recordedAt: recordedAt)
                 previous = digest
                 payloadTotal += made.data.utf8.count + made.metadata.utf8.count
-                chunk.append(RecordedEvent(position: position, eventID: id, stream: p.stream, version: version, type: made.type,
-                                           schema: made.schema, data: made.data, metadata: made.metadata,
-                                           recordedAt: recordedAt, hash: Hex.encode(digest)))
+                chunk.append(
+                    RecordedEvent(
+                        position: position, eventID: id, stream: p.stream, version: version, type: made.type,
+                        schema: made.schema, data: made.data, metadata: made.metadata,
+                        recordedAt: recordedAt, hash: Hex.encode(digest)))
                 if chunk.count == 10_000 {
                     try store.importRecorded(chunk, within: { _ in })
                     chunk.removeAll(keepingCapacity: true)
@@ -131,8 +138,13 @@ struct DomainLedger {
             let host = "ci-runner-\(rng.next() % 16).build.internal"
             let metadata = JSONText.object([
                 ("correlation_id", JSONText.quote(id)),
-                ("runner", JSONText.object([("host", JSONText.quote(host)), ("pid", String(10_000 + rng.next() % 50_000)),
-                                            ("version", JSONText.quote("shiplog 0.1.0"))])),
+                (
+                    "runner",
+                    JSONText.object([
+                        ("host", JSONText.quote(host)), ("pid", String(10_000 + rng.next() % 50_000)),
+                        ("version", JSONText.quote("shiplog 0.1.0")),
+                    ])
+                ),
                 ("pipeline", JSONText.object([("file", JSONText.quote("deploy/shiplog.yml")), ("sha256", JSONText.quote(hex(64)))])),
                 ("trace_id", JSONText.quote(hex(32))),
                 ("source", JSONText.quote("github-actions/\(environment)/deploy")),
@@ -166,8 +178,11 @@ struct DomainLedger {
                 add(.notificationSent(channel: "slack", attempts: 1))
             } else {
                 add(.stepSucceeded(.build, detail: "image \(environment)/app:\(sha.prefix(12)) built and pushed"), after: Double(300 + rng.next() % 600))
-                add(.artifactStored(Artifact(name: Phase.build.logArtifactName(deploymentID: id), phase: "build", sha256: hex(64),
-                                             size: Int64(20_000 + rng.next() % 80_000), retentionDays: 365)))
+                add(
+                    .artifactStored(
+                        Artifact(
+                            name: Phase.build.logArtifactName(deploymentID: id), phase: "build", sha256: hex(64),
+                            size: Int64(20_000 + rng.next() % 80_000), retentionDays: 365)))
                 add(.stepStarted(.deploy, attempt: 1))
                 for service in services { add(.serviceDeployed(service: service), after: Double(60 + rng.next() % 120)) }
                 let until = Timestamp.format(Date(timeIntervalSince1970: t + 31))
@@ -176,10 +191,13 @@ struct DomainLedger {
                 let broken = outcome < 13 && stable != nil
                 for (n, check) in checks.enumerated() {
                     let bad = broken && n == 1
-                    add(.healthCheckAttempted(HealthAttempt(check: check, target: target + (n == 0 ? "/api/health" : "/auth/health"),
-                                                            attempt: 1, round: .deploy, httpStatus: bad ? 503 : 200,
-                                                            latencyMs: Int(20 + rng.next() % 200),
-                                                            error: bad ? "expected HTTP 200, got 503" : nil, healthy: !bad)))
+                    add(
+                        .healthCheckAttempted(
+                            HealthAttempt(
+                                check: check, target: target + (n == 0 ? "/api/health" : "/auth/health"),
+                                attempt: 1, round: .deploy, httpStatus: bad ? 503 : 200,
+                                latencyMs: Int(20 + rng.next() % 200),
+                                error: bad ? "expected HTTP 200, got 503" : nil, healthy: !bad)))
                 }
                 for (n, check) in checks.enumerated() {
                     if broken && n == 1 {
@@ -196,8 +214,11 @@ struct DomainLedger {
                     add(.environmentReleased(deploymentID: id, status: "rolled_back"), estream, after: 0)
                 } else {
                     add(.healthChecksPassed(round: .deploy))
-                    add(.artifactStored(Artifact(name: Phase.recordArtifactName(deploymentID: id), phase: "record", sha256: hex(64),
-                                                 size: Int64(1_500 + rng.next() % 1_000), retentionDays: 365)))
+                    add(
+                        .artifactStored(
+                            Artifact(
+                                name: Phase.recordArtifactName(deploymentID: id), phase: "record", sha256: hex(64),
+                                size: Int64(1_500 + rng.next() % 1_000), retentionDays: 365)))
                     add(.deploymentSucceeded)
                     add(.environmentReleased(deploymentID: id, status: "success"), estream, after: 0)
                     if rng.next() % 100 == 0 {

@@ -118,8 +118,10 @@ struct Report {
         }
         var items: [String] = []
         for f in figures {
-            var members = ["\"key\": \(quote(f.key))", "\"label\": \(quote(f.label))", "\"value\": \(num(f.value))",
-                           "\"unit\": \(quote(f.unit.rawValue))"]
+            var members = [
+                "\"key\": \(quote(f.key))", "\"label\": \(quote(f.label))", "\"value\": \(num(f.value))",
+                "\"unit\": \(quote(f.unit.rawValue))",
+            ]
             if let b = f.baseline { members.append("\"baseline\": \(num(b))") }
             if let r = f.ratio { members.append("\"ratio\": \(num(r))") }
             if let t = f.target { members.append("\"target\": \(quote(t.text))") }

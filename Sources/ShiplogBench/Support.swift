@@ -70,16 +70,14 @@ struct ChildResult {
 ///
 /// posix_spawn clones without copying memory, so the child's `ru_maxrss` would start at this
 /// process's peak: peak memory is measured through `bench-baseline run` instead.
-func runChild(_ executable: String, _ arguments: [String], captureOutput: Bool = false,
-              environment: [String: String] = [:]) throws -> ChildResult {
+func runChild(
+    _ executable: String, _ arguments: [String], captureOutput: Bool = false,
+    environment: [String: String] = [:]
+) throws -> ChildResult {
     let outputPath = captureOutput ? NSTemporaryDirectory() + "/shiplog-bench-out-\(getpid())-\(UInt64.random(in: 0...UInt64.max))" : "/dev/null"
     defer { if captureOutput { unlink(outputPath) } }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
+    var actions = makeSpawnActions(stdout: outputPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
 
     var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SHIPLOG_") }
     env.merge(environment) { $1 }
@@ -107,12 +105,8 @@ func runChild(_ executable: String, _ arguments: [String], captureOutput: Bool =
 /// stderr to /dev/null) and waits for all of them; every one must succeed. Returns the seconds
 /// from the first spawn to the last exit.
 func runConcurrently(_ executable: String, _ commands: [[String]]) throws -> Double {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
+    var actions = makeSpawnActions()
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     let env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SHIPLOG_") }
     let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { envp.forEach { free($0) } }
@@ -162,12 +156,8 @@ final class BackgroundChild {
     let pid: pid_t
 
     init(_ executable: String, _ arguments: [String]) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
+        var actions = makeSpawnActions()
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
@@ -181,4 +171,15 @@ final class BackgroundChild {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
+}
+
+/// File actions giving a child /dev/null as stdin and stderr and `stdout` as its output;
+/// the caller destroys them after the spawn.
+func makeSpawnActions(stdout path: String = "/dev/null", flags: Int32 = O_WRONLY) -> posix_spawn_file_actions_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, path, flags, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    return actions
 }

@@ -62,7 +62,8 @@ public enum Timestamp {
             return v
         }
         guard let year = num(0, 4), digits.count >= 10, digits[4] == 45, let month = num(5, 2), digits[7] == 45,
-              let day = num(8, 2), (1...12).contains(month), (1...31).contains(day) else { return nil }
+            let day = num(8, 2), (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
         var parts = tm()
         parts.tm_year = year - 1900
         parts.tm_mon = month - 1
@@ -70,8 +71,9 @@ public enum Timestamp {
         var millis: Int32 = 0
         if digits.count > 10 {
             guard digits[10] == 84 || digits[10] == 32, let h = num(11, 2), digits.count > 13, digits[13] == 58,
-                  let m = num(14, 2), digits.count > 16, digits[16] == 58, let s = num(17, 2),
-                  h < 24, m < 60, s < 61 else { return nil }
+                let m = num(14, 2), digits.count > 16, digits[16] == 58, let s = num(17, 2),
+                h < 24, m < 60, s < 61
+            else { return nil }
             parts.tm_hour = h
             parts.tm_min = m
             parts.tm_sec = s

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The one way Shiplog creates, opens and replaces its files: ledgers, logs, artifacts, locks
@@ -28,9 +28,9 @@ public enum FileSystem {
     /// The calling thread's errno.
     public static var errno: Int32 {
         #if canImport(Glibc)
-        return Glibc.errno
+            return Glibc.errno
         #else
-        return Darwin.errno
+            return Darwin.errno
         #endif
     }
 
@@ -138,7 +138,9 @@ public enum FileSystem {
         let mode = info.st_mode & 0o7777
         if mode & 0o022 != 0 && mode & S_ISVTX == 0 {
             let who = mode & 0o002 != 0 ? "every user" : "its group"
-            throw FileError(refusing: purpose, path, because: "it is writable by \(who) (mode \(String(mode, radix: 8))), so another user could plant links in it; run `chmod go-w \(path)` or choose a private directory")
+            throw FileError(
+                refusing: purpose, path,
+                because: "it is writable by \(who) (mode \(String(mode, radix: 8))), so another user could plant links in it; run `chmod go-w \(path)` or choose a private directory")
         }
     }
 
@@ -166,8 +168,10 @@ public enum FileSystem {
     }
 
     /// Creates a new file in `directory` named `prefix` + 16 random hex digits + `suffix`.
-    public static func createTemporary(in directory: String, prefix: String, suffix: String = "",
-                                       mode: mode_t = 0o600) throws(FileError) -> (fd: Int32, path: String) {
+    public static func createTemporary(
+        in directory: String, prefix: String, suffix: String = "",
+        mode: mode_t = 0o600
+    ) throws(FileError) -> (fd: Int32, path: String) {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<100 {
             let random = String(generator.next() as UInt64, radix: 16)
@@ -187,8 +191,10 @@ public enum FileSystem {
     /// Refused: a symbolic link, anything but a regular file (a FIFO is never waited on), a
     /// file of another user, and a file with more than one link. With `allowCharacterDevices`,
     /// a device such as /dev/null named directly is opened as is (creating one takes root).
-    public static func openPrivate(_ path: String, access: Int32, mode: mode_t = 0o600,
-                                   allowCharacterDevices: Bool = false) throws(FileError) -> Int32 {
+    public static func openPrivate(
+        _ path: String, access: Int32, mode: mode_t = 0o600,
+        allowCharacterDevices: Bool = false
+    ) throws(FileError) -> Int32 {
         let fd = openRetrying(path, access | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode)
         guard fd >= 0 else { throw openFailure(path, code: errno, writing: true) }
         var info = stat()
@@ -243,8 +249,9 @@ public enum FileSystem {
     private static func openFailure(_ path: String, code: Int32, writing: Bool) -> FileError {
         // O_NOFOLLOW on a final symlink: ELOOP (Linux), EMLINK (BSD).
         if code == ELOOP || code == EMLINK {
-            return FileError(refusing: writing ? "write" : "read", path,
-                             because: "it is a symbolic link, and Shiplog does not follow links here; remove it")
+            return FileError(
+                refusing: writing ? "write" : "read", path,
+                because: "it is a symbolic link, and Shiplog does not follow links here; remove it")
         }
         // O_NONBLOCK | O_WRONLY on a FIFO without a reader.
         if code == ENXIO && kind(of: path, followSymlinks: false) == .fifo {
@@ -264,17 +271,17 @@ public enum FileSystem {
 
     private static func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
         #if canImport(Glibc)
-        Glibc.write(fd, bytes, count)
+            Glibc.write(fd, bytes, count)
         #else
-        Darwin.write(fd, bytes, count)
+            Darwin.write(fd, bytes, count)
         #endif
     }
 
     private static func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
         #if canImport(Glibc)
-        Glibc.read(fd, buffer, count)
+            Glibc.read(fd, buffer, count)
         #else
-        Darwin.read(fd, buffer, count)
+            Darwin.read(fd, buffer, count)
         #endif
     }
 
@@ -361,8 +368,9 @@ public final class AtomicWriter {
     public init(path: String, mode: mode_t = 0o600) throws(FileError) {
         self.path = path
         do {
-            (fd, temporaryPath) = try FileSystem.createTemporary(in: FileSystem.directory(of: path),
-                                                                 prefix: "." + FileSystem.name(of: path) + ".", suffix: ".tmp", mode: mode)
+            (fd, temporaryPath) = try FileSystem.createTemporary(
+                in: FileSystem.directory(of: path),
+                prefix: "." + FileSystem.name(of: path) + ".", suffix: ".tmp", mode: mode)
         } catch {
             // Name the file asked for, not its temporary name.
             throw FileError("create", path, code: error.code)

@@ -18,18 +18,24 @@ struct Shiplog: ParsableCommand {
             """,
         version: "0.1.0",
         groupedSubcommands: [
-            CommandGroup(name: "Deploy", subcommands: [
-                DeployCommand.self, ResumeCommand.self, StatusCommand.self, ValidateCommand.self,
-            ]),
+            CommandGroup(
+                name: "Deploy",
+                subcommands: [
+                    DeployCommand.self, ResumeCommand.self, StatusCommand.self, ValidateCommand.self,
+                ]),
             CommandGroup(name: "Record (pipelines run elsewhere)", subcommands: [RecordCommand.self]),
-            CommandGroup(name: "Audit", subcommands: [
-                HistoryCommand.self, ShowCommand.self, LastStableCommand.self, ExportCommand.self,
-                ArtifactsCommand.self, VerifyCommand.self,
-            ]),
-            CommandGroup(name: "Ledger", subcommands: [
-                MarkBadCommand.self, UnlockCommand.self, InitCommand.self, ImportCommand.self,
-                RebuildCommand.self, EventsCommand.self, DebugCommand.self,
-            ]),
+            CommandGroup(
+                name: "Audit",
+                subcommands: [
+                    HistoryCommand.self, ShowCommand.self, LastStableCommand.self, ExportCommand.self,
+                    ArtifactsCommand.self, VerifyCommand.self,
+                ]),
+            CommandGroup(
+                name: "Ledger",
+                subcommands: [
+                    MarkBadCommand.self, UnlockCommand.self, InitCommand.self, ImportCommand.self,
+                    RebuildCommand.self, EventsCommand.self, DebugCommand.self,
+                ]),
         ]
     )
 }

@@ -34,8 +34,10 @@ struct EventStoreConformanceTests {
             try t.store.append([event(2)], to: "a", expected: .exactly(5))
         }
         #expect(throws: EventStoreError.wrongExpectedVersion(stream: "a", expected: .noStream, actual: 1)) {
-            try t.store.append([StreamAppend(stream: "b", expected: .noStream, events: [event(3)]),
-                                StreamAppend(stream: "a", expected: .noStream, events: [event(4)])])
+            try t.store.append([
+                StreamAppend(stream: "b", expected: .noStream, events: [event(3)]),
+                StreamAppend(stream: "a", expected: .noStream, events: [event(4)]),
+            ])
         }
         #expect(try t.store.head().position == 1, "a refused multi-stream append wrote part of itself")
     }
@@ -55,12 +57,16 @@ struct EventStoreConformanceTests {
     func aConditionOnAnotherStreamRefusesTheAppendWhenThatStreamMoved(backend: Backend) throws {
         let t = try BackendLedger(backend)
         try t.store.append([event(1)], to: "target", expected: .noStream)
-        try t.store.append([StreamAppend(stream: "a", expected: .noStream, events: [event(2)]),
-                            StreamAppend(stream: "target", expected: .exactly(1), events: [])])
+        try t.store.append([
+            StreamAppend(stream: "a", expected: .noStream, events: [event(2)]),
+            StreamAppend(stream: "target", expected: .exactly(1), events: []),
+        ])
         try t.store.append([event(3)], to: "target", expected: .exactly(1))
         #expect(throws: EventStoreError.wrongExpectedVersion(stream: "target", expected: .exactly(1), actual: 2)) {
-            try t.store.append([StreamAppend(stream: "a", expected: .exactly(1), events: [event(4)]),
-                                StreamAppend(stream: "target", expected: .exactly(1), events: [])])
+            try t.store.append([
+                StreamAppend(stream: "a", expected: .exactly(1), events: [event(4)]),
+                StreamAppend(stream: "target", expected: .exactly(1), events: []),
+            ])
         }
         #expect(try t.store.head().position == 3)
     }
@@ -110,14 +116,20 @@ struct EventStoreConformanceTests {
 struct LedgerConformanceTests {
     /// A stable deployment, then one that failed; returns their ids.
     static func history(_ t: BackendLedger) throws -> (stable: String, failed: String) {
-        let stable = try #require(try t.ledger.request(environment: "staging", gitSHA: sha(1), gitRef: "main", services: ["api"],
-                                                       triggeredBy: "ci", mode: .record).id)
+        let stable = try #require(
+            try t.ledger.request(
+                environment: "staging", gitSHA: sha(1), gitRef: "main", services: ["api"],
+                triggeredBy: "ci", mode: .record
+            ).id)
         t.clock.advance(5)
         try t.ledger.execute(.completeStep(.deploy, succeeded: true, reason: nil), on: stable)
         try t.ledger.execute(.finish(.succeeded), on: stable)
         t.clock.advance(60)
-        let failed = try #require(try t.ledger.request(environment: "staging", gitSHA: sha(2), gitRef: "main", services: ["api"],
-                                                       triggeredBy: "ci", mode: .record).id)
+        let failed = try #require(
+            try t.ledger.request(
+                environment: "staging", gitSHA: sha(2), gitRef: "main", services: ["api"],
+                triggeredBy: "ci", mode: .record
+            ).id)
         t.clock.advance(5)
         try t.ledger.execute(.completeStep(.deploy, succeeded: false, reason: "exit 1"), on: failed)
         try t.ledger.execute(.finish(.failed(reason: "deploy failed")), on: failed)
@@ -172,9 +184,10 @@ struct LedgerConformanceTests {
     func artifactsRoundTripAndPruneDecidesFromTheEvents(backend: Backend) throws {
         let t = try BackendLedger(backend)
         let (stable, _) = try Self.history(t)
-        let bytes = Array(String(repeating: "log line\n", count: 300_000).utf8)   // more than one 1 MiB chunk
-        let artifact = try t.ledger.storeArtifact(name: "deploy-\(stable).log", phase: "deploy", bytes: bytes, deploymentID: stable,
-                                                  retentionDays: 1, in: t.blobs)
+        let bytes = Array(String(repeating: "log line\n", count: 300_000).utf8)  // more than one 1 MiB chunk
+        let artifact = try t.ledger.storeArtifact(
+            name: "deploy-\(stable).log", phase: "deploy", bytes: bytes, deploymentID: stable,
+            retentionDays: 1, in: t.blobs)
         var read: [UInt8] = []
         #expect(try t.blobs.read(sha256: artifact.sha256) { read += $0 })
         #expect(read == bytes)

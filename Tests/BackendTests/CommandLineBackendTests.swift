@@ -96,8 +96,9 @@ struct CommandLineBackendTests {
         // Another session holds the head of the chain, as a stuck writer would.
         let holder = try PGConnection(url: db)
         try holder.execute("BEGIN; SELECT position FROM ledger_head FOR UPDATE")
-        let stuck = runShiplog(["events", "append", "--stream", "notes", "--type", "Noted", "--data", "{}", "--busy-timeout", "300", "--db", db],
-                               in: dir.url)
+        let stuck = runShiplog(
+            ["events", "append", "--stream", "notes", "--type", "Noted", "--data", "{}", "--busy-timeout", "300", "--db", db],
+            in: dir.url)
         #expect(stuck.status == 75, "exit \(stuck.status): \(stuck.stderr)")
         #expect(stuck.stderr.contains("locked by another process"), "\(stuck.stderr)")
         try holder.execute("ROLLBACK")

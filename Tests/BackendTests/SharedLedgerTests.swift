@@ -14,19 +14,19 @@ struct SharedLedgerTests {
     static func pipeline(_ environment: String, in dir: TemporaryDirectory, deploy: String = "sleep 0.5") throws -> String {
         let path = dir.file("shiplog-\(environment).yml")
         try """
-            environment: \(environment)
-            services: [api]
-            deploy: { run: '\(deploy)' }
-            health:
-              stabilize: 0s
-              retries: 1
-              interval: 1s
-              timeout: 2s
-              checks:
-                - { name: alive, run: 'true' }
-            rollback: { run: 'true' }
-            artifacts: { dir: logs, retention: 365d }
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        environment: \(environment)
+        services: [api]
+        deploy: { run: '\(deploy)' }
+        health:
+          stabilize: 0s
+          retries: 2
+          interval: 0s
+          timeout: 5s
+          checks:
+            - { name: server_up, run: 'true' }
+        rollback: { run: 'true' }
+        artifacts: { dir: logs, retention: 365d }
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -55,9 +55,10 @@ struct SharedLedgerTests {
                 "$SHIPLOG" deploy --config "$CONFIG" --sha \(sha) --db "$URL" > deploy.out 2> deploy.err; echo $? > deploy.rc
                 "$SHIPLOG" debug append-loop --db "$URL" --stream shared-load --count \(perWriter) --mode shared > loop.out 2> loop.err; echo $? > loop.rc
                 """
-            let child = try ChildProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", script],
-                                         environment: ["GATE": gate, "SHIPLOG": ShiplogBinary.url.path, "CONFIG": config, "URL": url],
-                                         in: URL(fileURLWithPath: dir))
+            let child = try ChildProcess(
+                URL(fileURLWithPath: "/bin/sh"), ["-c", script],
+                environment: ["GATE": gate, "SHIPLOG": ShiplogBinary.url.path, "CONFIG": config, "URL": url],
+                in: URL(fileURLWithPath: dir))
             children.append((env, dir, child))
         }
         FileManager.default.createFile(atPath: gate, contents: nil)
@@ -106,8 +107,9 @@ struct SharedLedgerTests {
 
         try cluster.restart()
         let history = runShiplog(["history", "--json", "--db", url]).stdout
-        let id = try #require(history.split(separator: "\n").first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["deployment_id"] as? String,
-                              "the request was acknowledged before the crash: \(history)")
+        let id = try #require(
+            history.split(separator: "\n").first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["deployment_id"] as? String,
+            "the request was acknowledged before the crash: \(history)")
         let resumed = runShiplog(["resume", id, "--db", url], in: dir.url)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let verified = runShiplog(["verify", "--db", url])

@@ -37,8 +37,9 @@ struct DecisionsFromEventsTests {
         Self.sql(l, "UPDATE deployments SET status = 'success' WHERE deployment_id = '\(failed)'")
         let out = l.run(["verify"])
         #expect(out.status == 3, "\(out.stderr)")
-        #expect(out.stderr.contains("deployments row deployment_id=\"\(failed)\": status is \"success\" in the table, but \"failed\" by the events"),
-                "\(out.stderr)")
+        #expect(
+            out.stderr.contains("deployments row deployment_id=\"\(failed)\": status is \"success\" in the table, but \"failed\" by the events"),
+            "\(out.stderr)")
         #expect(out.stderr.contains("shiplog rebuild"))
         let json = DomainJSON.object(l.run(["verify", "--json"]).stdout)
         #expect(json?["projections_match"] as? Bool == false)
@@ -48,8 +49,10 @@ struct DecisionsFromEventsTests {
 
     @Test(arguments: [
         ("DELETE FROM deployments WHERE status = 'failed'", "is missing from the table"),
-        ("INSERT INTO environments (name, active_deployment_id, updated_at) VALUES ('qa', NULL, '2026-01-01T00:00:00.000Z')",
-         "is in the table, but the events produce no such row"),
+        (
+            "INSERT INTO environments (name, active_deployment_id, updated_at) VALUES ('qa', NULL, '2026-01-01T00:00:00.000Z')",
+            "is in the table, but the events produce no such row"
+        ),
         ("UPDATE artifacts SET expires_at = '2000-01-01T00:00:00.000Z'", "expires_at is"),
     ])
     func verifyFindsEveryKindOfTableEdit(edit: String, finding: String) throws {
@@ -83,7 +86,9 @@ struct DecisionsFromEventsTests {
 
         // Claim the live log expired long ago, and point another row's digest at the ledger itself.
         Self.sql(l, "UPDATE artifacts SET expires_at = '2000-01-01T00:00:00.000Z'")
-        Self.sql(l, """
+        Self.sql(
+            l,
+            """
             INSERT INTO artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, stored_position)
             VALUES ('forged', '\(other)', 'staging', 'deploy', '../ledger.db', 1, 1, '2000-01-01T00:00:00.000Z', '2000-01-01T00:00:00.000Z', 1)
             """)

@@ -117,7 +117,7 @@ struct DomainExportTests {
         let ndjson = DomainJSON.lines(ledger.ok(["export", "--format", "ndjson", "--env", "staging"]))
         #expect(ndjson.count == 2)
         #expect(ndjson.compactMap { $0["deployment_id"] as? String } == array.prefix(2).compactMap { $0["deployment_id"] as? String })
-        #expect(try #require(DomainJSON.array(ledger.ok(["export", "--since", DomainJSON.day(fromNow: 1)])) ).isEmpty)
+        #expect(try #require(DomainJSON.array(ledger.ok(["export", "--since", DomainJSON.day(fromNow: 1)]))).isEmpty)
 
         let file = ledger.directory.file("records.json")
         let run = ledger.run(["export", "--output", file])

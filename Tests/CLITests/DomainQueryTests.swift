@@ -101,8 +101,10 @@ struct DomainQueryTests {
         for n in 0..<12 {
             let sha = String(format: "%02x", n) + "c0ffee0000"
             let id = ledger.begin(sha: sha)
-            ledger.ok(n % 3 == 0 ? ["record", "finish", id, "--status", "failed", "--reason", "n\(n)"]
-                                 : ["record", "phase", id, "deploy", "--status", "succeeded"])
+            ledger.ok(
+                n % 3 == 0
+                    ? ["record", "finish", id, "--status", "failed", "--reason", "n\(n)"]
+                    : ["record", "phase", id, "deploy", "--status", "succeeded"])
             if n % 3 != 0 { ledger.ok(["record", "finish", id, "--status", "succeeded"]) }
             ids.append(id)
         }
@@ -132,18 +134,21 @@ struct DomainQueryTests {
 
         let text = ledger.ok(["show", id])
         #expect(text.split(separator: "\n").first { $0.hasPrefix("status ") }?.hasSuffix(" failed") == true, "\(text)")
-        for expected in ["MigrationSucceeded", "ServiceDeployed", "auth-service",
-                         "auth_service healthy after 3 attempts", "SmokeTestsFailed", "smoke failed: checkout returned 500",
-                         "DeploymentFailed", "migration-logs-\(id)", "deployment-record-\(id)", "retained"] {
+        for expected in [
+            "MigrationSucceeded", "ServiceDeployed", "auth-service",
+            "auth_service healthy after 3 attempts", "SmokeTestsFailed", "smoke failed: checkout returned 500",
+            "DeploymentFailed", "migration-logs-\(id)", "deployment-record-\(id)", "retained",
+        ] {
             #expect(text.contains(expected), "show lacks \(expected):\n\(text)")
         }
 
         let json = try #require(DomainJSON.object(ledger.ok(["show", id, "--json"])))
         let timeline = try #require(json["timeline"] as? [[String: Any]])
-        #expect(timeline.compactMap { $0["type"] as? String } == [
-            "DeploymentRequested", "MigrationSucceeded", "ArtifactStored", "ServiceDeployed", "ServiceDeployed",
-            "ServiceHealthy", "SmokeTestsFailed", "DeploymentFailed", "ArtifactStored",
-        ])
+        #expect(
+            timeline.compactMap { $0["type"] as? String } == [
+                "DeploymentRequested", "MigrationSucceeded", "ArtifactStored", "ServiceDeployed", "ServiceDeployed",
+                "ServiceHealthy", "SmokeTestsFailed", "DeploymentFailed", "ArtifactStored",
+            ])
         let positions = timeline.compactMap { ($0["position"] as? NSNumber)?.intValue }
         #expect(positions == positions.sorted())
         #expect(((timeline[5]["data"] as? [String: Any])?["attempts"] as? NSNumber)?.intValue == 3)
@@ -155,7 +160,9 @@ struct DomainQueryTests {
 
     @Test func showListsEveryHealthCheckAttemptOfARunDeployment() throws {
         let ledger = try DomainLedger()
-        let pipeline = ledger.write("shiplog.yml", """
+        let pipeline = ledger.write(
+            "shiplog.yml",
+            """
             environment: staging
             services: [api-gateway]
             deploy: { run: "true" }

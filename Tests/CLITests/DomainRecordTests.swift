@@ -6,8 +6,10 @@ import Testing
 @Suite("shiplog record")
 struct DomainRecordTests {
     static let seedServices = ["api-gateway", "auth-service", "education-service", "marketplace-service"]
-    static let seedKeys = ["timestamp", "deployment_id", "environment", "status", "git_sha", "git_ref",
-                           "services_deployed", "health_checks", "rollback_available"]
+    static let seedKeys = [
+        "timestamp", "deployment_id", "environment", "status", "git_sha", "git_ref",
+        "services_deployed", "health_checks", "rollback_available",
+    ]
 
     @Test func seedExampleRecordIsReproducedFromRecordedEvents() throws {
         let ledger = try DomainLedger()
@@ -33,9 +35,10 @@ struct DomainRecordTests {
         #expect(record["git_sha"] as? String == sha)
         #expect(record["git_ref"] as? String == "refs/heads/main")
         #expect(record["services_deployed"] as? [String] == Self.seedServices)
-        #expect(record["health_checks"] as? [String: String] == [
-            "api_gateway": "healthy", "auth_service": "healthy", "database": "healthy", "smoke_tests": "passed",
-        ])
+        #expect(
+            record["health_checks"] as? [String: String] == [
+                "api_gateway": "healthy", "auth_service": "healthy", "database": "healthy", "smoke_tests": "passed",
+            ])
         #expect(record["rollback_available"] as? Bool == true)
         #expect(record["rollback_target"] as? String == previous)
         let timestamp = try #require(record["timestamp"] as? String)
@@ -56,8 +59,10 @@ struct DomainRecordTests {
         // Logs under the staging workflow's artifact names, and the record itself as deployment-record-ID.
         let artifacts = DomainJSON.lines(ledger.ok(["artifacts", "list", "--deployment", id, "--json"]))
         let names = Set(artifacts.compactMap { $0["name"] as? String })
-        for name in ["preflight-\(id).log", "migration-logs-\(id)", "build-\(id).log", "docker-build-\(id).log",
-                     "deployment-\(id).log", "health-check-logs-\(id)", "deployment-record-\(id)"] {
+        for name in [
+            "preflight-\(id).log", "migration-logs-\(id)", "build-\(id).log", "docker-build-\(id).log",
+            "deployment-\(id).log", "health-check-logs-\(id)", "deployment-record-\(id)",
+        ] {
             #expect(names.contains(name), "missing artifact \(name); have \(names.sorted())")
         }
         #expect(artifacts.allSatisfy { $0["retention_days"] as? Int == 365 })
@@ -73,8 +78,9 @@ struct DomainRecordTests {
     @Test func beginWritesTheDeploymentIDToGitHubOutput() throws {
         let ledger = try DomainLedger()
         let output = ledger.write("github-output", "earlier=1\n")
-        let run = ledger.run(["record", "begin", "--env", "staging", "--sha", "1234567abcdef"],
-                             environment: ["GITHUB_OUTPUT": output, "GITHUB_ACTOR": "octocat"])
+        let run = ledger.run(
+            ["record", "begin", "--env", "staging", "--sha", "1234567abcdef"],
+            environment: ["GITHUB_OUTPUT": output, "GITHUB_ACTOR": "octocat"])
         #expect(run.status == 0, "\(run.stderr)")
         let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try String(contentsOfFile: output, encoding: .utf8) == "earlier=1\ndeployment-id=\(id)\n")
@@ -194,8 +200,12 @@ struct DomainRecordTests {
         ledger.ok(["record", "phase", id, "rollback", "--status", "succeeded", "--log", log])
         let stderr = ledger.fails(5, ["record", "finish", id, "--status", "rolled-back", "--rollback-to", id])
         #expect(stderr.contains("rolls back to \(previous)"), "\(stderr)")
-        let record = try #require(DomainJSON.object(ledger.ok(["record", "finish", id, "--status", "rolled-back",
-                                                                "--rollback-to", previous, "--json"])))
+        let record = try #require(
+            DomainJSON.object(
+                ledger.ok([
+                    "record", "finish", id, "--status", "rolled-back",
+                    "--rollback-to", previous, "--json",
+                ])))
         #expect(record["status"] as? String == "rolled_back")
         #expect(record["rolled_back_to"] as? String == previous)
         let names = DomainJSON.lines(ledger.ok(["artifacts", "list", "--deployment", id, "--json"])).compactMap { $0["name"] as? String }

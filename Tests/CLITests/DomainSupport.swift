@@ -35,14 +35,17 @@ final class DomainLedger {
     @discardableResult
     func fails(_ status: Int32, _ args: [String], sourceLocation: SourceLocation = #_sourceLocation) -> String {
         let out = run(args)
-        #expect(out.status == status, "shiplog \(args.joined(separator: " ")) exited \(out.status), expected \(status): \(out.stderr)",
-                sourceLocation: sourceLocation)
+        #expect(
+            out.status == status, "shiplog \(args.joined(separator: " ")) exited \(out.status), expected \(status): \(out.stderr)",
+            sourceLocation: sourceLocation)
         return out.stderr
     }
 
     /// `record begin`; returns the deployment id.
-    func begin(env: String = "staging", sha: String, services: [String] = ["api-gateway"],
-               sourceLocation: SourceLocation = #_sourceLocation) -> String {
+    func begin(
+        env: String = "staging", sha: String, services: [String] = ["api-gateway"],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> String {
         var args = ["record", "begin", "--env", env, "--sha", sha]
         if !services.isEmpty { args += ["--services", services.joined(separator: ",")] }
         return ok(args, sourceLocation: sourceLocation).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -16,8 +16,9 @@ enum Unprivileged {
     /// Runs `shiplog` as an unprivileged user.
     static func shiplog(_ args: [String]) -> ProcessOutput {
         guard isRoot, let setpriv else { return runShiplog(args) }
-        return runProcess(setpriv, ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", ShiplogBinary.url.path] + args,
-                          in: URL(fileURLWithPath: "/"))
+        return runProcess(
+            setpriv, ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", ShiplogBinary.url.path] + args,
+            in: URL(fileURLWithPath: "/"))
     }
 
     /// Gives `path` and everything under it to the user `shiplog(_:)` runs as.
@@ -35,8 +36,10 @@ struct ErrorTests {
     @Test func aFileThatIsNotSQLiteExits74NamingIt() throws {
         let ledger = try CLILedger(name: "x.db")
         try "hello\n".write(toFile: ledger.path, atomically: false, encoding: .utf8)
-        let commands = [["verify"], ["events", "list"], ["init"],
-                        ["events", "append", "--stream", "s", "--type", "T", "--data", "{}"]]
+        let commands = [
+            ["verify"], ["events", "list"], ["init"],
+            ["events", "append", "--stream", "s", "--type", "T", "--data", "{}"],
+        ]
         for args in commands {
             let result = ledger.shiplog(args)
             #expect(result.status == 74, "\(args): \(result.stderr)")
@@ -193,8 +196,10 @@ struct ErrorTests {
     @Test func aGarbageExpectedVersionIsAUsageError() throws {
         let ledger = try CLILedger()
         for value in ["banana", "0", "-1", "1.5", "", "NO-STREAM", "3x"] {
-            let result = ledger.shiplog(["events", "append", "--stream", "s", "--type", "T", "--data", "{}",
-                                         "--expected-version=\(value)"])
+            let result = ledger.shiplog([
+                "events", "append", "--stream", "s", "--type", "T", "--data", "{}",
+                "--expected-version=\(value)",
+            ])
             #expect(result.status == 64, "--expected-version \(value): \(result.status) \(result.stderr)")
             #expect(result.stderr.contains("--expected-version"), "\(value): \(result.stderr)")
         }
@@ -235,8 +240,9 @@ struct ErrorTests {
 
         // Even with a permissive umask, and for every directory created on the way.
         let nested = dir.file("a/b/ledger.db")
-        let shell = runProcess(URL(fileURLWithPath: "/bin/sh"),
-                               ["-c", "umask 000 && exec \"$0\" init --db \"$1\"", ShiplogBinary.url.path, nested])
+        let shell = runProcess(
+            URL(fileURLWithPath: "/bin/sh"),
+            ["-c", "umask 000 && exec \"$0\" init --db \"$1\"", ShiplogBinary.url.path, nested])
         try #require(shell.status == 0, "\(shell.stderr)")
         #expect(permissions(nested) == 0o600)
         #expect(permissions(dir.file("a/b")) == 0o700)

@@ -23,8 +23,12 @@ struct EventsCommandTests {
         do {
             let store = try SQLiteEventStore(path: ledger.path)
             try store.append([NewEvent(type: "Plain", data: #"{"n":1}"#)], to: "s", expected: .noStream)
-            try store.append([NewEvent(type: "Tricky", schema: 2, data: #"{"text":"tab\t, quote \", backslash \\, é, 🚀","nested":{"a":[1,2]}}"#,
-                                       metadata: #"{"actor":"ci","note":"line\nbreak"}"#)], to: "t", expected: .noStream)
+            try store.append(
+                [
+                    NewEvent(
+                        type: "Tricky", schema: 2, data: #"{"text":"tab\t, quote \", backslash \\, é, 🚀","nested":{"a":[1,2]}}"#,
+                        metadata: #"{"actor":"ci","note":"line\nbreak"}"#)
+                ], to: "t", expected: .noStream)
             try store.append([NewEvent(type: "Plain", data: "{}")], to: "s", expected: .exactly(1))
             recorded = try store.readStream("s", from: 1) + store.readStream("t", from: 1)
         }
@@ -52,10 +56,11 @@ struct EventsCommandTests {
             #expect(object["recorded_at"] as? String == expected.recordedAt)
             #expect(object["hash"] as? String == expected.hash)
             // The line alone is enough to recompute the chain.
-            let digest = HashChain().hash(previous: previous, position: position, eventID: expected.eventID, stream: expected.stream,
-                                          version: expected.version, type: expected.type, schema: expected.schema,
-                                          data: object["data"] as? String ?? "", metadata: object["metadata"] as? String ?? "",
-                                          recordedAt: object["recorded_at"] as? String ?? "")
+            let digest = HashChain().hash(
+                previous: previous, position: position, eventID: expected.eventID, stream: expected.stream,
+                version: expected.version, type: expected.type, schema: expected.schema,
+                data: object["data"] as? String ?? "", metadata: object["metadata"] as? String ?? "",
+                recordedAt: object["recorded_at"] as? String ?? "")
             #expect(Hex.encode(digest) == object["hash"] as? String)
             previous = digest
             // The decoder the export format promises works on the same line.
@@ -90,8 +95,10 @@ struct EventsCommandTests {
     @Test func eventsAppendWithAnIDIsSafeToRetry() throws {
         let ledger = try CLILedger()
         let id = UUIDv7.make()
-        let args = ["events", "append", "--stream", "releases", "--type", "ReleaseApproved", "--data", #"{"v":"1.2.3"}"#,
-                    "--expected-version", "no-stream", "--id", id.uppercased(), "--json"]
+        let args = [
+            "events", "append", "--stream", "releases", "--type", "ReleaseApproved", "--data", #"{"v":"1.2.3"}"#,
+            "--expected-version", "no-stream", "--id", id.uppercased(), "--json",
+        ]
         let first = ledger.shiplog(args)
         #expect(first.status == 0, "\(first.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])

@@ -45,8 +45,9 @@ import Testing
     /// read another file into the artifact store: a preflight step swaps its own finished log
     /// (preflight-ID.log is written before the deploy phase) for a link to a secret file.
     @Test func aLogSwappedForALinkIsNotReadIntoTheArtifactStore() throws {
-        let staging = try Staging(deploy: #"rm -f "$DEPLOYMENT_LOG_DIR/preflight-$SHIPLOG_DEPLOYMENT_ID.log"; ln -s "$VICTIM" "$DEPLOYMENT_LOG_DIR/preflight-$SHIPLOG_DEPLOYMENT_ID.log""#,
-                                  preflight: "echo checked")
+        let staging = try Staging(
+            deploy: #"rm -f "$DEPLOYMENT_LOG_DIR/preflight-$SHIPLOG_DEPLOYMENT_ID.log"; ln -s "$VICTIM" "$DEPLOYMENT_LOG_DIR/preflight-$SHIPLOG_DEPLOYMENT_ID.log""#,
+            preflight: "echo checked")
         let victim = staging.dir.file("id_key")
         try "PRIVATE KEY MATERIAL\n".write(toFile: victim, atomically: true, encoding: .utf8)
         let result = staging.deploy("abcdef1234567", env: ["VICTIM": victim])
@@ -72,8 +73,9 @@ import Testing
         let digest = try #require(sha256(ofFile: log))
         let victim = ledger.write("victim.txt", "not a migration log\n")
         let victimDigest = sha256(ofFile: victim)
-        try FileManager.default.createDirectory(atPath: ledger.directory.file("artifacts"), withIntermediateDirectories: false,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: ledger.directory.file("artifacts"), withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o700])
         let planted = ledger.artifactFile(sha256: digest)
         try FileManager.default.createSymbolicLink(atPath: planted, withDestinationPath: victim)
 
@@ -185,8 +187,10 @@ import Testing
         let staging = try Staging()
         let hadJournal = FileSystemKind.of("/dev/null-journal") != nil
         let hadLocks = FileSystemKind.of("/dev/locks") != nil
-        for args in [["record", "begin", "--env", "staging", "--sha", "abcdef1234567"], ["history"], ["init"],
-                     ["deploy", "--config", staging.pipelinePath, "--sha", "abcdef1234567"]] {
+        for args in [
+            ["record", "begin", "--env", "staging", "--sha", "abcdef1234567"], ["history"], ["init"],
+            ["deploy", "--config", staging.pipelinePath, "--sha", "abcdef1234567"],
+        ] {
             let result = runShiplog(args + ["--db", "/dev/null"], in: staging.dir.url)
             #expect(result.status == 74, "exit \(result.status): \(result.stderr)")
             #expect(result.stderr.contains("/dev/null") && result.stderr.contains("character device"), "\(result.stderr)")
@@ -226,22 +230,26 @@ import Testing
     @Test func umask000StillGivesPrivateFiles() throws {
         let staging = try Staging()
         let environment = ["STATE": staging.dir.file("state")]
-        let deploy = spawnShiplog(["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "abcdef1234567"],
-                                  environment: environment, in: staging.dir.path, umask: "000")
+        let deploy = spawnShiplog(
+            ["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "abcdef1234567"],
+            environment: environment, in: staging.dir.path, umask: "000")
         #expect(deploy.status == 0, "exit \(deploy.status): \(deploy.stderr)")
         let id = try #require(DomainJSON.lines(runShiplog(["history", "--json", "--db", staging.db]).stdout).first?["deployment_id"] as? String)
         let log = staging.dir.file("recorded.log")
         try "recorded pipeline output\n".write(toFile: log, atomically: true, encoding: .utf8)
         let other = staging.dir.file("other/ledger.db")
-        for args in [["record", "begin", "--env", "qa", "--sha", "abcdef1234567", "--db", other],
-                     ["export", "--events", "--db", staging.db, "--output", staging.dir.file("export.ndjson")]] {
+        for args in [
+            ["record", "begin", "--env", "qa", "--sha", "abcdef1234567", "--db", other],
+            ["export", "--events", "--db", staging.db, "--output", staging.dir.file("export.ndjson")],
+        ] {
             let result = spawnShiplog(args, in: staging.dir.path, umask: "000")
             #expect(result.status == 0, "shiplog \(args[0]) exited \(result.status): \(result.stderr)")
         }
         let recordedID = runShiplog(["history", "--json", "--db", other]).stdout
         let otherID = try #require(DomainJSON.lines(recordedID).first?["deployment_id"] as? String)
-        let phase = spawnShiplog(["record", "phase", otherID, "migrate", "--status", "succeeded", "--log", log, "--db", other],
-                                 in: staging.dir.path, umask: "000")
+        let phase = spawnShiplog(
+            ["record", "phase", otherID, "migrate", "--status", "succeeded", "--log", log, "--db", other],
+            in: staging.dir.path, umask: "000")
         #expect(phase.status == 0, "\(phase.stderr)")
 
         var checked: [String] = []
@@ -249,8 +257,10 @@ import Testing
             checked.append(path)
             #expect(permissions(path) == mode, "\(path) has mode \(String(permissions(path) ?? -1, radix: 8)), expected \(String(mode, radix: 8))")
         }
-        for directory in [staging.dir.file("ledger"), staging.dir.file("ledger/artifacts"), staging.dir.file("ledger/locks"),
-                          staging.dir.file("logs"), staging.dir.file("other"), staging.dir.file("other/artifacts")] {
+        for directory in [
+            staging.dir.file("ledger"), staging.dir.file("ledger/artifacts"), staging.dir.file("ledger/locks"),
+            staging.dir.file("logs"), staging.dir.file("other"), staging.dir.file("other/artifacts"),
+        ] {
             expectMode(directory, 0o700)
         }
         expectMode(staging.db, 0o600)
@@ -276,11 +286,13 @@ import Testing
     @Test(arguments: [ChildOutput.closed, .closedAfterFirstLine])
     func aDeploymentWithItsOutputClosedRunsToTheEndAndExitsWithItsOutcome(_ stdout: ChildOutput) throws {
         let staging = try Staging()
-        let good = spawnShiplog(["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "abcdef1234567"],
-                                environment: staging.environment, in: staging.dir.path, stdout: stdout)
+        let good = spawnShiplog(
+            ["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "abcdef1234567"],
+            environment: staging.environment, in: staging.dir.path, stdout: stdout)
         #expect(good.status == 0, "exit \(good.status): \(good.stderr)")
-        let bad = spawnShiplog(["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "bad0000000001"],
-                               environment: staging.environment, in: staging.dir.path, stdout: stdout, closeStderr: true)
+        let bad = spawnShiplog(
+            ["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "bad0000000001"],
+            environment: staging.environment, in: staging.dir.path, stdout: stdout, closeStderr: true)
         #expect(bad.status == 1, "a rolled-back deployment must exit 1 with its output closed; got \(bad.status)")
         let records = DomainJSON.lines(runShiplog(["history", "--json", "--db", staging.db]).stdout)
         #expect(records.map { $0["status"] as? String } == ["rolled_back", "success"], "\(records)")
@@ -294,8 +306,9 @@ import Testing
     /// `record` with its output closed still records, and says so by its exit code.
     @Test func recordWithItsOutputClosedRecordsAndExitsZero() throws {
         let ledger = try DomainLedger()
-        let result = spawnShiplog(["record", "begin", "--env", "staging", "--sha", "abcdef1234567", "--db", ledger.db], stdout: .closed,
-                                  closeStderr: true)
+        let result = spawnShiplog(
+            ["record", "begin", "--env", "staging", "--sha", "abcdef1234567", "--db", ledger.db], stdout: .closed,
+            closeStderr: true)
         #expect(result.status == 0)
         #expect(DomainJSON.lines(ledger.ok(["history", "--json"])).count == 1)
     }
@@ -337,8 +350,9 @@ import Testing
         let log = ledger.directory.file("big.log")
         let occurrences = try writeLogWithSecrets(path: log, blocks: blocks, secret: secret)
         let environment = ["SHIPLOG_SECRETS": "DEPLOY_TOKEN", "DEPLOY_TOKEN": String(decoding: secret, as: UTF8.self)]
-        let result = spawnShiplog(["record", "phase", id, "migrate", "--status", "succeeded", "--log", log, "--db", ledger.db],
-                                  environment: environment)
+        let result = spawnShiplog(
+            ["record", "phase", id, "migrate", "--status", "succeeded", "--log", log, "--db", ledger.db],
+            environment: environment)
         #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
         let fileSize = blocks << 20
         #expect(result.maxRSSKiB < 64 * 1024, "peak RSS \(result.maxRSSKiB) KiB for a \(fileSize >> 20) MiB log")
@@ -365,8 +379,9 @@ import Testing
         let secret = Array("hunter2-health-secret".utf8)
         let log = ledger.directory.file("health.log")
         let occurrences = try writeLogWithSecrets(path: log, blocks: 3, secret: secret)
-        let result = ledger.run(["record", "health", id, "api_gateway", "--status", "healthy", "--log", log],
-                                environment: ["SHIPLOG_SECRETS": "HEALTH_TOKEN", "HEALTH_TOKEN": String(decoding: secret, as: UTF8.self)])
+        let result = ledger.run(
+            ["record", "health", id, "api_gateway", "--status", "healthy", "--log", log],
+            environment: ["SHIPLOG_SECRETS": "HEALTH_TOKEN", "HEALTH_TOKEN": String(decoding: secret, as: UTF8.self)])
         #expect(result.status == 0, "\(result.stderr)")
         let artifact = try #require((DomainJSON.object(ledger.ok(["show", id, "--json"]))?["artifacts"] as? [[String: Any]])?.first)
         let stored = ledger.artifactFile(sha256: try #require(artifact["sha256"] as? String))
@@ -442,8 +457,9 @@ private final class Staging {
     }
 
     func deploy(_ sha: String, env: [String: String] = [:]) -> Spawned {
-        spawnShiplog(["deploy", "--db", db, "--config", pipelinePath, "--sha", sha],
-                     environment: environment.merging(env) { $1 }, in: dir.path, timeout: 30)
+        spawnShiplog(
+            ["deploy", "--db", db, "--config", pipelinePath, "--sha", sha],
+            environment: environment.merging(env) { $1 }, in: dir.path, timeout: 30)
     }
 }
 
@@ -480,8 +496,10 @@ struct Spawned {
 /// (`getrusage(RUSAGE_CHILDREN)`). Not measured from this process: a child spawned from it
 /// (vfork, then exec) would count this test process's own memory as its peak. A child still
 /// running after `timeout` seconds is killed with its process group and reported as timed out.
-func spawnShiplog(_ args: [String], environment: [String: String] = [:], in directory: String? = nil, umask: String = "022",
-                  stdout: ChildOutput = .captured, closeStderr: Bool = false, timeout: Double = 120) -> Spawned {
+func spawnShiplog(
+    _ args: [String], environment: [String: String] = [:], in directory: String? = nil, umask: String = "022",
+    stdout: ChildOutput = .captured, closeStderr: Bool = false, timeout: Double = 120
+) -> Spawned {
     let scratch = try! TemporaryDirectory(prefix: "shiplog-spawn")
     let outPath = scratch.file("stdout"), errPath = scratch.file("stderr"), rssPath = scratch.file("maxrss")
     let script = """
@@ -494,8 +512,11 @@ func spawnShiplog(_ args: [String], environment: [String: String] = [:], in dire
             f.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
         sys.exit(code if code >= 0 else 128 - code)
         """
-    let argv = ["/usr/bin/env", "python3", "-c", script, rssPath, directory ?? FileManager.default.currentDirectoryPath, umask,
-                ShiplogBinary.url.path] + args
+    let argv =
+        [
+            "/usr/bin/env", "python3", "-c", script, rssPath, directory ?? FileManager.default.currentDirectoryPath, umask,
+            ShiplogBinary.url.path,
+        ] + args
     var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SHIPLOG_") }
     env.merge(["GITHUB_OUTPUT": "", "GITHUB_STEP_SUMMARY": ""]) { $1 }
     env.merge(environment) { $1 }
@@ -577,10 +598,13 @@ private func writeLogWithSecrets(path: String, blocks: Int, secret: [UInt8]) thr
         for (i, byte) in secret.enumerated() { block[(offset + i + size) % size] = byte }
     }
     for boundary in stride(from: 4096, through: size, by: 4096) { place(at: boundary - 5) }
-    guard let handle = FileHandle(forWritingAtPath: path) ?? {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        return FileHandle(forWritingAtPath: path)
-    }() else { throw CocoaError(.fileWriteUnknown) }
+    guard
+        let handle = FileHandle(forWritingAtPath: path)
+            ?? {
+                FileManager.default.createFile(atPath: path, contents: nil)
+                return FileHandle(forWritingAtPath: path)
+            }()
+    else { throw CocoaError(.fileWriteUnknown) }
     defer { try? handle.close() }
     let data = Data(block)
     for _ in 0..<blocks { try handle.write(contentsOf: data) }

@@ -27,8 +27,9 @@ struct HostileImportTests {
         return events.enumerated().map { index, e in
             var e = e
             e.position = Int64(index + 1)
-            let digest = hasher.hash(previous: previous, position: e.position, eventID: e.eventID, stream: e.stream, version: e.version,
-                                     type: e.type, schema: e.schema, data: e.data, metadata: e.metadata, recordedAt: e.recordedAt)
+            let digest = hasher.hash(
+                previous: previous, position: e.position, eventID: e.eventID, stream: e.stream, version: e.version,
+                type: e.type, schema: e.schema, data: e.data, metadata: e.metadata, recordedAt: e.recordedAt)
             e.hash = Hex.encode(digest)
             previous = digest
             return e
@@ -39,9 +40,10 @@ struct HostileImportTests {
     static func event(_ type: String, _ data: String, on stream: String, in events: [RecordedEvent], time: String? = nil) -> RecordedEvent {
         let version = (events.filter { $0.stream == stream }.map(\.version).max() ?? 0) + 1
         // DeploymentRequested is at schema 2 (docs/EVENTS.md); every other type here at 1.
-        return RecordedEvent(position: 0, eventID: UUIDv7.make(), stream: stream, version: version, type: type,
-                             schema: type == "DeploymentRequested" ? 2 : 1,
-                             data: data, metadata: "{}", recordedAt: time ?? events.last!.recordedAt, hash: "")
+        return RecordedEvent(
+            position: 0, eventID: UUIDv7.make(), stream: stream, version: version, type: type,
+            schema: type == "DeploymentRequested" ? 2 : 1,
+            data: data, metadata: "{}", recordedAt: time ?? events.last!.recordedAt, hash: "")
     }
 
     /// Writes `events` re-chained, imports them into a fresh ledger, and returns (status, stderr, that ledger).
@@ -53,8 +55,10 @@ struct HostileImportTests {
         return (out, target)
     }
 
-    static func expectRefused(_ events: [RecordedEvent], line: Int?, mentioning words: [String],
-                              sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectRefused(
+        _ events: [RecordedEvent], line: Int?, mentioning words: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let (out, target) = try importing(events)
         #expect(out.status == 65, "exit \(out.status): \(out.stderr)", sourceLocation: sourceLocation)
         if let line { #expect(out.stderr.contains("line \(line):"), "\(out.stderr)", sourceLocation: sourceLocation) }
@@ -125,8 +129,10 @@ struct HostileImportTests {
     @Test func timesInTheFutureAreRefused() throws {
         let (_, events, stable, _) = try Self.goodExport()
         var forged = events
-        forged.append(Self.event("DeploymentMarkedBad", #"{"reason":"late","by":"x"}"#, on: "deployment-\(stable)", in: forged,
-                                 time: "2099-01-01T00:00:00.000Z"))
+        forged.append(
+            Self.event(
+                "DeploymentMarkedBad", #"{"reason":"late","by":"x"}"#, on: "deployment-\(stable)", in: forged,
+                time: "2099-01-01T00:00:00.000Z"))
         try Self.expectRefused(forged, line: forged.count, mentioning: ["lies in the future"])
     }
 
@@ -146,9 +152,13 @@ struct HostileImportTests {
 
     @Test func anArtifactDigestThatIsNotADigestIsRefused() throws {
         let (_, events, stable, _) = try Self.goodExport()
-        let forged = events + [Self.event("ArtifactStored",
-            #"{"name":"escape.log","phase":"deploy","sha256":"..\/..\/..\/home\/victim\/.ssh\/id_rsa","size":1,"retention_days":1}"#,
-            on: "deployment-\(stable)", in: events)]
+        let forged =
+            events + [
+                Self.event(
+                    "ArtifactStored",
+                    #"{"name":"escape.log","phase":"deploy","sha256":"..\/..\/..\/home\/victim\/.ssh\/id_rsa","size":1,"retention_days":1}"#,
+                    on: "deployment-\(stable)", in: events)
+            ]
         try Self.expectRefused(forged, line: forged.count, mentioning: ["SHA-256 digest", "is not valid"])
     }
 
@@ -156,7 +166,8 @@ struct HostileImportTests {
         let (_, events, _, failed) = try Self.goodExport()
         // A third deployment whose request names the failed one as its rollback target.
         let id = "1800000000-ddddddd44444"
-        let request = #"{"deployment_id":"\#(id)","environment":"staging","git_sha":"ddddddd4444444","git_ref":"main","services":["api-gateway"],"triggered_by":"x","mode":"record","phases":[],"checks":[],"previous_stable_id":"\#(failed)","previous_stable_sha":"bbbbbbb2222222"}"#
+        let request =
+            #"{"deployment_id":"\#(id)","environment":"staging","git_sha":"ddddddd4444444","git_ref":"main","services":["api-gateway"],"triggered_by":"x","mode":"record","phases":[],"checks":[],"previous_stable_id":"\#(failed)","previous_stable_sha":"bbbbbbb2222222"}"#
         var forged = events
         forged.append(Self.event("DeploymentRequested", request, on: "deployment-\(id)", in: forged))
         try Self.expectRefused(forged, line: forged.count, mentioning: ["ended as failed", "a rollback never lands on it"])
@@ -199,8 +210,8 @@ struct HostileImportTests {
 @Suite("Identifiers: one ASCII rule for the command line, pipelines and imports")
 struct IdentifierRuleTests {
     @Test(arguments: [
-        "st\u{0430}ging",       // Cyrillic а
-        "staging\u{FF11}",      // full-width digit one
+        "st\u{0430}ging",  // Cyrillic а
+        "staging\u{FF11}",  // full-width digit one
         "stag ing", ".hidden", "", String(repeating: "a", count: 101), "staging\u{1B}[31m",
     ])
     func lookAlikeEnvironmentsAreRefused(name: String) throws {

@@ -10,7 +10,8 @@ import Testing
 @Suite struct OutputForgingTests {
     /// A ref that tries everything at once: HTML, a table cell break, a code fence, a heading
     /// on a new line, a link, an image, an output entry, and terminal control sequences.
-    static let hostileRef = "<img src=x onerror=alert(1)>| x |```<script>alert(2)</script>\n## forged\ndeployment-id=forged\r"
+    static let hostileRef =
+        "<img src=x onerror=alert(1)>| x |```<script>alert(2)</script>\n## forged\ndeployment-id=forged\r"
         + "[link](http://evil.example) ![i](http://evil.example/i.png) **b** $x$ \u{1B}]0;pwned\u{07}"
     /// Terminal controls: an OSC title, clear screen, carriage return over the line, CSI as a
     /// C1 control, DEL, a bidi override.
@@ -56,7 +57,9 @@ import Testing
     }
 
     func writePipeline(_ ledger: DomainLedger, deploy: String = "true") -> String {
-        ledger.write("shiplog.yml", """
+        ledger.write(
+            "shiplog.yml",
+            """
             environment: staging
             services: [api]
             deploy: { run: '\(deploy)' }
@@ -67,8 +70,9 @@ import Testing
         let ledger = try DomainLedger()
         let pipeline = writePipeline(ledger)
         let summary = ledger.directory.file("summary.md")
-        ledger.ok(["deploy", "--config", pipeline, "--sha", "abcdef1234567890", "--ref", Self.hostileRef],
-                  environment: ["GITHUB_STEP_SUMMARY": summary])
+        ledger.ok(
+            ["deploy", "--config", pipeline, "--sha", "abcdef1234567890", "--ref", Self.hostileRef],
+            environment: ["GITHUB_STEP_SUMMARY": summary])
         let text = try String(contentsOfFile: summary, encoding: .utf8)
         let lines = text.components(separatedBy: "\n")
         let fence = try #require(lines.firstIndex { $0.hasPrefix("```") })
@@ -94,8 +98,9 @@ import Testing
         let ledger = try DomainLedger()
         let pipeline = writePipeline(ledger)
         let outputs = ledger.directory.file("outputs")
-        let deployed = ledger.run(["deploy", "--config", pipeline, "--sha", "abcdef1234567890", "--ref", Self.hostileRef],
-                                  environment: ["GITHUB_OUTPUT": outputs])
+        let deployed = ledger.run(
+            ["deploy", "--config", pipeline, "--sha", "abcdef1234567890", "--ref", Self.hostileRef],
+            environment: ["GITHUB_OUTPUT": outputs])
         #expect(deployed.status == 0, "\(deployed.stderr)")
         let first = try #require(Self.githubOutputs(try String(contentsOfFile: outputs, encoding: .utf8)))
         #expect(first.count == 1 && first[0].0 == "deployment-id" && first[0].1.hasSuffix("-abcdef123456"))
@@ -114,9 +119,12 @@ import Testing
             ("name", JSONText.quote("deployment-record-\(id)")), ("phase", JSONText.quote("summary")),
             ("sha256", JSONText.quote(String(repeating: "0", count: 64))), ("size", "2"), ("retention_days", "365"),
         ])
-        try store.append([NewEvent(type: "DeploymentRequested", schema: 2, data: request),
-                          NewEvent(type: "DeploymentSucceeded", data: #"{"status":"success"}"#),
-                          NewEvent(type: "ArtifactStored", data: record)], to: "deployment-\(id)", expected: .noStream)
+        try store.append(
+            [
+                NewEvent(type: "DeploymentRequested", schema: 2, data: request),
+                NewEvent(type: "DeploymentSucceeded", data: #"{"status":"success"}"#),
+                NewEvent(type: "ArtifactStored", data: record),
+            ], to: "deployment-\(id)", expected: .noStream)
         let qa = ledger.write("qa.yml", "environment: qa\nservices: [api]\ndeploy: { run: 'true' }\n")
         try "".write(toFile: outputs, atomically: true, encoding: .utf8)
         let resumed = ledger.run(["resume", id, "--config", qa], environment: ["GITHUB_OUTPUT": outputs])
@@ -138,8 +146,10 @@ import Testing
             return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let hostile = Self.terminalHostile
-        let good = run(["record", "begin", "--env", "staging", "--sha", "abcdef1234567890", "--ref", hostile,
-                        "--triggered-by", "ci\u{1B}[31m", "--services", "api"])
+        let good = run([
+            "record", "begin", "--env", "staging", "--sha", "abcdef1234567890", "--ref", hostile,
+            "--triggered-by", "ci\u{1B}[31m", "--services", "api",
+        ])
         run(["record", "phase", good, "deploy", "--status", "succeeded"])
         run(["record", "finish", good, "--status", "succeeded"])
         let bad = run(["record", "begin", "--env", "staging", "--sha", "bcdef12345678901", "--ref", hostile])
@@ -180,8 +190,10 @@ import Testing
         let id = ledger.ok(["record", "begin", "--env", "staging", "--sha", "abcdef1234567890", "--ref", ref, "--json"])
         let deployment = try #require(DomainJSON.object(id)?["deployment_id"] as? String)
         ledger.ok(["record", "finish", deployment, "--status", "failed", "--reason", ref])
-        for args in [["history", "--json"], ["show", deployment, "--json"], ["events", "list", "--json"], ["export", "--events"],
-                     ["export", "--format", "json"], ["last-stable", "--env", "staging", "--explain", "--json"]] {
+        for args in [
+            ["history", "--json"], ["show", deployment, "--json"], ["events", "list", "--json"], ["export", "--events"],
+            ["export", "--format", "json"], ["last-stable", "--env", "staging", "--explain", "--json"],
+        ] {
             let out = ledger.run(args)
             #expect(Self.active(in: out.stdout).isEmpty, "shiplog \(args.joined(separator: " ")): \(Self.active(in: out.stdout))")
         }

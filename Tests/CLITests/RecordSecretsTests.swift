@@ -7,8 +7,10 @@ import Testing
         let ledger = try DomainLedger()
         let id = ledger.begin(sha: "abcdef1234567890")
         let log = ledger.write("migrate.log", "connecting to postgresql://deploy:s3cret-db-pass@db/staging\ntoken custom-token-42\n")
-        let environment = ["STAGING_DATABASE_URL": "postgresql://deploy:s3cret-db-pass@db/staging",
-                           "SHIPLOG_SECRETS": "DEPLOY_TOKEN", "DEPLOY_TOKEN": "custom-token-42"]
+        let environment = [
+            "STAGING_DATABASE_URL": "postgresql://deploy:s3cret-db-pass@db/staging",
+            "SHIPLOG_SECRETS": "DEPLOY_TOKEN", "DEPLOY_TOKEN": "custom-token-42",
+        ]
         let output = ledger.ok(["record", "phase", id, "migrate", "--status", "succeeded", "--log", log, "--json"], environment: environment)
         #expect(!output.contains("s3cret-db-pass"))
         let artifacts = try FileManager.default.contentsOfDirectory(atPath: ledger.directory.file("artifacts"))

@@ -21,15 +21,21 @@ import Testing
         init(_ ledger: DomainLedger) { self.ledger = ledger }
 
         @discardableResult
-        func run(_ args: [String], environment: [String: String] = [:], expect status: Int32? = 0, db: Bool = true,
-                 sourceLocation: SourceLocation = #_sourceLocation) -> String {
+        func run(
+            _ args: [String], environment: [String: String] = [:], expect status: Int32? = 0, db: Bool = true,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) -> String {
             let merged = SecretsTests.environment.merging(environment) { $1 }
-            let out = db ? ledger.run(args, environment: merged)
-                         : runShiplog(args, environment: merged.merging(["GITHUB_OUTPUT": "", "GITHUB_STEP_SUMMARY": ""]) { $1 },
-                                      in: ledger.directory.url)
+            let out =
+                db
+                ? ledger.run(args, environment: merged)
+                : runShiplog(
+                    args, environment: merged.merging(["GITHUB_OUTPUT": "", "GITHUB_STEP_SUMMARY": ""]) { $1 },
+                    in: ledger.directory.url)
             if let status {
-                #expect(out.status == status, "shiplog \(args.joined(separator: " ")) exited \(out.status): \(out.stderr)",
-                        sourceLocation: sourceLocation)
+                #expect(
+                    out.status == status, "shiplog \(args.joined(separator: " ")) exited \(out.status): \(out.stderr)",
+                    sourceLocation: sourceLocation)
             }
             outputs.append(("shiplog \(args.first ?? "") stdout", out.stdout))
             outputs.append(("shiplog \(args.first ?? "") stderr", out.stderr))
@@ -62,8 +68,10 @@ import Testing
         let t = Transcript(ledger)
         let token = Self.token, key = Self.key
         // --ref, --triggered-by, a health verdict's reason, a finish reason, mark-bad --reason and --by.
-        let first = t.run(["record", "begin", "--env", "staging", "--sha", "abcdef1234567890", "--ref", "refs/heads/\(token)",
-                           "--triggered-by", "ci for \(key)", "--services", "api-gateway"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let first = t.run([
+            "record", "begin", "--env", "staging", "--sha", "abcdef1234567890", "--ref", "refs/heads/\(token)",
+            "--triggered-by", "ci for \(key)", "--services", "api-gateway",
+        ]).trimmingCharacters(in: .whitespacesAndNewlines)
         t.run(["record", "phase", first, "deploy", "--status", "succeeded"])
         t.run(["record", "health", first, "api_gateway", "--status", "unhealthy", "--attempts", "2", "--reason", "401 with \(token)"])
         t.run(["record", "finish", first, "--status", "failed", "--reason", "gave up: \(key)"])
@@ -99,7 +107,9 @@ import Testing
         let ledger = try DomainLedger()
         let t = Transcript(ledger)
         // The token is no pipeline secret: SHIPLOG_SECRETS alone names it. Port 1 refuses the check.
-        let pipeline = ledger.write("shiplog.yml", """
+        let pipeline = ledger.write(
+            "shiplog.yml",
+            """
             environment: staging
             services: [api]
             deploy: { run: 'echo "deploying with $DEPLOY_TOKEN and $STAGING_KEY"' }
@@ -113,8 +123,11 @@ import Testing
             artifacts: { dir: logs }
             """)
         let summary = ledger.directory.file("summary.md")
-        t.run(["deploy", "--config", pipeline, "--sha", "abcdef1234567890", "--ref", "refs/tags/\(Self.key)",
-               "--triggered-by", Self.token, "--verbose"], environment: ["GITHUB_STEP_SUMMARY": summary], expect: 2)
+        t.run(
+            [
+                "deploy", "--config", pipeline, "--sha", "abcdef1234567890", "--ref", "refs/tags/\(Self.key)",
+                "--triggered-by", Self.token, "--verbose",
+            ], environment: ["GITHUB_STEP_SUMMARY": summary], expect: 2)
         let events = t.run(["events", "list", "--json"])
         #expect(events.contains("HealthCheckAttempted") && events.contains("token=[redacted:DEPLOY_TOKEN]"))
         t.run(["export", "--events"])
@@ -127,7 +140,9 @@ import Testing
         let ledger = try DomainLedger()
         let t = Transcript(ledger)
         let host = "internal-\(Self.key).example.com"
-        let pipeline = ledger.write("shiplog.yml", """
+        let pipeline = ledger.write(
+            "shiplog.yml",
+            """
             environment: staging
             services: [api]
             deploy: { run: 'true' }

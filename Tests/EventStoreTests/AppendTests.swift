@@ -29,11 +29,13 @@ struct AppendTests {
             #expect(Timestamp.parse(e.recordedAt) != nil, "recorded_at \(e.recordedAt) is not ISO 8601")
             #expect(e.recordedAt.count == "2026-11-26T15:35:00.123Z".count)
         }
-        let first = HashChain().hash(previous: HashChain.genesis, position: 1, eventID: a.id, stream: "s", version: 1,
-                                     type: "Opened", schema: 1, data: a.data, metadata: a.metadata, recordedAt: recorded[0].recordedAt)
+        let first = HashChain().hash(
+            previous: HashChain.genesis, position: 1, eventID: a.id, stream: "s", version: 1,
+            type: "Opened", schema: 1, data: a.data, metadata: a.metadata, recordedAt: recorded[0].recordedAt)
         #expect(recorded[0].hash == Hex.encode(first))
-        let second = HashChain().hash(previous: first, position: 2, eventID: b.id, stream: "s", version: 2,
-                                      type: "Changed", schema: 3, data: b.data, metadata: "{}", recordedAt: recorded[1].recordedAt)
+        let second = HashChain().hash(
+            previous: first, position: 2, eventID: b.id, stream: "s", version: 2,
+            type: "Changed", schema: 3, data: b.data, metadata: "{}", recordedAt: recorded[1].recordedAt)
         #expect(recorded[1].hash == Hex.encode(second))
         #expect(try store.head() == Head(position: 2, hash: Hex.encode(second)))
     }
@@ -192,8 +194,10 @@ struct AppendTests {
         }
         // The same id in two streams of one multi-stream append.
         let error = storeError {
-            try store.append([StreamAppend(stream: "s", expected: .noStream, events: [a]),
-                              StreamAppend(stream: "t", expected: .noStream, events: [a])])
+            try store.append([
+                StreamAppend(stream: "s", expected: .noStream, events: [a]),
+                StreamAppend(stream: "t", expected: .noStream, events: [a]),
+            ])
         }
         #expect(error != nil)
         #expect(try store.head().position == 0)
@@ -218,8 +222,10 @@ struct AppendTests {
         let first = event(1), second = event(2)
 
         #expect(throws: EventStoreError.wrongExpectedVersion(stream: "b", expected: .exactly(5), actual: nil)) {
-            try store.append([StreamAppend(stream: "a", expected: .exactly(1), events: [first]),
-                              StreamAppend(stream: "b", expected: .exactly(5), events: [second])])
+            try store.append([
+                StreamAppend(stream: "a", expected: .exactly(1), events: [first]),
+                StreamAppend(stream: "b", expected: .exactly(5), events: [second]),
+            ])
         }
         #expect(try store.head() == head)
         #expect(try store.readStream("a", from: 1).count == 1)
@@ -227,8 +233,10 @@ struct AppendTests {
         // A malformed event in the second batch also takes the first one down with it.
         let malformed = NewEvent(type: "Bad", data: "[1, 2]")
         let error = storeError {
-            try store.append([StreamAppend(stream: "a", expected: .exactly(1), events: [first]),
-                              StreamAppend(stream: "b", expected: .noStream, events: [malformed])])
+            try store.append([
+                StreamAppend(stream: "a", expected: .exactly(1), events: [first]),
+                StreamAppend(stream: "b", expected: .noStream, events: [malformed]),
+            ])
         }
         guard case .invalidEvent? = error else {
             Issue.record("data that is not a JSON object gave \(String(describing: error))")
@@ -237,8 +245,10 @@ struct AppendTests {
         #expect(try store.head() == head)
 
         // Both commit together, and a retry of the whole call returns both original results.
-        let batches = [StreamAppend(stream: "a", expected: .exactly(1), events: [first]),
-                       StreamAppend(stream: "b", expected: .noStream, events: [second])]
+        let batches = [
+            StreamAppend(stream: "a", expected: .exactly(1), events: [first]),
+            StreamAppend(stream: "b", expected: .noStream, events: [second]),
+        ]
         let results = try store.append(batches)
         #expect(results.map(\.firstPosition) == [2, 3])
         #expect(results.map(\.wasAlreadyCommitted) == [false, false])

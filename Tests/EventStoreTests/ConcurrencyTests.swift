@@ -32,8 +32,12 @@ struct ConcurrencyTests {
             try #require(created.status == 0, "\(created.stderr)")
         }
         let children = try streams.map { stream in
-            try ChildProcess(ShiplogBinary.url, ["debug", "append-loop", "--db", ledger.path, "--stream", stream,
-                                                 "--count", String(Self.appendsPerWriter), "--mode", mode])
+            try ChildProcess(
+                ShiplogBinary.url,
+                [
+                    "debug", "append-loop", "--db", ledger.path, "--stream", stream,
+                    "--count", String(Self.appendsPerWriter), "--mode", mode,
+                ])
         }
         var acknowledged: [Acknowledged] = []
         for (index, child) in children.enumerated() {
@@ -108,8 +112,12 @@ struct CrashTests {
         var rng = SystemRandomNumberGenerator()
         let runs = 20
         for run in 1...runs {
-            let child = try ChildProcess(ShiplogBinary.url, ["debug", "append-loop", "--db", ledger.path, "--stream", "crash",
-                                                             "--count", "1000000", "--payload-bytes", "2000"])
+            let child = try ChildProcess(
+                ShiplogBinary.url,
+                [
+                    "debug", "append-loop", "--db", ledger.path, "--stream", "crash",
+                    "--count", "1000000", "--payload-bytes", "2000",
+                ])
             usleep(UInt32.random(in: 50_000...400_000, using: &rng))
             child.signal(SIGKILL)
             let (status, stdout, stderr) = child.wait()

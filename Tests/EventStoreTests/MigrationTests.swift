@@ -15,7 +15,8 @@ struct MigrationTests {
     /// The fixture ledgers shipped with this target, `schema-vN.db`, by file name.
     static let fixtures: [String] = {
         guard let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+            let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path)
+        else { return [] }
         return names.filter { $0.hasPrefix("schema-v") && $0.hasSuffix(".db") }.sorted()
     }()
 
@@ -58,8 +59,9 @@ struct MigrationTests {
             let onDisk = try String(contentsOf: Self.migrationsDirectory.appendingPathComponent(Self.fileName(file)), encoding: .utf8)
             #expect(onDisk == file.sql, "\(Self.fileName(file)) differs from the embedded copy: rebuild")
         }
-        let manifest = try String(contentsOf: Self.migrationsDirectory.deletingLastPathComponent().appendingPathComponent("Package.swift"),
-                                  encoding: .utf8)
+        let manifest = try String(
+            contentsOf: Self.migrationsDirectory.deletingLastPathComponent().appendingPathComponent("Package.swift"),
+            encoding: .utf8)
         for name in listing {
             #expect(manifest.contains(".embedInCode(\"\(name)\")"), "\(name) is not listed in Package.swift")
         }
@@ -67,8 +69,9 @@ struct MigrationTests {
 
     @Test func everyEarlierSchemaHasAFixture() {
         for version in 1..<max(Migrations.latestVersion, 1) {
-            #expect(Self.fixtures.contains("schema-v\(version).db"),
-                    "no fixture ledger for schema version \(version): see Tests/EventStoreTests/Fixtures/README.md")
+            #expect(
+                Self.fixtures.contains("schema-v\(version).db"),
+                "no fixture ledger for schema version \(version): see Tests/EventStoreTests/Fixtures/README.md")
         }
         #expect(Self.fixtures.contains("schema-v1.db"))
     }
@@ -96,7 +99,8 @@ struct MigrationTests {
             #expect(try allEvents(store).count == before.split(separator: "\n").count)
         }
         #expect(try ledger.sql(dump) == before, "the upgrade changed recorded events")
-        #expect(try ledger.sql("SELECT group_concat(version) FROM schema_migrations ORDER BY version;")
+        #expect(
+            try ledger.sql("SELECT group_concat(version) FROM schema_migrations ORDER BY version;")
                 == Migrations.all.map { String($0.version) }.joined(separator: ",") + "\n")
 
         let verified = ledger.shiplog(["verify"])

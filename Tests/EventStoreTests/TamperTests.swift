@@ -28,8 +28,10 @@ struct TamperTests {
     }
 
     /// `shiplog verify --json` must fail with exit 3 and name `position`; the text form must too.
-    func expectCLIFailure(_ ledger: TestLedger, at position: Int64, saying phrase: String, expect: String? = nil,
-                          sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectCLIFailure(
+        _ ledger: TestLedger, at position: Int64, saying phrase: String, expect: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let extra = expect.map { ["--expect", $0] } ?? []
         let text = ledger.shiplog(["verify"] + extra)
         #expect(text.status == 3, "verify exit status; stderr: \(text.stderr)", sourceLocation: sourceLocation)
@@ -37,8 +39,9 @@ struct TamperTests {
 
         let json = ledger.shiplog(["verify", "--json"] + extra)
         #expect(json.status == 3, sourceLocation: sourceLocation)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any],
-                                  "verify --json printed \(json.stdout)", sourceLocation: sourceLocation)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any],
+            "verify --json printed \(json.stdout)", sourceLocation: sourceLocation)
         #expect(object["ok"] as? Bool == false, sourceLocation: sourceLocation)
         #expect((object["bad_position"] as? NSNumber)?.int64Value == position, sourceLocation: sourceLocation)
     }
@@ -72,11 +75,12 @@ struct TamperTests {
 
     @Test func twoSwappedRowsNameTheLowerPosition() throws {
         let (ledger, _, _) = try makeLedger()
-        try ledger.sql(Self.dropTriggers + """
-            CREATE TEMP TABLE original AS SELECT position, data FROM events WHERE position IN (3, 8);
-            UPDATE events SET data = (SELECT data FROM original WHERE original.position = 11 - events.position)
-            WHERE position IN (3, 8);
-            """)
+        try ledger.sql(
+            Self.dropTriggers + """
+                CREATE TEMP TABLE original AS SELECT position, data FROM events WHERE position IN (3, 8);
+                UPDATE events SET data = (SELECT data FROM original WHERE original.position = 11 - events.position)
+                WHERE position IN (3, 8);
+                """)
         let swapped = try ledger.sql("SELECT data FROM events WHERE position IN (3, 8) ORDER BY position;")
         #expect(swapped == "{\"n\":8}\n{\"n\":3}\n")
 
@@ -93,9 +97,11 @@ struct TamperTests {
         let (ledger, events, digest) = try makeLedger()
         let last = events[9], previous = events[8]
         let forged = #"{"n":10,"forged":true}"#
-        let hash = Hex.encode(HashChain().hash(previous: try #require(Hex.decode(previous.hash)), position: last.position,
-                                               eventID: last.eventID, stream: last.stream, version: last.version, type: last.type,
-                                               schema: last.schema, data: forged, metadata: last.metadata, recordedAt: last.recordedAt))
+        let hash = Hex.encode(
+            HashChain().hash(
+                previous: try #require(Hex.decode(previous.hash)), position: last.position,
+                eventID: last.eventID, stream: last.stream, version: last.version, type: last.type,
+                schema: last.schema, data: forged, metadata: last.metadata, recordedAt: last.recordedAt))
         try ledger.sql(Self.dropTriggers + "UPDATE events SET data = '\(forged)', hash = '\(hash)' WHERE position = 10;")
 
         // The chain itself is consistent again…
@@ -129,7 +135,8 @@ struct TamperTests {
     @Test func aForgedRowAppendedBehindTheStoreIsCaught() throws {
         let (ledger, events, _) = try makeLedger()
         let bogus = String(repeating: "ab", count: 32)
-        try ledger.sql("""
+        try ledger.sql(
+            """
             INSERT INTO events (position, event_id, stream, version, type, schema, data, metadata, recorded_at, hash)
             VALUES (11, '\(UUIDv7.make())', 'a', 8, 'Forged', 1, '{}', '{}', '\(events[9].recordedAt)', '\(bogus)');
             """)

@@ -14,8 +14,9 @@ import Testing
     @Test func aLinkAtTheGuessableTemporaryNameIsNotWrittenThrough() throws {
         let dir = try TemporaryDirectory()
         let store = ArtifactStore(directory: dir.file("artifacts"))
-        try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: false,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: store.directory, withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o700])
         let bytes = Array("migration 0042 applied\n".utf8)
         let victim = dir.file("victim.txt")
         try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)

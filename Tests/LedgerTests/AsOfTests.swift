@@ -21,14 +21,17 @@ struct AsOfTests {
         let beforeD = try t.store.head().position
         // A deployment still running at the end.
         t.clock.advance(60)
-        let d = try #require(try t.ledger.request(environment: "staging", gitSHA: sha(4), gitRef: "refs/heads/main", services: ["api"],
-                                                  triggeredBy: "ci", mode: .record).id)
-        let requestD = beforeD + 1   // its DeploymentRequested; the environment lock follows in the same append
+        let d = try #require(
+            try t.ledger.request(
+                environment: "staging", gitSHA: sha(4), gitRef: "refs/heads/main", services: ["api"],
+                triggeredBy: "ci", mode: .record
+            ).id)
+        let requestD = beforeD + 1  // its DeploymentRequested; the environment lock follows in the same append
         #expect(try t.store.head().position == beforeD + 2)
 
         let expectations: [(Int64, String?, [String])] = [
             (0, nil, []),
-            (1, nil, [a]),                  // requested, not finished
+            (1, nil, [a]),  // requested, not finished
             (afterA, a, [a]),
             (afterB, b, [a, b]),
             (afterMark, a, [a, b]),

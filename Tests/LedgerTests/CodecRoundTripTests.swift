@@ -56,26 +56,34 @@ struct CodecRoundTripTests {
     static func samples() -> [DeploymentEvent] {
         var out: [DeploymentEvent] = []
         for (n, t) in awkward.enumerated() {
-            out.append(.deploymentRequested(DeploymentRequest(
-                deploymentID: "1732010400-abc123def456", environment: "staging", gitSHA: String(repeating: "ab", count: 20), gitRef: t,
-                services: [t, "api-gateway", ""], triggeredBy: t, mode: n % 2 == 0 ? .run : .record,
-                phases: n % 2 == 0 ? Phase.allCases : [], checks: n % 3 == 0 ? [] : [t, "auth_service"],
-                previousStableID: n % 2 == 0 ? nil : t, previousStableSHA: n % 4 == 1 ? nil : "0123456789abcdef0123456789abcdef01234567")))
+            out.append(
+                .deploymentRequested(
+                    DeploymentRequest(
+                        deploymentID: "1732010400-abc123def456", environment: "staging", gitSHA: String(repeating: "ab", count: 20), gitRef: t,
+                        services: [t, "api-gateway", ""], triggeredBy: t, mode: n % 2 == 0 ? .run : .record,
+                        phases: n % 2 == 0 ? Phase.allCases : [], checks: n % 3 == 0 ? [] : [t, "auth_service"],
+                        previousStableID: n % 2 == 0 ? nil : t, previousStableSHA: n % 4 == 1 ? nil : "0123456789abcdef0123456789abcdef01234567")))
             out.append(.stepSucceeded(.build, detail: t))
             out.append(.stepFailed(.migrate, reason: t))
             out.append(.serviceDeployed(service: t))
             out.append(.stabilizationWaitStarted(seconds: [0, 30, 2.5, 86_400, 0.001][n % 5], until: t))
-            out.append(.healthCheckAttempted(HealthAttempt(check: t, target: "https://example.com/\(t)", attempt: n + 1,
-                                                           round: n % 2 == 0 ? .deploy : .rollback, httpStatus: n % 3 == 0 ? nil : 200 + n,
-                                                           latencyMs: n * 37, error: n % 2 == 0 ? nil : t, healthy: n % 2 == 0)))
+            out.append(
+                .healthCheckAttempted(
+                    HealthAttempt(
+                        check: t, target: "https://example.com/\(t)", attempt: n + 1,
+                        round: n % 2 == 0 ? .deploy : .rollback, httpStatus: n % 3 == 0 ? nil : 200 + n,
+                        latencyMs: n * 37, error: n % 2 == 0 ? nil : t, healthy: n % 2 == 0)))
             out.append(.serviceHealthy(check: t, attempts: n, round: .deploy))
             out.append(.serviceUnhealthy(check: t, attempts: n + 5, reason: t, round: .rollback))
             out.append(.healthChecksFailed(round: n % 2 == 0 ? .deploy : .rollback, failed: n % 3 == 0 ? [] : [t, "x"]))
             out.append(.rollbackStarted(targetID: t, targetSHA: "abc", attempt: n + 1))
             out.append(.notificationSent(channel: t, attempts: n))
             out.append(.notificationFailed(channel: "slack", attempts: n, error: t))
-            out.append(.artifactStored(Artifact(name: t, phase: "build", sha256: String(repeating: "f", count: 64),
-                                                size: Int64(n) * 1_000_000_007, retentionDays: 365 - n)))
+            out.append(
+                .artifactStored(
+                    Artifact(
+                        name: t, phase: "build", sha256: String(repeating: "f", count: 64),
+                        size: Int64(n) * 1_000_000_007, retentionDays: 365 - n)))
             out.append(.deploymentFailed(reason: t, phase: n % 2 == 0 ? nil : .smoke))
             out.append(.deploymentRolledBack(targetID: t, targetSHA: "abc"))
             out.append(.deploymentAbandoned(reason: t, by: t))
@@ -104,8 +112,9 @@ struct CodecRoundTripTests {
 
     static func recorded(_ event: DeploymentEvent) -> RecordedEvent {
         let new = event.makeNewEvent()
-        return RecordedEvent(position: 7, eventID: new.id, stream: "deployment-1732010400-abc123def456", version: 3, type: new.type,
-                             schema: new.schema, data: new.data, metadata: new.metadata, recordedAt: "2024-11-19T10:00:00.000Z", hash: "")
+        return RecordedEvent(
+            position: 7, eventID: new.id, stream: "deployment-1732010400-abc123def456", version: 3, type: new.type,
+            schema: new.schema, data: new.data, metadata: new.metadata, recordedAt: "2024-11-19T10:00:00.000Z", hash: "")
     }
 
     @Test func everyCaseIsSampled() {
@@ -144,10 +153,14 @@ struct CodecRoundTripTests {
             let data = event.makeNewEvent().data
             return Set(try #require(try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]).keys)
         }
-        let request = DeploymentRequest(deploymentID: "d", environment: "e", gitSHA: "s", gitRef: "r", services: ["a"], triggeredBy: "t",
-                                        mode: .run, phases: [.build], checks: ["c"], previousStableID: "p", previousStableSHA: "q")
-        #expect(try keys(.deploymentRequested(request)) == ["deployment_id", "environment", "git_sha", "git_ref", "services", "triggered_by",
-                                                            "mode", "phases", "checks", "previous_stable_id", "previous_stable_sha"])
+        let request = DeploymentRequest(
+            deploymentID: "d", environment: "e", gitSHA: "s", gitRef: "r", services: ["a"], triggeredBy: "t",
+            mode: .run, phases: [.build], checks: ["c"], previousStableID: "p", previousStableSHA: "q")
+        #expect(
+            try keys(.deploymentRequested(request)) == [
+                "deployment_id", "environment", "git_sha", "git_ref", "services", "triggered_by",
+                "mode", "phases", "checks", "previous_stable_id", "previous_stable_sha",
+            ])
         let attempt = HealthAttempt(check: "c", target: "t", attempt: 1, round: .deploy, httpStatus: 200, latencyMs: 5, error: "e", healthy: false)
         #expect(try keys(.healthCheckAttempted(attempt)) == ["service", "target", "attempt", "round", "http_status", "latency_ms", "error", "healthy"])
         let artifact = Artifact(name: "n", phase: "p", sha256: "s", size: 1, retentionDays: 2)
@@ -155,17 +168,21 @@ struct CodecRoundTripTests {
     }
 
     @Test func theReaderParsesWhatJSONAllows() throws {
-        #expect(try JSONValue(parsing: #" { "a" : [ 1 , -2.5e3 , true , false , null , "\u00e9\ud83d\ude80\/" ] , "b" : { } } "#)
-                == .object(JSONObject(members: [
-                    ("a", .array([.integer(1), .double(-2500), .bool(true), .bool(false), .null, .string("é🚀/")])),
-                    ("b", .object(JSONObject(members: []))),
-                ])))
+        #expect(
+            try JSONValue(parsing: #" { "a" : [ 1 , -2.5e3 , true , false , null , "\u00e9\ud83d\ude80\/" ] , "b" : { } } "#)
+                == .object(
+                    JSONObject(members: [
+                        ("a", .array([.integer(1), .double(-2500), .bool(true), .bool(false), .null, .string("é🚀/")])),
+                        ("b", .object(JSONObject(members: []))),
+                    ])))
         #expect(try JSONValue(parsing: "-9223372036854775808") == .integer(.min))
         #expect(try JSONValue(parsing: "9223372036854775808") == .double(9_223_372_036_854_775_808))
         #expect(try JSONObject(parsing: #"{"k":1,"k":2}"#)["k"] == .integer(2))
         #expect(try JSONValue(parsing: "0.5").intValue == 0)
-        for bad in ["", "{", "{\"a\":}", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "+1", "\"\u{01}\"", "\"\\x\"", "\"\\ud800\"",
-                    "tru", "nul", "{} x", "'a'", "{a:1}", "[1 2]", "1e", "\"abc"] {
+        for bad in [
+            "", "{", "{\"a\":}", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "+1", "\"\u{01}\"", "\"\\x\"", "\"\\ud800\"",
+            "tru", "nul", "{} x", "'a'", "{a:1}", "[1 2]", "1e", "\"abc",
+        ] {
             #expect(throws: JSONReadError.self, "\(bad.debugDescription)") { try JSONValue(parsing: bad) }
         }
         #expect(throws: JSONReadError.self) { try JSONObject(parsing: "[1]") }

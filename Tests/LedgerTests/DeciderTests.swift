@@ -41,8 +41,9 @@ func throughSmoke() -> [DeploymentEvent] {
 func succeeded() -> [DeploymentEvent] { throughSmoke() + [.deploymentSucceeded] }
 
 func attempt(_ check: String, _ n: Int, healthy: Bool, round: HealthRound = .deploy) -> HealthAttempt {
-    HealthAttempt(check: check, target: "https://staging.example.test/\(check)/health", attempt: n, round: round,
-                  httpStatus: healthy ? 200 : 503, latencyMs: 9, error: healthy ? nil : "HTTP 503", healthy: healthy)
+    HealthAttempt(
+        check: check, target: "https://staging.example.test/\(check)/health", attempt: n, round: round,
+        httpStatus: healthy ? 200 : 503, latencyMs: 9, error: healthy ? nil : "HTTP 503", healthy: healthy)
 }
 
 @Suite("Decider: a run-mode deployment driven by next(plan:now:)")
@@ -52,14 +53,15 @@ struct RunModeNextTests {
         var sim = Given([runRequest(plan: plan)]).simulation(plan)
         let steps = try sim.run()
         let until = try #require(sim.state.stabilizationUntil)
-        #expect(steps == [
-            .runStep(.preflight, attempt: 1), .runStep(.migrate, attempt: 1), .runStep(.build, attempt: 1),
-            .runStep(.image, attempt: 1), .runStep(.deploy, attempt: 1),
-            .stabilize(until: nil), .stabilize(until: until),
-            .probe(seedChecks, round: .deploy),
-            .runStep(.smoke, attempt: 1),
-            .finish(.succeeded), .storeRecord, .notify, .done,
-        ])
+        #expect(
+            steps == [
+                .runStep(.preflight, attempt: 1), .runStep(.migrate, attempt: 1), .runStep(.build, attempt: 1),
+                .runStep(.image, attempt: 1), .runStep(.deploy, attempt: 1),
+                .stabilize(until: nil), .stabilize(until: until),
+                .probe(seedChecks, round: .deploy),
+                .runStep(.smoke, attempt: 1),
+                .finish(.succeeded), .storeRecord, .notify, .done,
+            ])
         #expect(sim.state.status == .success)
         #expect(sim.state.servicesDeployed == seedServices)
         #expect(sim.state.healthPassed[.deploy] == true)
@@ -79,11 +81,7 @@ struct RunModeNextTests {
     @Test func aCheckFailingTwiceThenHealthyIsHealthyAfterThreeAttempts() throws {
         let plan = seedPlan(policy: HealthPolicy(retries: 5, interval: 10, totalTimeout: 300))
         let box = GivenBox(Given([runRequest(plan: plan)]))
-        var sim = RunnerSimulation(plan: plan, script: Script(unhealthyAttempts: ["api_gateway": 2]), clock: box.given.clock,
-                                   state: box.given.state) { command in
-            try box.given.when(command)
-            return box.given.state
-        }
+        var sim = Self.simulation(plan, Script(unhealthyAttempts: ["api_gateway": 2]), box)
         let steps = try sim.run()
         let history = box.given.history
         let apiAttempts = history.compactMap { e -> Int? in
@@ -99,24 +97,29 @@ struct RunModeNextTests {
         #expect(sim.state.status == .success)
     }
 
-    @Test func exhaustedRetriesFailTheChecksAndRollBackToThePreviousStable() throws {
-        let plan = seedPlan()
-        let box = GivenBox(Given([runRequest(plan: plan)]))
-        var sim = RunnerSimulation(plan: plan, script: Script(unhealthyAttempts: ["auth_service": .max]), clock: box.given.clock,
-                                   state: box.given.state) { command in
+    /// The runner's loop played against the given history, sending each command through `when`.
+    static func simulation(_ plan: DeploymentPlan, _ script: Script, _ box: GivenBox) -> RunnerSimulation {
+        RunnerSimulation(plan: plan, script: script, clock: box.given.clock, state: box.given.state) { command in
             try box.given.when(command)
             return box.given.state
         }
+    }
+
+    @Test func exhaustedRetriesFailTheChecksAndRollBackToThePreviousStable() throws {
+        let plan = seedPlan()
+        let box = GivenBox(Given([runRequest(plan: plan)]))
+        var sim = Self.simulation(plan, Script(unhealthyAttempts: ["auth_service": .max]), box)
         let steps = try sim.run()
         let history = box.given.history
         #expect(history.contains(.serviceUnhealthy(check: "auth_service", attempts: 5, reason: "HTTP 503", round: .deploy)))
         #expect(history.contains(.healthChecksFailed(round: .deploy, failed: ["auth_service"])))
         let lastDeployProbe = try #require(steps.lastIndex { if case .probe(_, .deploy) = $0 { true } else { false } })
-        #expect(Array(steps[(lastDeployProbe + 1)...]) == [
-            .rollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1),
-            .probe(seedChecks, round: .rollback),
-            .finish(.rolledBack), .storeRecord, .notify, .done,
-        ])
+        #expect(
+            Array(steps[(lastDeployProbe + 1)...]) == [
+                .rollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1),
+                .probe(seedChecks, round: .rollback),
+                .finish(.rolledBack), .storeRecord, .notify, .done,
+            ])
         #expect(!steps.contains(.runStep(.smoke, attempt: 1)), "smoke tests never run after failed checks")
         #expect(history.contains(.healthChecksPassed(round: .rollback)))
         #expect(history.contains(.deploymentRolledBack(targetID: previousStable.id, targetSHA: previousStable.sha)))
@@ -142,9 +145,10 @@ struct RunModeNextTests {
         var sim = Given([runRequest(plan: plan)])
             .simulation(plan, Script(failing: [.rollback: "rollback exited with status 3"], unhealthyAttempts: ["api_gateway": .max]))
         let steps = try sim.run()
-        #expect(steps.suffix(4) == [
-            .finish(.failed(reason: "health checks failed; rollback failed: rollback exited with status 3")), .storeRecord, .notify, .done,
-        ])
+        #expect(
+            steps.suffix(4) == [
+                .finish(.failed(reason: "health checks failed; rollback failed: rollback exited with status 3")), .storeRecord, .notify, .done,
+            ])
         #expect(sim.state.status == .failed)
         #expect(sim.state.failedPhase == .health)
     }
@@ -170,10 +174,11 @@ struct RunModeNextTests {
         let plan = seedPlan()
         var sim = Given([runRequest(plan: plan)]).simulation(plan, Script(failing: [.migrate: "migrate exited with status 1"]))
         let steps = try sim.run()
-        #expect(steps == [
-            .runStep(.preflight, attempt: 1), .runStep(.migrate, attempt: 1),
-            .finish(.failed(reason: "migrate failed: migrate exited with status 1")), .storeRecord, .notify, .done,
-        ])
+        #expect(
+            steps == [
+                .runStep(.preflight, attempt: 1), .runStep(.migrate, attempt: 1),
+                .finish(.failed(reason: "migrate failed: migrate exited with status 1")), .storeRecord, .notify, .done,
+            ])
         #expect(sim.state.failedPhase == .migrate)
     }
 
@@ -189,8 +194,10 @@ struct RunModeNextTests {
 
     @Test func anInterruptedStepRunsAgainWithTheNextAttempt() throws {
         let plan = seedPlan()
-        let given = Given([runRequest(plan: plan), .stepStarted(.preflight, attempt: 1), .stepSucceeded(.preflight, detail: nil),
-                           .stepStarted(.migrate, attempt: 1)])
+        let given = Given([
+            runRequest(plan: plan), .stepStarted(.preflight, attempt: 1), .stepSucceeded(.preflight, detail: nil),
+            .stepStarted(.migrate, attempt: 1),
+        ])
         #expect(given.state.runningStep == .migrate)
         #expect(given.state.next(plan: plan, now: given.clock.now) == .runStep(.migrate, attempt: 2))
         var sim = given.simulation(plan)
@@ -202,21 +209,25 @@ struct RunModeNextTests {
 
     @Test func anInterruptedStepTheplanSaysNotToRepeatFailsTheDeployment() throws {
         let plan = seedPlan(failOnInterrupt: [.migrate])
-        let given = Given([runRequest(plan: plan), .stepStarted(.preflight, attempt: 1), .stepSucceeded(.preflight, detail: nil),
-                           .stepStarted(.migrate, attempt: 1)])
+        let given = Given([
+            runRequest(plan: plan), .stepStarted(.preflight, attempt: 1), .stepSucceeded(.preflight, detail: nil),
+            .stepStarted(.migrate, attempt: 1),
+        ])
         #expect(given.state.next(plan: plan, now: given.clock.now) == .failInterrupted(.migrate))
         var sim = given.simulation(plan)
         let steps = try sim.run()
-        #expect(steps == [
-            .failInterrupted(.migrate),
-            .finish(.failed(reason: "migrate failed: interrupted by a runner crash")), .storeRecord, .notify, .done,
-        ])
+        #expect(
+            steps == [
+                .failInterrupted(.migrate),
+                .finish(.failed(reason: "migrate failed: interrupted by a runner crash")), .storeRecord, .notify, .done,
+            ])
     }
 
     @Test func anInterruptedRollbackIsStartedAgain() throws {
         let plan = seedPlan()
         let given = Given(throughFailedChecks(plan) + [.rollbackStarted(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1)])
-        #expect(given.state.next(plan: plan, now: given.clock.now)
+        #expect(
+            given.state.next(plan: plan, now: given.clock.now)
                 == .rollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 2))
         var sim = given.simulation(plan)
         _ = try sim.run()
@@ -242,8 +253,12 @@ struct RunModeNextTests {
         let plan = seedPlan(policy: HealthPolicy(retries: 5, interval: 10, totalTimeout: 300))
         var given = Given(throughStabilization(plan))
         let t0 = given.clock.now
-        try given.when(.recordHealthAttempts([attempt("api_gateway", 1, healthy: false), attempt("auth_service", 1, healthy: true),
-                                              attempt("database", 1, healthy: true)], policy: plan.policy, now: ts(t0)))
+        try given.when(
+            .recordHealthAttempts(
+                [
+                    attempt("api_gateway", 1, healthy: false), attempt("auth_service", 1, healthy: true),
+                    attempt("database", 1, healthy: true),
+                ], policy: plan.policy, now: ts(t0)))
         let last = try #require(given.state.checks[.deploy]?["api_gateway"]?.lastAttemptAt)
         let lastDate = try #require(Timestamp.parse(last))
         #expect(given.state.next(plan: plan, now: lastDate.addingTimeInterval(9.999)) == .wait(until: ts(lastDate.addingTimeInterval(10))))
@@ -301,10 +316,13 @@ struct RefusalTests {
         #expect(given.state.next(plan: seedPlan(), now: given.clock.now) == .probe(["api_gateway", "auth_service"], round: .deploy))
         #expect(given.state.acceptsNext.contains("remaining health verdicts"))
         // Recording the remaining checks still works, and the aggregate then says failed.
-        try given.when(.recordHealthAttempts([attempt("api_gateway", 1, healthy: true), attempt("auth_service", 1, healthy: true)],
-                                             policy: HealthPolicy(), now: ts(given.clock.now)))
+        try given.when(
+            .recordHealthAttempts(
+                [attempt("api_gateway", 1, healthy: true), attempt("auth_service", 1, healthy: true)],
+                policy: HealthPolicy(), now: ts(given.clock.now)))
         #expect(given.state.healthPassed[.deploy] == false)
-        #expect(given.state.next(plan: seedPlan(), now: given.clock.now)
+        #expect(
+            given.state.next(plan: seedPlan(), now: given.clock.now)
                 == .rollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1))
     }
 
@@ -321,12 +339,16 @@ struct RefusalTests {
     }
 
     @Test func aSecondTerminalEventIsRefused() {
-        for ending in [succeeded(), throughFailedChecks() + [.deploymentFailed(reason: "x", phase: .health)],
-                       [recordRequest(), .deploymentAbandoned(reason: "runner died", by: "ops")]] {
+        for ending in [
+            succeeded(), throughFailedChecks() + [.deploymentFailed(reason: "x", phase: .health)],
+            [recordRequest(), .deploymentAbandoned(reason: "runner died", by: "ops")],
+        ] {
             let given = Given(ending)
             #expect(given.state.isFinished)
-            for command: DeploymentCommand in [.finish(.succeeded), .finish(.failed(reason: "again")), .finish(.rolledBack),
-                                               .abandon(reason: "again", by: "ops")] {
+            for command: DeploymentCommand in [
+                .finish(.succeeded), .finish(.failed(reason: "again")), .finish(.rolledBack),
+                .abandon(reason: "again", by: "ops"),
+            ] {
                 #expect(given.refusal(command) != nil, "\(command) accepted after \(given.state.status!)")
             }
         }
@@ -370,10 +392,12 @@ struct RefusalTests {
 
     @Test func aPhaseAfterFinishIsRefused() {
         let given = Given(succeeded())
-        for command: DeploymentCommand in [.completeStep(.smoke, succeeded: true, reason: nil), .startStep(.smoke, attempt: 2),
-                                           .startStabilization(seconds: 30, until: "2024-11-19T11:00:00.000Z"),
-                                           .recordHealthVerdict(check: "api_gateway", healthy: true, attempts: 1, reason: nil),
-                                           .startRollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1)] {
+        for command: DeploymentCommand in [
+            .completeStep(.smoke, succeeded: true, reason: nil), .startStep(.smoke, attempt: 2),
+            .startStabilization(seconds: 30, until: "2024-11-19T11:00:00.000Z"),
+            .recordHealthVerdict(check: "api_gateway", healthy: true, attempts: 1, reason: nil),
+            .startRollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1),
+        ] {
             #expect(given.refusal(command)?.message.contains("already finished") == true, "\(command)")
         }
     }
@@ -423,12 +447,16 @@ struct RefusalTests {
 
     @Test func failureOrderingIsDeterministic() throws {
         // Smoke failed, then the rollback failed: the summary names the smoke tests first, every time.
-        let events = throughHealthyChecks() + [.stepStarted(.smoke, attempt: 1), .stepFailed(.smoke, reason: "smoke exit 1"),
-                                               .rollbackStarted(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1),
-                                               .stepFailed(.rollback, reason: "rollback exit 2")]
+        let events =
+            throughHealthyChecks() + [
+                .stepStarted(.smoke, attempt: 1), .stepFailed(.smoke, reason: "smoke exit 1"),
+                .rollbackStarted(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1),
+                .stepFailed(.rollback, reason: "rollback exit 2"),
+            ]
         for _ in 0..<20 {
             let given = Given(events)
-            #expect(given.state.next(plan: seedPlan(), now: given.clock.now)
+            #expect(
+                given.state.next(plan: seedPlan(), now: given.clock.now)
                     == .finish(.failed(reason: "smoke failed: smoke exit 1; rollback failed: rollback exit 2")))
             #expect(try given.state.decide(.finish(.failed(reason: "r"))) == [.deploymentFailed(reason: "r", phase: .smoke)])
         }
@@ -444,36 +472,51 @@ struct IdempotencyCase: Sendable, CustomTestStringConvertible {
 
     static let all: [IdempotencyCase] = {
         let artifact = Artifact(name: "deployment-1732010400-abc123def456.log", phase: "deploy", sha256: sha(7), size: 42, retentionDays: 365)
-        let rollingBack = throughFailedChecks() + [.rollbackStarted(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1),
-                                                   .stepSucceeded(.rollback, detail: nil)]
+        let rollingBack =
+            throughFailedChecks() + [
+                .rollbackStarted(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1),
+                .stepSucceeded(.rollback, detail: nil),
+            ]
         return [
             IdempotencyCase(name: "startStep", given: [runRequest()], command: .startStep(.preflight, attempt: 1)),
-            IdempotencyCase(name: "startStep after an interruption", given: [runRequest(), .stepStarted(.preflight, attempt: 1)],
-                            command: .startStep(.preflight, attempt: 2)),
-            IdempotencyCase(name: "completeStep succeeded", given: [runRequest(), .stepStarted(.preflight, attempt: 1)],
-                            command: .completeStep(.preflight, succeeded: true, reason: nil)),
-            IdempotencyCase(name: "completeStep failed", given: [runRequest(), .stepStarted(.preflight, attempt: 1)],
-                            command: .completeStep(.preflight, succeeded: false, reason: "exit 1")),
+            IdempotencyCase(
+                name: "startStep after an interruption", given: [runRequest(), .stepStarted(.preflight, attempt: 1)],
+                command: .startStep(.preflight, attempt: 2)),
+            IdempotencyCase(
+                name: "completeStep succeeded", given: [runRequest(), .stepStarted(.preflight, attempt: 1)],
+                command: .completeStep(.preflight, succeeded: true, reason: nil)),
+            IdempotencyCase(
+                name: "completeStep failed", given: [runRequest(), .stepStarted(.preflight, attempt: 1)],
+                command: .completeStep(.preflight, succeeded: false, reason: "exit 1")),
             IdempotencyCase(name: "completeStep deploy", given: [recordRequest()], command: .completeStep(.deploy, succeeded: true, reason: nil)),
-            IdempotencyCase(name: "completeStep rollback without a start", given: throughFailedChecks(),
-                            command: .completeStep(.rollback, succeeded: true, reason: nil)),
-            IdempotencyCase(name: "startStabilization", given: throughDeploy(),
-                            command: .startStabilization(seconds: 30, until: "2024-11-19T10:00:30.000Z")),
-            IdempotencyCase(name: "finishStabilization", given: throughDeploy() + [.stabilizationWaitStarted(seconds: 30, until: "2024-11-19T10:00:30.000Z")],
-                            command: .finishStabilization),
-            IdempotencyCase(name: "recordHealthAttempts, no verdict yet", given: throughStabilization(),
-                            command: .recordHealthAttempts([attempt("api_gateway", 1, healthy: false)], policy: HealthPolicy(), now: "2024-11-19T10:01:00.000Z")),
-            IdempotencyCase(name: "recordHealthAttempts, round judged", given: throughStabilization(),
-                            command: .recordHealthAttempts(seedChecks.map { attempt($0, 1, healthy: true) }, policy: HealthPolicy(), now: "2024-11-19T10:01:00.000Z")),
-            IdempotencyCase(name: "recordHealthAttempts, rollback round", given: rollingBack,
-                            command: .recordHealthAttempts([attempt("api_gateway", 1, healthy: false, round: .rollback)], policy: HealthPolicy(), now: "2024-11-19T10:09:00.000Z")),
-            IdempotencyCase(name: "recordHealthVerdict", given: [recordRequest(), .serviceDeployed(service: "api-gateway")],
-                            command: .recordHealthVerdict(check: "api_gateway", healthy: true, attempts: 2, reason: nil)),
-            IdempotencyCase(name: "startRollback", given: throughFailedChecks(),
-                            command: .startRollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1)),
+            IdempotencyCase(
+                name: "completeStep rollback without a start", given: throughFailedChecks(),
+                command: .completeStep(.rollback, succeeded: true, reason: nil)),
+            IdempotencyCase(
+                name: "startStabilization", given: throughDeploy(),
+                command: .startStabilization(seconds: 30, until: "2024-11-19T10:00:30.000Z")),
+            IdempotencyCase(
+                name: "finishStabilization", given: throughDeploy() + [.stabilizationWaitStarted(seconds: 30, until: "2024-11-19T10:00:30.000Z")],
+                command: .finishStabilization),
+            IdempotencyCase(
+                name: "recordHealthAttempts, no verdict yet", given: throughStabilization(),
+                command: .recordHealthAttempts([attempt("api_gateway", 1, healthy: false)], policy: HealthPolicy(), now: "2024-11-19T10:01:00.000Z")),
+            IdempotencyCase(
+                name: "recordHealthAttempts, round judged", given: throughStabilization(),
+                command: .recordHealthAttempts(seedChecks.map { attempt($0, 1, healthy: true) }, policy: HealthPolicy(), now: "2024-11-19T10:01:00.000Z")),
+            IdempotencyCase(
+                name: "recordHealthAttempts, rollback round", given: rollingBack,
+                command: .recordHealthAttempts([attempt("api_gateway", 1, healthy: false, round: .rollback)], policy: HealthPolicy(), now: "2024-11-19T10:09:00.000Z")),
+            IdempotencyCase(
+                name: "recordHealthVerdict", given: [recordRequest(), .serviceDeployed(service: "api-gateway")],
+                command: .recordHealthVerdict(check: "api_gateway", healthy: true, attempts: 2, reason: nil)),
+            IdempotencyCase(
+                name: "startRollback", given: throughFailedChecks(),
+                command: .startRollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1)),
             IdempotencyCase(name: "recordNotification sent", given: succeeded(), command: .recordNotification(sent: true, attempts: 1, error: nil)),
-            IdempotencyCase(name: "recordNotification failed", given: succeeded(),
-                            command: .recordNotification(sent: false, attempts: 3, error: "HTTP 500")),
+            IdempotencyCase(
+                name: "recordNotification failed", given: succeeded(),
+                command: .recordNotification(sent: false, attempts: 3, error: "HTTP 500")),
             IdempotencyCase(name: "storeArtifact", given: throughDeploy(), command: .storeArtifact(artifact)),
             IdempotencyCase(name: "finish succeeded", given: throughSmoke(), command: .finish(.succeeded)),
             IdempotencyCase(name: "finish failed", given: throughFailedChecks(), command: .finish(.failed(reason: "health checks failed"))),
@@ -505,7 +548,10 @@ struct IdempotencyTests {
     @Test func everyCommandKindIsCovered() {
         func kind(_ c: DeploymentCommand) -> String { String(String(describing: c).prefix { $0 != "(" }) }
         let covered = Set(IdempotencyCase.all.map { kind($0.command) })
-        #expect(covered == ["startStep", "completeStep", "startStabilization", "finishStabilization", "recordHealthAttempts",
-                            "recordHealthVerdict", "startRollback", "recordNotification", "storeArtifact", "finish", "abandon", "markBad"])
+        #expect(
+            covered == [
+                "startStep", "completeStep", "startStabilization", "finishStabilization", "recordHealthAttempts",
+                "recordHealthVerdict", "startRollback", "recordNotification", "storeArtifact", "finish", "abandon", "markBad",
+            ])
     }
 }

@@ -16,15 +16,18 @@ struct ExportImportTests {
         try t.record(.markedBad, environment: "production", n: 4)
         try t.record(.abandoned, n: 5)
         let last = try t.run(sha: sha(6), script: Script(unhealthyAttempts: ["api_gateway": 2], crashOnce: [.build]))
-        try t.ledger.storeArtifact(name: "extra.log", phase: "deploy", bytes: Array("short-lived\n".utf8), deploymentID: last.id!,
-                                   retentionDays: 1, in: t.artifacts)
+        try t.ledger.storeArtifact(
+            name: "extra.log", phase: "deploy", bytes: Array("short-lived\n".utf8), deploymentID: last.id!,
+            retentionDays: 1, in: t.artifacts)
         t.clock.advance(2 * day)
         _ = try t.ledger.prune(now: t.clock.now, dryRun: false, in: t.artifacts)
-        try t.store.append([NewEvent(type: "ReleaseApproved", data: #"{"by":"alice"}"#, metadata: #"{"source":"integration"}"#)],
-                           to: "approvals", expected: .noStream)
+        try t.store.append(
+            [NewEvent(type: "ReleaseApproved", data: #"{"by":"alice"}"#, metadata: #"{"source":"integration"}"#)],
+            to: "approvals", expected: .noStream)
         t.clock.advance(60)
-        _ = try t.ledger.request(environment: "staging", gitSHA: sha(7), gitRef: "refs/tags/v1.2.3", services: seedServices,
-                             triggeredBy: "bob", mode: .record)
+        _ = try t.ledger.request(
+            environment: "staging", gitSHA: sha(7), gitRef: "refs/tags/v1.2.3", services: seedServices,
+            triggeredBy: "bob", mode: .record)
         return t
     }
 

@@ -23,8 +23,10 @@ struct HistoryRulesTests {
         let t = try TestLedger()
         let stable = try t.record(.success, n: 1)
         let failed = try t.record(.failed, n: 2)
-        let running = try t.ledger.request(environment: "staging", gitSHA: sha(3), gitRef: "main", services: ["api-gateway"],
-                                           triggeredBy: "ci", mode: .record).id!
+        let running = try t.ledger.request(
+            environment: "staging", gitSHA: sha(3), gitRef: "main", services: ["api-gateway"],
+            triggeredBy: "ci", mode: .record
+        ).id!
         try t.ledger.execute(.completeStep(.deploy, succeeded: false, reason: "boom"), on: running)
         let failedSHA = try t.ledger.load(failed).request!.gitSHA
         let message = try Self.refusal(t, .rollbackStarted(targetID: failed, targetSHA: failedSHA, attempt: 1), on: running)
@@ -38,8 +40,10 @@ struct HistoryRulesTests {
         let t = try TestLedger()
         let failed = try t.record(.failed, n: 1)
         #expect(try Self.refusal(t, .deploymentSucceeded, on: failed)?.contains("finished as failed") == true)
-        let running = try t.ledger.request(environment: "staging", gitSHA: sha(2), gitRef: "main", services: ["api-gateway"],
-                                           triggeredBy: "ci", mode: .record).id!
+        let running = try t.ledger.request(
+            environment: "staging", gitSHA: sha(2), gitRef: "main", services: ["api-gateway"],
+            triggeredBy: "ci", mode: .record
+        ).id!
         try t.ledger.execute(.completeStep(.deploy, succeeded: true, reason: nil), on: running)
         try t.ledger.execute(.recordHealthVerdict(check: "api_gateway", healthy: false, attempts: 5, reason: "HTTP 503"), on: running)
         #expect(try Self.refusal(t, .deploymentSucceeded, on: running)?.contains("succeeds after a failure") == true)
@@ -50,8 +54,10 @@ struct HistoryRulesTests {
         let t = try TestLedger()
         let older = try t.record(.success, n: 1)
         let newer = try t.record(.success, n: 2)
-        let running = try t.ledger.request(environment: "staging", gitSHA: sha(3), gitRef: "main", services: ["api-gateway"],
-                                           triggeredBy: "ci", mode: .run, phases: [.deploy, .rollback], checks: []).id!
+        let running = try t.ledger.request(
+            environment: "staging", gitSHA: sha(3), gitRef: "main", services: ["api-gateway"],
+            triggeredBy: "ci", mode: .run, phases: [.deploy, .rollback], checks: []
+        ).id!
         #expect(try t.ledger.load(running).request?.previousStableID == newer)
         try t.ledger.execute(.completeStep(.deploy, succeeded: false, reason: "boom"), on: running)
         // The target the deployment began with is marked bad before its rollback starts.
@@ -67,8 +73,10 @@ struct HistoryRulesTests {
     @Test func withNoStableVersionLeftTheRollbackFailsTheDeploymentSayingWhy() throws {
         let t = try TestLedger()
         let only = try t.record(.success, n: 1)
-        let running = try t.ledger.request(environment: "staging", gitSHA: sha(2), gitRef: "main", services: ["api-gateway"],
-                                           triggeredBy: "ci", mode: .run, phases: [.deploy, .rollback], checks: []).id!
+        let running = try t.ledger.request(
+            environment: "staging", gitSHA: sha(2), gitRef: "main", services: ["api-gateway"],
+            triggeredBy: "ci", mode: .run, phases: [.deploy, .rollback], checks: []
+        ).id!
         try t.ledger.execute(.completeStep(.deploy, succeeded: false, reason: "boom"), on: running)
         try t.ledger.execute(.markBad(reason: "regression", by: "oncall"), on: only)
         let state = try t.ledger.beginRollback(running, attempt: 1)

@@ -126,11 +126,14 @@ let seedServices = ["api-gateway", "auth-service", "education-service", "marketp
 let seedChecks = ["api_gateway", "auth_service", "database"]
 
 /// The staging workflow as a plan: every phase, the three checks, 30 s stabilization, 5 × 10 s retries.
-func seedPlan(phases: [Phase] = [.preflight, .migrate, .build, .image, .deploy, .smoke, .rollback],
-              checks: [String] = seedChecks, stabilize: Double = 30, policy: HealthPolicy = HealthPolicy(),
-              failOnInterrupt: Set<Phase> = [], notify: Bool = true) -> DeploymentPlan {
-    DeploymentPlan(phases: phases, checks: checks, stabilizeSeconds: stabilize, policy: policy,
-                   failOnInterrupt: failOnInterrupt, notify: notify)
+func seedPlan(
+    phases: [Phase] = [.preflight, .migrate, .build, .image, .deploy, .smoke, .rollback],
+    checks: [String] = seedChecks, stabilize: Double = 30, policy: HealthPolicy = HealthPolicy(),
+    failOnInterrupt: Set<Phase> = [], notify: Bool = true
+) -> DeploymentPlan {
+    DeploymentPlan(
+        phases: phases, checks: checks, stabilizeSeconds: stabilize, policy: policy,
+        failOnInterrupt: failOnInterrupt, notify: notify)
 }
 
 // MARK: Driving a deployment the way the runner does
@@ -165,8 +168,10 @@ struct RunnerSimulation {
     /// Starts a rollback as the runner does through a ledger (the target chosen from the events then).
     var beginRollback: ((Int) throws -> DeploymentState)?
 
-    init(plan: DeploymentPlan, script: Script, clock: TestClock, state: DeploymentState,
-         send: @escaping (DeploymentCommand) throws -> DeploymentState) {
+    init(
+        plan: DeploymentPlan, script: Script, clock: TestClock, state: DeploymentState,
+        send: @escaping (DeploymentCommand) throws -> DeploymentState
+    ) {
         self.plan = plan
         self.script = script
         self.clock = clock
@@ -192,8 +197,10 @@ struct RunnerSimulation {
         case .failInterrupted(let phase):
             state = try send(.completeStep(phase, succeeded: false, reason: "interrupted by a runner crash"))
         case .stabilize(nil):
-            state = try send(.startStabilization(seconds: plan.stabilizeSeconds,
-                                                 until: ts(clock.now.addingTimeInterval(plan.stabilizeSeconds))))
+            state = try send(
+                .startStabilization(
+                    seconds: plan.stabilizeSeconds,
+                    until: ts(clock.now.addingTimeInterval(plan.stabilizeSeconds))))
         case .stabilize(let until?):
             clock.now = max(clock.now, Timestamp.parse(until)!)
             state = try send(.finishStabilization)
@@ -202,11 +209,14 @@ struct RunnerSimulation {
         case .probe(let names, let round):
             let attempts = names.map { name -> HealthAttempt in
                 let previous = state.checks[round]?[name]?.attempts ?? 0
-                let healthy = round == .deploy ? previous >= (script.unhealthyAttempts[name] ?? 0)
-                                               : !script.unhealthyAfterRollback.contains(name)
-                return HealthAttempt(check: name, target: "https://staging.example.test/\(name)/health", attempt: previous + 1,
-                                     round: round, httpStatus: healthy ? 200 : 503, latencyMs: 12,
-                                     error: healthy ? nil : "HTTP 503", healthy: healthy)
+                let healthy =
+                    round == .deploy
+                    ? previous >= (script.unhealthyAttempts[name] ?? 0)
+                    : !script.unhealthyAfterRollback.contains(name)
+                return HealthAttempt(
+                    check: name, target: "https://staging.example.test/\(name)/health", attempt: previous + 1,
+                    round: round, httpStatus: healthy ? 200 : 503, latencyMs: 12,
+                    error: healthy ? nil : "HTTP 503", healthy: healthy)
             }
             state = try send(.recordHealthAttempts(attempts, policy: plan.policy, now: ts(clock.now)))
         case .rollback(let targetID, let targetSHA, let attempt):
@@ -230,8 +240,10 @@ struct RunnerSimulation {
             let name = Phase.recordArtifactName(deploymentID: state.id!)
             state = try send(.storeArtifact(Artifact(name: name, phase: "summary", sha256: sha(stableHash(name)), size: 300, retentionDays: 365)))
         case .notify:
-            state = try send(.recordNotification(sent: script.notificationDelivered, attempts: 1,
-                                                 error: script.notificationDelivered ? nil : "HTTP 500"))
+            state = try send(
+                .recordNotification(
+                    sent: script.notificationDelivered, attempts: 1,
+                    error: script.notificationDelivered ? nil : "HTTP 500"))
         }
         return true
     }
@@ -256,8 +268,9 @@ extension TestLedger {
         sim.beginRollback = { [ledger] attempt in try ledger.beginRollback(id, attempt: attempt) }
         sim.storeRecord = { [ledger, artifacts] state in
             let record = try #require(try Queries(ledger: ledger).record(id))
-            try ledger.storeArtifact(name: Phase.recordArtifactName(deploymentID: id), phase: "summary",
-                                     bytes: Array((record.json + "\n").utf8), deploymentID: id, in: artifacts)
+            try ledger.storeArtifact(
+                name: Phase.recordArtifactName(deploymentID: id), phase: "summary",
+                bytes: Array((record.json + "\n").utf8), deploymentID: id, in: artifacts)
             return try ledger.load(id)
         }
         return sim
@@ -266,8 +279,9 @@ extension TestLedger {
     /// Requests a run-mode deployment of `plan` and drives it to the end.
     @discardableResult
     func run(environment: String = "staging", sha gitSHA: String, plan: DeploymentPlan = seedPlan(), script: Script = .allGood) throws -> DeploymentState {
-        let state = try ledger.request(environment: environment, gitSHA: gitSHA, gitRef: "refs/heads/main", services: seedServices,
-                                       triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
+        let state = try ledger.request(
+            environment: environment, gitSHA: gitSHA, gitRef: "refs/heads/main", services: seedServices,
+            triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
         var sim = try simulation(state.id!, plan: plan, script: script)
         _ = try sim.run()
         return sim.state
@@ -329,21 +343,26 @@ final class GivenBox {
 }
 
 /// A request as the runner makes it for `plan`.
-func runRequest(_ id: String = "1732010400-abc123def456", environment: String = "staging", plan: DeploymentPlan = seedPlan(),
-                previousStable: (id: String, sha: String)? = ("1731900000-0123456789ab", "0123456789ab0123456789ab0123456789ab0123"))
-    -> DeploymentEvent {
-    .deploymentRequested(DeploymentRequest(
-        deploymentID: id, environment: environment, gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
-        services: seedServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks,
-        previousStableID: previousStable?.id, previousStableSHA: previousStable?.sha))
+func runRequest(
+    _ id: String = "1732010400-abc123def456", environment: String = "staging", plan: DeploymentPlan = seedPlan(),
+    previousStable: (id: String, sha: String)? = ("1731900000-0123456789ab", "0123456789ab0123456789ab0123456789ab0123")
+)
+    -> DeploymentEvent
+{
+    .deploymentRequested(
+        DeploymentRequest(
+            deploymentID: id, environment: environment, gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
+            services: seedServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks,
+            previousStableID: previousStable?.id, previousStableSHA: previousStable?.sha))
 }
 
 /// A request as a recording pipeline makes it: no plan, any subset of phases.
 func recordRequest(_ id: String = "1732010400-abc123def456", previousStable: String? = "1731900000-0123456789ab") -> DeploymentEvent {
-    .deploymentRequested(DeploymentRequest(
-        deploymentID: id, environment: "staging", gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
-        services: seedServices, triggeredBy: "github-actions", mode: .record,
-        previousStableID: previousStable, previousStableSHA: previousStable.map { _ in "0123456789ab0123456789ab0123456789ab0123" }))
+    .deploymentRequested(
+        DeploymentRequest(
+            deploymentID: id, environment: "staging", gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
+            services: seedServices, triggeredBy: "github-actions", mode: .record,
+            previousStableID: previousStable, previousStableSHA: previousStable.map { _ in "0123456789ab0123456789ab0123456789ab0123" }))
 }
 
 extension DeploymentEvent {

@@ -14,8 +14,11 @@ extension TestLedger {
     @discardableResult
     func record(_ ending: Ending, environment: String = "staging", n: Int) throws -> String {
         clock.advance(60)
-        let id = try #require(try ledger.request(environment: environment, gitSHA: sha(n), gitRef: "refs/heads/main", services: seedServices,
-                                                 triggeredBy: "github-actions", mode: .record).id)
+        let id = try #require(
+            try ledger.request(
+                environment: environment, gitSHA: sha(n), gitRef: "refs/heads/main", services: seedServices,
+                triggeredBy: "github-actions", mode: .record
+            ).id)
         func send(_ command: DeploymentCommand) throws {
             clock.advance(5)
             try ledger.execute(command, on: id)
@@ -84,16 +87,19 @@ func topLevelKeys(_ json: String) -> [String] {
 
 @Suite("Projections and queries")
 struct ProjectionTests {
-    static let seedFields = ["timestamp", "deployment_id", "environment", "status", "git_sha", "git_ref", "services_deployed",
-                             "health_checks", "rollback_available"]
+    static let seedFields = [
+        "timestamp", "deployment_id", "environment", "status", "git_sha", "git_ref", "services_deployed",
+        "health_checks", "rollback_available",
+    ]
 
     @Test func theSeedsExampleRecordIsReproducedFromEvents() throws {
         let t = try TestLedger(clock: TestClock(try #require(Timestamp.parse("2024-11-19T09:00:00Z"))))
         let stable = try t.record(.success, n: 1)
         t.clock.advance(600)
         let plan = seedPlan()
-        let request = try t.ledger.request(environment: "staging", gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
-                                           services: seedServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
+        let request = try t.ledger.request(
+            environment: "staging", gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
+            services: seedServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
         let id = try #require(request.id)
         var sim = try t.simulation(id, plan: plan)
         for _ in 0..<100 where sim.state.next(plan: plan, now: t.clock.now) != .finish(.succeeded) {
@@ -157,12 +163,13 @@ struct ProjectionTests {
         #expect(stable.deploymentID == a)
         let skipped = try t.queries.skippedSinceLastStable(environment: "staging", stable: stable)
         #expect(skipped.map(\.0.deploymentID) == [e, d, c, b])
-        #expect(skipped.map(\.1) == [
-            "abandoned: runner lost",
-            "marked bad by oncall: memory leak in 4",
-            "rolled back to \(a)",
-            "failed: migration 0042 failed",
-        ])
+        #expect(
+            skipped.map(\.1) == [
+                "abandoned: runner lost",
+                "marked bad by oncall: memory leak in 4",
+                "rolled back to \(a)",
+                "failed: migration 0042 failed",
+            ])
     }
 
     @Test func aNewDeploymentsRollbackTargetIsNeverFailedRolledBackOrMarkedBad() throws {
@@ -171,16 +178,18 @@ struct ProjectionTests {
         for (n, ending) in [Ending.failed, .rolledBack, .markedBad, .abandoned].enumerated() {
             try t.record(ending, n: 10 + n)
             t.clock.advance(60)
-            let next = try t.ledger.request(environment: "staging", gitSHA: sha(100 + n), gitRef: "refs/heads/main", services: seedServices,
-                                            triggeredBy: "ci", mode: .record)
+            let next = try t.ledger.request(
+                environment: "staging", gitSHA: sha(100 + n), gitRef: "refs/heads/main", services: seedServices,
+                triggeredBy: "ci", mode: .record)
             #expect(next.request?.previousStableID == a, "after a \(ending) deployment")
             #expect(next.rollbackTarget?.id == a)
             try t.ledger.unlock(environment: "staging", reason: "probe only", by: "test")
         }
         // Marking the only stable version bad leaves no target at all.
         try t.ledger.execute(.markBad(reason: "data loss", by: "oncall"), on: a)
-        let lonely = try t.ledger.request(environment: "staging", gitSHA: sha(200), gitRef: "refs/heads/main", services: seedServices,
-                                          triggeredBy: "ci", mode: .record)
+        let lonely = try t.ledger.request(
+            environment: "staging", gitSHA: sha(200), gitRef: "refs/heads/main", services: seedServices,
+            triggeredBy: "ci", mode: .record)
         #expect(lonely.request?.previousStableID == nil)
         #expect(try t.queries.record(lonely.id!)?.rollbackAvailable == false)
     }
@@ -220,9 +229,12 @@ struct ProjectionTests {
         let id = try t.record(.success, n: 1)
         try t.ledger.storeArtifact(name: "deployment-record-\(id)", phase: "summary", bytes: Array("{}".utf8), deploymentID: id, in: t.artifacts)
         // An integration's own stream may use any type name, even one of the domain's, with its own data.
-        try t.store.append([NewEvent(type: "ServiceDeployed", data: #"{"build":17}"#),
-                            NewEvent(type: "ArtifactPruned", data: #"{"name":"deployment-record-\#(id)"}"#)],
-                           to: "integration-builds", expected: .any)
+        try t.store.append(
+            [
+                NewEvent(type: "ServiceDeployed", data: #"{"build":17}"#),
+                NewEvent(type: "ArtifactPruned", data: #"{"name":"deployment-record-\#(id)"}"#),
+            ],
+            to: "integration-builds", expected: .any)
         let before = try dumpProjections(t.store).filter { !$0.hasPrefix("projection_state") }
         try t.ledger.rebuild()
         #expect(try dumpProjections(t.store).filter { !$0.hasPrefix("projection_state") } == before)

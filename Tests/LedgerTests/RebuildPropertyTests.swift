@@ -55,8 +55,10 @@ struct RebuildPropertyTests {
             try world.play()
             coverage.formUnion(world.coverage)
         }
-        for outcome in ["success", "failed", "rolled_back", "abandoned", "marked bad", "artifact", "prune", "pruned file",
-                        "rollback failed", "no stable target", "interrupted", "record mode", "running at the end"] {
+        for outcome in [
+            "success", "failed", "rolled_back", "abandoned", "marked bad", "artifact", "prune", "pruned file",
+            "rollback failed", "no stable target", "interrupted", "record mode", "running at the end",
+        ] {
             #expect(coverage.contains(outcome), "no seed produced \(outcome)")
         }
     }
@@ -92,9 +94,10 @@ struct RandomLedger {
         let checks = seedChecks.filter { _ in chance(0.75) }
         let nonCritical = Set(checks.filter { _ in chance(0.15) })
         let failOnInterrupt = Set(phases.filter { _ in chance(0.2) })
-        return DeploymentPlan(phases: phases, checks: checks, stabilizeSeconds: chance(0.7) ? 30 : 0,
-                              policy: HealthPolicy(retries: Int.random(in: 1...5, using: &rng), interval: 10, totalTimeout: 300, nonCritical: nonCritical),
-                              failOnInterrupt: failOnInterrupt, notify: chance(0.7))
+        return DeploymentPlan(
+            phases: phases, checks: checks, stabilizeSeconds: chance(0.7) ? 30 : 0,
+            policy: HealthPolicy(retries: Int.random(in: 1...5, using: &rng), interval: 10, totalTimeout: 300, nonCritical: nonCritical),
+            failOnInterrupt: failOnInterrupt, notify: chance(0.7))
     }
 
     mutating func randomScript(_ plan: DeploymentPlan) -> Script {
@@ -172,8 +175,9 @@ struct RandomLedger {
         let plan = randomPlan()
         let script = randomScript(plan)
         t.clock.advance(Double(Int.random(in: 1...600, using: &rng)))
-        let state = try t.ledger.request(environment: environment, gitSHA: sha(counter), gitRef: "refs/heads/main", services: seedServices,
-                                         triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
+        let state = try t.ledger.request(
+            environment: environment, gitSHA: sha(counter), gitRef: "refs/heads/main", services: seedServices,
+            triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
         let id = state.id!
         deployments.append(id)
         try checkRollbackTarget(id, expected: stable)
@@ -202,10 +206,11 @@ struct RandomLedger {
     mutating func storeArtifact() throws {
         guard let id = deployments.randomElement(using: &rng) else { return }
         counter += 1
-        let content = Array("log \(Int.random(in: 0..<4, using: &rng))\n".utf8)   // shared contents, shared files
+        let content = Array("log \(Int.random(in: 0..<4, using: &rng))\n".utf8)  // shared contents, shared files
         let retention = [1, 2, 7, 30, 365].randomElement(using: &rng)!
-        try t.ledger.storeArtifact(name: "custom-\(counter).log", phase: "deploy", bytes: content, deploymentID: id,
-                                   retentionDays: retention, in: t.artifacts)
+        try t.ledger.storeArtifact(
+            name: "custom-\(counter).log", phase: "deploy", bytes: content, deploymentID: id,
+            retentionDays: retention, in: t.artifacts)
         coverage.insert("artifact")
     }
 

@@ -9,13 +9,17 @@ import Testing
 @Suite("Artifact retention and prune")
 struct RetentionTests {
     /// A ledger with one deployment and an artifact stored at a time with a millisecond part.
-    func stored(retentionDays: Int = 365, bytes: [UInt8] = Array("migration log\n".utf8), name: String = "migration-logs-x")
-        throws -> (TestLedger, String, Date, Artifact) {
+    func stored(
+        retentionDays: Int = 365, bytes: [UInt8] = Array("migration log\n".utf8), name: String = "migration-logs-x"
+    )
+        throws -> (TestLedger, String, Date, Artifact)
+    {
         let t = try TestLedger(clock: TestClock(Date(timeIntervalSince1970: 1_732_012_200.123)))
         let id = try t.record(.success, n: 1)
         let storedAt = t.clock.now
-        let artifact = try t.ledger.storeArtifact(name: name, phase: "migrate", bytes: bytes, deploymentID: id,
-                                                  retentionDays: retentionDays, in: t.artifacts)
+        let artifact = try t.ledger.storeArtifact(
+            name: name, phase: "migrate", bytes: bytes, deploymentID: id,
+            retentionDays: retentionDays, in: t.artifacts)
         return (t, id, storedAt, artifact)
     }
 
@@ -86,8 +90,9 @@ struct RetentionTests {
     @Test func aFileStillNamedByAnUnexpiredArtifactIsKept() throws {
         let bytes = Array("same bytes\n".utf8)
         let (t, id, storedAt, short) = try stored(retentionDays: 7, bytes: bytes, name: "short.log")
-        let long = try t.ledger.storeArtifact(name: "long.log", phase: "deploy", bytes: bytes, deploymentID: id,
-                                              retentionDays: 365, in: t.artifacts)
+        let long = try t.ledger.storeArtifact(
+            name: "long.log", phase: "deploy", bytes: bytes, deploymentID: id,
+            retentionDays: 365, in: t.artifacts)
         #expect(long.sha256 == short.sha256)
         let file = t.artifacts.path(for: short.sha256)
 

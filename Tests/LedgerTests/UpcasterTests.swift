@@ -62,18 +62,20 @@ struct UpcasterTests {
         let store = try SQLiteEventStore(path: path, mode: .existing)
         let ledger = Ledger(store: store, clock: { Date(timeIntervalSince1970: 1_732_100_000) })
         try ledger.rebuild()
-        let next = try ledger.request(environment: "staging", gitSHA: sha(9), gitRef: "refs/heads/main", services: ["api-gateway"],
-                                      triggeredBy: "ci", mode: .record)
+        let next = try ledger.request(
+            environment: "staging", gitSHA: sha(9), gitRef: "refs/heads/main", services: ["api-gateway"],
+            triggeredBy: "ci", mode: .record)
         #expect(next.request?.previousStableID == Self.deploymentID)
         #expect(next.request?.previousStableSHA == "abc123def4567890abc123def4567890abc12345")
         withExtendedLifetime(directory) {}
     }
 
     @Test func theV1ReaderSplitsTrimsAndDropsEmptyNames() throws {
-        let event = RecordedEvent(position: 1, eventID: "01936a4c-0000-7000-8000-000000000001", stream: "deployment-x", version: 1,
-                                  type: "DeploymentRequested", schema: 1,
-                                  data: #"{"deployment_id":"x","environment":"staging","git_sha":"abc","git_ref":"refs/heads/main","services":" a ,b,, c "}"#,
-                                  metadata: "{}", recordedAt: "2024-11-19T10:00:00.000Z", hash: "")
+        let event = RecordedEvent(
+            position: 1, eventID: "01936a4c-0000-7000-8000-000000000001", stream: "deployment-x", version: 1,
+            type: "DeploymentRequested", schema: 1,
+            data: #"{"deployment_id":"x","environment":"staging","git_sha":"abc","git_ref":"refs/heads/main","services":" a ,b,, c "}"#,
+            metadata: "{}", recordedAt: "2024-11-19T10:00:00.000Z", hash: "")
         guard case .deploymentRequested(let request)? = try DeploymentEvent.decode(event) else {
             Issue.record("not read as a request")
             return
@@ -83,8 +85,11 @@ struct UpcasterTests {
         // Schema 2 is today's shape and is read as written.
         var current = event
         current.schema = 2
-        current.data = DeploymentEvent.deploymentRequested(DeploymentRequest(
-            deploymentID: "x", environment: "staging", gitSHA: "abc", gitRef: "r", services: ["a", "b"], triggeredBy: "ci", mode: .run))
+        current.data =
+            DeploymentEvent.deploymentRequested(
+                DeploymentRequest(
+                    deploymentID: "x", environment: "staging", gitSHA: "abc", gitRef: "r", services: ["a", "b"], triggeredBy: "ci", mode: .run)
+            )
             .makeNewEvent().data
         guard case .deploymentRequested(let today)? = try DeploymentEvent.decode(current) else {
             Issue.record("not read as a request")
@@ -109,7 +114,7 @@ struct UpcasterTests {
 /// The events of the fixture, written through the store API exactly as a v1 writer left them.
 enum V1Fixture {
     static func write(to path: String) throws {
-        let start = Date(timeIntervalSince1970: 1_732_010_400)   // 2024-11-19T10:00:00Z
+        let start = Date(timeIntervalSince1970: 1_732_010_400)  // 2024-11-19T10:00:00Z
         let tick = TestClock(start)
         var n = 0
         func id() -> String {
@@ -124,10 +129,16 @@ enum V1Fixture {
             func event(_ type: String, _ json: String) -> NewEvent { NewEvent(id: id(), type: type, schema: 1, data: json) }
 
             try store.append([
-                StreamAppend(stream: deployment, expected: .noStream, events: [event("DeploymentRequested", """
-                    {"deployment_id":"1732010400-abc123def456","environment":"staging","git_sha":"abc123def4567890abc123def4567890abc12345",\
-                    "git_ref":"refs/heads/main","services":"api-gateway, auth-service,education-service,marketplace-service"}
-                    """)]),
+                StreamAppend(
+                    stream: deployment, expected: .noStream,
+                    events: [
+                        event(
+                            "DeploymentRequested",
+                            """
+                            {"deployment_id":"1732010400-abc123def456","environment":"staging","git_sha":"abc123def4567890abc123def4567890abc12345",\
+                            "git_ref":"refs/heads/main","services":"api-gateway, auth-service,education-service,marketplace-service"}
+                            """)
+                    ]),
                 StreamAppend(stream: environment, expected: .noStream, events: [event("EnvironmentLocked", #"{"deployment_id":"1732010400-abc123def456"}"#)]),
             ])
             var version: Int64 = 1
@@ -137,22 +148,25 @@ enum V1Fixture {
                 version += Int64(events.count)
             }
             try append([event("MigrationSucceeded", #"{"phase":"migrate"}"#)])
-            try append(["api-gateway", "auth-service", "education-service", "marketplace-service"].map {
-                event("ServiceDeployed", #"{"service":"\#($0)"}"#)
-            })
-            try append(["api_gateway", "auth_service", "database"].map {
-                event("ServiceHealthy", #"{"service":"\#($0)","attempts":1,"round":"deploy"}"#)
-            })
+            try append(
+                ["api-gateway", "auth-service", "education-service", "marketplace-service"].map {
+                    event("ServiceDeployed", #"{"service":"\#($0)"}"#)
+                })
+            try append(
+                ["api_gateway", "auth_service", "database"].map {
+                    event("ServiceHealthy", #"{"service":"\#($0)","attempts":1,"round":"deploy"}"#)
+                })
             try append([event("SmokeTestsPassed", #"{"phase":"smoke"}"#)])
             tick.advance(60)
             try store.append([
                 StreamAppend(stream: deployment, expected: .exactly(version), events: [event("DeploymentSucceeded", #"{"status":"success"}"#)]),
-                StreamAppend(stream: environment, expected: .exactly(1),
-                             events: [event("EnvironmentReleased", #"{"deployment_id":"1732010400-abc123def456","status":"success"}"#)]),
+                StreamAppend(
+                    stream: environment, expected: .exactly(1),
+                    events: [event("EnvironmentReleased", #"{"deployment_id":"1732010400-abc123def456","status":"success"}"#)]),
             ])
             try store.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             try store.database.execute("PRAGMA journal_mode=DELETE")
             print("fixture head:", try store.head())
-        }   // the store closes here, before anyone copies the file
+        }  // the store closes here, before anyone copies the file
     }
 }

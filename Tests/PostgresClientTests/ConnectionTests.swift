@@ -30,8 +30,9 @@ struct QueryTests {
         let db = try freshConnection()
         try db.execute("CREATE TABLE items (id bigint PRIMARY KEY, name text, active boolean)")
         let hostile = "x'); DROP TABLE items; --"
-        let inserted = try db.query("INSERT INTO items VALUES ($1, $2, $3), ($4, $5, $6)",
-                                    ["1", hostile, "true", "9007199254740993", nil, nil])
+        let inserted = try db.query(
+            "INSERT INTO items VALUES ($1, $2, $3), ($4, $5, $6)",
+            ["1", hostile, "true", "9007199254740993", nil, nil])
         #expect(inserted.rowsAffected == 2)
 
         let rows = try db.query("SELECT id, name, active FROM items WHERE id >= $1 ORDER BY id", ["0"])
@@ -174,7 +175,8 @@ struct ClassificationTests {
 
     @Test func aTriggersRaiseExceptionIsRaised() throws {
         let db = try freshConnection()
-        try db.execute("""
+        try db.execute(
+            """
             CREATE TABLE events (id integer, data text);
             CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -288,7 +290,8 @@ struct PasswordTests {
     @Test func noPasswordAtAllSaysOneIsNeeded() throws {
         let cluster = PostgresCluster.shared
         let (name, _) = try cluster.createDatabase()
-        let url = try cluster.tcpURL(database: name, password: "").replacingOccurrences(of: "postgres:@", with: "postgres@")
+        let url =
+            try cluster.tcpURL(database: name, password: "").replacingOccurrences(of: "postgres:@", with: "postgres@")
             + "?passfile=/nonexistent"
         let error = try postgresError { _ = try PGConnection(url: url) }
         #expect(error.kind == .connectionFailed)
@@ -299,21 +302,27 @@ struct PasswordTests {
 @Suite("Redacting passwords from URLs")
 struct RedactionTests {
     @Test(arguments: [
-        ("postgres://deployer:s3cr3t-pw@db.example.com:5432/ledger?sslmode=verify-full&sslrootcert=/etc/ca.pem",
-         "postgres://deployer:***@db.example.com:5432/ledger?sslmode=verify-full&sslrootcert=/etc/ca.pem"),
+        (
+            "postgres://deployer:s3cr3t-pw@db.example.com:5432/ledger?sslmode=verify-full&sslrootcert=/etc/ca.pem",
+            "postgres://deployer:***@db.example.com:5432/ledger?sslmode=verify-full&sslrootcert=/etc/ca.pem"
+        ),
         ("postgresql://deployer:s3cr3t-pw@db.example.com/ledger", "postgresql://deployer:***@db.example.com/ledger"),
         ("POSTGRESQL://deployer:s3cr3t-pw@db/ledger", "POSTGRESQL://deployer:***@db/ledger"),
         ("postgresql://deployer:s3cr3t%40pw@db/ledger", "postgresql://deployer:***@db/ledger"),
         ("postgresql://deployer:s3cr3t@pw@db/ledger", "postgresql://deployer:***@db/ledger"),
         ("postgresql://deployer:s3cr3t?pw@db/ledger", "postgresql://deployer:***@db/ledger"),
         ("postgresql://deployer:s3cr3t/pw@db/ledger", "postgresql://deployer:***@db/ledger"),
-        ("postgresql://[::1]:5432/ledger?user=deployer&password=s3cr3t-pw&sslmode=require",
-         "postgresql://[::1]:5432/ledger?user=deployer&password=***&sslmode=require"),
+        (
+            "postgresql://[::1]:5432/ledger?user=deployer&password=s3cr3t-pw&sslmode=require",
+            "postgresql://[::1]:5432/ledger?user=deployer&password=***&sslmode=require"
+        ),
         ("postgresql://db/ledger?PassWord=s3cr3t-pw", "postgresql://db/ledger?PassWord=***"),
         ("postgresql://db/ledger?pass%77ord=s3cr3t-pw", "postgresql://db/ledger?pass%77ord=***"),
         ("postgresql://deployer:s3cr3t-pw@db/ledger?password=s3cr3t-pw", "postgresql://deployer:***@db/ledger?password=***"),
-        ("host=db.example.com user=deployer password=s3cr3t-pw dbname=ledger",
-         "host=db.example.com user=deployer password=*** dbname=ledger"),
+        (
+            "host=db.example.com user=deployer password=s3cr3t-pw dbname=ledger",
+            "host=db.example.com user=deployer password=*** dbname=ledger"
+        ),
         ("host=db password = 's3cr3t \\' pw' dbname=ledger", "host=db password = *** dbname=ledger"),
         ("host=db password=s3cr3t\\ pw dbname=ledger", "host=db password=*** dbname=ledger"),
         ("host=db password='s3cr3t-pw", "host=db password=***"),
@@ -363,8 +372,11 @@ struct AdvisoryLockTests {
         // race it (lock_timeout turns a lock that is never released into a failure).
         try other.setLockTimeout(milliseconds: 30_000)
         try other.query("SELECT pg_advisory_lock($1::bigint)", [String(key)])
-        #expect(try other.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1::integer",
-                                [String(other.backendPID)]).int64(0, 0) == 2)
+        #expect(
+            try other.query(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1::integer",
+                [String(other.backendPID)]
+            ).int64(0, 0) == 2)
     }
 
     @Test func aLockHeldByATerminatedSessionIsFreed() throws {

@@ -18,8 +18,10 @@ struct DeployEndToEndTests {
         var pipelinePath: String { dir.file("shiplog.yml") }
         var db: String { dir.file("ledger/ledger.db") }
 
-        init(interruptPolicy: String = "rerun", rollback: String? = nil, notify: Bool = false,
-             stabilize: String = "0.2s", buildSleep: String = "0") throws {
+        init(
+            interruptPolicy: String = "rerun", rollback: String? = nil, notify: Bool = false,
+            stabilize: String = "0.2s", buildSleep: String = "0"
+        ) throws {
             dir = try TemporaryDirectory(prefix: "shiplog-deploy")
             try FileManager.default.createDirectory(atPath: dir.file("state"), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: dir.file("runs"), withIntermediateDirectories: true)
@@ -53,19 +55,23 @@ struct DeployEndToEndTests {
         }
 
         var environment: [String: String] {
-            ["STATE": dir.file("state"), "RUNS": dir.file("runs"), "STAGING_DATABASE_URL": "postgresql://deploy:hunter2-very-secret@db/staging",
-             "SLACK_WEBHOOK": server.url("/hook"), "HEALTH_CHECK_INTERVAL": "1"]
+            [
+                "STATE": dir.file("state"), "RUNS": dir.file("runs"), "STAGING_DATABASE_URL": "postgresql://deploy:hunter2-very-secret@db/staging",
+                "SLACK_WEBHOOK": server.url("/hook"), "HEALTH_CHECK_INTERVAL": "1",
+            ]
         }
 
         func deploy(_ sha: String, extra: [String] = [], env: [String: String] = [:]) -> ProcessOutput {
-            runShiplog(["deploy", "--db", db, "--config", pipelinePath, "--sha", sha] + extra,
-                       environment: environment.merging(env) { $1 }, in: dir.url)
+            runShiplog(
+                ["deploy", "--db", db, "--config", pipelinePath, "--sha", sha] + extra,
+                environment: environment.merging(env) { $1 }, in: dir.url)
         }
 
         /// Starts `shiplog deploy` in the background, to be killed or raced.
         func startDeploy(_ sha: String) throws -> ChildProcess {
-            try ChildProcess(ShiplogBinary.url, ["deploy", "--db", db, "--config", pipelinePath, "--sha", sha],
-                             environment: environment, in: dir.url)
+            try ChildProcess(
+                ShiplogBinary.url, ["deploy", "--db", db, "--config", pipelinePath, "--sha", sha],
+                environment: environment, in: dir.url)
         }
 
         /// Waits until `step` has started at least once.
@@ -138,7 +144,7 @@ struct DeployEndToEndTests {
         let good = staging.deploy("abc123def4567890")
         #expect(good.status == 0, "\(good.stderr)")
         let goodID = try #require(Staging.deploymentID(in: good.stdout))
-        Thread.sleep(forTimeInterval: 1.05) // a new second, so the ids differ
+        Thread.sleep(forTimeInterval: 1.05)  // a new second, so the ids differ
         let bad = staging.deploy("bad0bad0bad0bad0")
         #expect(bad.status == 1, "exit 1 = failed and rolled back; \(bad.stderr)")
         let badID = try #require(Staging.deploymentID(in: bad.stdout))
@@ -264,9 +270,12 @@ struct DeployEndToEndTests {
         let staging = try Staging(notify: true)
         let result = staging.deploy("abc123def4567890")
         #expect(result.status == 0, "\(result.stderr)")
-        let fetch = runProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                               ["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-                                staging.server.url("/hook/received")])
+        let fetch = runProcess(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                staging.server.url("/hook/received"),
+            ])
         let received = fetch.stdout
         #expect(received.contains("deployed abc123def456"))
     }

@@ -54,8 +54,9 @@ final class HTTPHardeningTests {
         defer { silent.stop() }
         let clock = ContinuousClock()
         let started = clock.now
-        let outcome = Webhook.postJSON(url: silent.url + "/services/T1/B2/secret-token", body: "{}", timeout: 10, retries: 3,
-                                       retryDelay: 2, totalTimeout: 1)
+        let outcome = Webhook.postJSON(
+            url: silent.url + "/services/T1/B2/secret-token", body: "{}", timeout: 10, retries: 3,
+            retryDelay: 2, totalTimeout: 1)
         let elapsed = clock.now - started
         #expect(!outcome.delivered)
         #expect(outcome.attempts == 1)
@@ -84,4 +85,3 @@ final class HTTPHardeningTests {
         }
     }
 }
-

@@ -1,9 +1,9 @@
 import Foundation
 import ShiplogTestSupport
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The repository's `tools/testserver.py`, running as a child process on a free loopback port.
@@ -50,7 +50,8 @@ final class HTTPTestServer {
         var found: Int?
         while found == nil {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
-               let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 found = value
             } else if !process.isRunning {
                 try? FileManager.default.removeItem(at: directory)

@@ -15,10 +15,12 @@ final class HTTPHealthProbeTests {
         server.stop()
     }
 
-    private func probe(_ path: String, expecting status: Int = 200, timeout: Double = 5,
-                       service: String = "api_gateway") -> HealthProbeResult {
+    private func probe(
+        _ path: String, expecting status: Int = 200, timeout: Double = 5,
+        service: String = "api_gateway"
+    ) -> HealthProbeResult {
         let results = HealthProbe.probeAll([
-            HealthProbeRequest(service: service, url: server.url(path), expectedStatus: status, timeout: timeout),
+            HealthProbeRequest(service: service, url: server.url(path), expectedStatus: status, timeout: timeout)
         ])
         #expect(results.count == 1)
         return results[0]
@@ -55,7 +57,7 @@ final class HTTPHealthProbeTests {
     @Test func refusedConnectionIsUnhealthyWithErrorText() throws {
         let closed = try RefusingPort()
         let results = HealthProbe.probeAll([
-            HealthProbeRequest(service: "auth_service", url: "http://127.0.0.1:\(closed.port)/health", timeout: 5),
+            HealthProbeRequest(service: "auth_service", url: "http://127.0.0.1:\(closed.port)/health", timeout: 5)
         ])
         let result = try #require(results.first)
         #expect(!result.healthy)
@@ -155,8 +157,9 @@ final class HTTPHealthProbeTests {
 
     @Test func missingCAFileFailsHTTPSProbe() {
         let results = HealthProbe.probeAll([
-            HealthProbeRequest(service: "tls", url: "https://127.0.0.1:\(server.port)/health", timeout: 3,
-                               caFile: "/nonexistent/shiplog-ca.pem"),
+            HealthProbeRequest(
+                service: "tls", url: "https://127.0.0.1:\(server.port)/health", timeout: 3,
+                caFile: "/nonexistent/shiplog-ca.pem")
         ])
         let result = results[0]
         #expect(!result.healthy)
@@ -215,37 +218,42 @@ final class HTTPWebhookTests {
 
     @Test func retriesAfterServerErrorsUntilDelivered() throws {
         let body = #"{"marker":"\#(UUID().uuidString)"}"#
-        let outcome = Webhook.postJSON(url: server.url("/hook/fail/2/\(UUID().uuidString)"), body: body,
-                                       timeout: 5, retries: 3, retryDelay: 0.05)
+        let outcome = Webhook.postJSON(
+            url: server.url("/hook/fail/2/\(UUID().uuidString)"), body: body,
+            timeout: 5, retries: 3, retryDelay: 0.05)
         #expect(outcome == WebhookOutcome(delivered: true, attempts: 3, httpStatus: 200, error: nil))
         #expect(try receivedBodies() == [body])
     }
 
     @Test func givesUpAfterItsRetriesOnServerErrors() {
-        let outcome = Webhook.postJSON(url: server.url("/hook/fail/10/\(UUID().uuidString)"), body: "{}",
-                                       timeout: 5, retries: 2, retryDelay: 0.01)
+        let outcome = Webhook.postJSON(
+            url: server.url("/hook/fail/10/\(UUID().uuidString)"), body: "{}",
+            timeout: 5, retries: 2, retryDelay: 0.01)
         #expect(outcome == WebhookOutcome(delivered: false, attempts: 3, httpStatus: 500, error: "HTTP 500"))
     }
 
     @Test func waitsRetryDelayBetweenAttempts() {
         let clock = ContinuousClock()
         let started = clock.now
-        let outcome = Webhook.postJSON(url: server.url("/hook/fail/10/\(UUID().uuidString)"), body: "{}",
-                                       timeout: 5, retries: 2, retryDelay: 0.3)
+        let outcome = Webhook.postJSON(
+            url: server.url("/hook/fail/10/\(UUID().uuidString)"), body: "{}",
+            timeout: 5, retries: 2, retryDelay: 0.3)
         let elapsed = clock.now - started
         #expect(outcome.attempts == 3)
         #expect(elapsed >= .milliseconds(600), "elapsed \(elapsed)")
     }
 
     @Test func clientErrorsAreNotRetried() {
-        let outcome = Webhook.postJSON(url: server.url("/status/404"), body: "{}", timeout: 5, retries: 3,
-                                       retryDelay: 0.01)
+        let outcome = Webhook.postJSON(
+            url: server.url("/status/404"), body: "{}", timeout: 5, retries: 3,
+            retryDelay: 0.01)
         #expect(outcome == WebhookOutcome(delivered: false, attempts: 1, httpStatus: 404, error: "HTTP 404"))
     }
 
     @Test func redirectsAreNotFollowed() throws {
-        let outcome = Webhook.postJSON(url: server.url("/redirect-to?url=/hook"), body: #"{"x":1}"#, timeout: 5,
-                                       retries: 3, retryDelay: 0.01)
+        let outcome = Webhook.postJSON(
+            url: server.url("/redirect-to?url=/hook"), body: #"{"x":1}"#, timeout: 5,
+            retries: 3, retryDelay: 0.01)
         #expect(outcome == WebhookOutcome(delivered: false, attempts: 1, httpStatus: 302, error: "HTTP 302"))
         #expect(try receivedBodies().isEmpty)
     }
@@ -253,8 +261,11 @@ final class HTTPWebhookTests {
     @Test func schemeOtherThanHTTPFailsAtOnceWithoutRetries() throws {
         let url = "ftp://127.0.0.1:\(server.port)/hooks/secretPathToken"
         let outcome = Webhook.postJSON(url: url, body: "{}", timeout: 3, retries: 3, retryDelay: 0.5)
-        #expect(outcome == WebhookOutcome(delivered: false, attempts: 1, httpStatus: nil,
-                                          error: "protocol not allowed: ftp"))
+        #expect(
+            outcome
+                == WebhookOutcome(
+                    delivered: false, attempts: 1, httpStatus: nil,
+                    error: "protocol not allowed: ftp"))
     }
 
     @Test func closedPortFailsAfterRetriesWithoutRevealingTheURL() throws {
@@ -276,8 +287,9 @@ final class HTTPWebhookTests {
 
     @Test func unresolvableHostIsNotRevealed() throws {
         let host = "shiplog-secret-hook-3f9a.invalid"
-        let outcome = Webhook.postJSON(url: "http://\(host)/services/T1/B2/tokenTOKEN", body: "{}", timeout: 3,
-                                       retries: 0, retryDelay: 0)
+        let outcome = Webhook.postJSON(
+            url: "http://\(host)/services/T1/B2/tokenTOKEN", body: "{}", timeout: 3,
+            retries: 0, retryDelay: 0)
         #expect(!outcome.delivered)
         #expect(outcome.attempts == 1)
         let error = try #require(outcome.error)

@@ -59,8 +59,11 @@ struct PipelineParsingTests {
         let pipeline = try Pipeline.parse(yaml: seedExample, file: "shiplog.yml")
         #expect(pipeline.environment == "staging")
         #expect(pipeline.services == ["api-gateway", "auth-service", "education-service", "marketplace-service"])
-        #expect(pipeline.secrets == ["STAGING_DATABASE_URL", "DOCKER_USERNAME", "DOCKER_PASSWORD",
-                                     "STAGING_HOST", "STAGING_USER", "STAGING_KEY", "SLACK_WEBHOOK"])
+        #expect(
+            pipeline.secrets == [
+                "STAGING_DATABASE_URL", "DOCKER_USERNAME", "DOCKER_PASSWORD",
+                "STAGING_HOST", "STAGING_USER", "STAGING_KEY", "SLACK_WEBHOOK",
+            ])
         #expect(pipeline.preflight.map(\.name) == ["tests", "security-scan"])
         #expect(pipeline.preflight[1].step.run == "./scripts/check-status.sh security")
         #expect(pipeline.migrate == CommandStep(run: "npx prisma migrate deploy", onInterrupt: .fail))
@@ -78,11 +81,12 @@ struct PipelineParsingTests {
         #expect(health.timeout == .seconds(10))
         #expect(health.totalTimeout == .seconds(300))
         #expect(health.caFile == "./certs/staging-ca.pem")
-        #expect(health.checks == [
-            .http(name: "api_gateway", url: "https://staging.example.com/api/health", expectStatus: 200),
-            .http(name: "auth_service", url: "https://staging.example.com/auth/health"),
-            .command(name: "database", step: CommandStep(run: "./scripts/db-ping.sh"), critical: true),
-        ])
+        #expect(
+            health.checks == [
+                .http(name: "api_gateway", url: "https://staging.example.com/api/health", expectStatus: 200),
+                .http(name: "auth_service", url: "https://staging.example.com/auth/health"),
+                .command(name: "database", step: CommandStep(run: "./scripts/db-ping.sh"), critical: true),
+            ])
         #expect(health.smoke == CommandStep(run: "npm run test:smoke"))
         #expect(pipeline.notify == NotifyConfig(slackWebhookEnv: "SLACK_WEBHOOK"))
         #expect(pipeline.artifacts == ArtifactsConfig(dir: "deployment-logs", retentionDays: 365))
@@ -102,22 +106,29 @@ struct PipelineParsingTests {
         #expect(pipeline.migrate == nil && pipeline.build == nil && pipeline.image == nil)
         #expect(pipeline.rollback == nil && pipeline.notify == nil)
         #expect(pipeline.secrets.isEmpty && pipeline.preflight.isEmpty)
-        #expect(pipeline == Pipeline(environment: "staging", services: ["api"],
-                                     deploy: CommandStep(run: "./deploy.sh")))
+        #expect(
+            pipeline
+                == Pipeline(
+                    environment: "staging", services: ["api"],
+                    deploy: CommandStep(run: "./deploy.sh")))
     }
 
     @Test func stepOptionsAreRead() throws {
-        let pipeline = try Pipeline.parse(yaml: minimal + """
-            build:
-              run: make
-              timeout: 15m
-              on_interrupt: fail
-              workdir: app
-              env: { NODE_ENV: production, WORKERS: 4 }
-            """, file: "deploy/shiplog.yml")
+        let pipeline = try Pipeline.parse(
+            yaml: minimal + """
+                build:
+                  run: make
+                  timeout: 15m
+                  on_interrupt: fail
+                  workdir: app
+                  env: { NODE_ENV: production, WORKERS: 4 }
+                """, file: "deploy/shiplog.yml")
         let build = try #require(pipeline.build)
-        #expect(build == CommandStep(run: "make", timeout: .seconds(900), onInterrupt: .fail,
-                                     env: ["NODE_ENV": "production", "WORKERS": "4"], workdir: "app"))
+        #expect(
+            build
+                == CommandStep(
+                    run: "make", timeout: .seconds(900), onInterrupt: .fail,
+                    env: ["NODE_ENV": "production", "WORKERS": "4"], workdir: "app"))
         #expect(pipeline.baseDirectory == "deploy")
         #expect(pipeline.workingDirectory(for: build) == "deploy/app")
         #expect(pipeline.workingDirectory(for: pipeline.deploy) == "deploy")
@@ -143,12 +154,13 @@ struct PipelineParsingTests {
     }
 
     @Test func checksAreCriticalUnlessToldOtherwise() throws {
-        let pipeline = try Pipeline.parse(yaml: minimal + """
-            health:
-              checks:
-                - { name: api, url: "https://staging.example.com/health" }
-                - { name: cache, run: ./cache-ping.sh, critical: false }
-            """, file: "shiplog.yml")
+        let pipeline = try Pipeline.parse(
+            yaml: minimal + """
+                health:
+                  checks:
+                    - { name: api, url: "https://staging.example.com/health" }
+                    - { name: cache, run: ./cache-ping.sh, critical: false }
+                """, file: "shiplog.yml")
         #expect(pipeline.health.checks.map(\.critical) == [true, false])
         #expect(pipeline.health.checks[0].kind == .http(url: "https://staging.example.com/health", expectStatus: 200))
         #expect(pipeline.health.checks[1].step == CommandStep(run: "./cache-ping.sh"))
@@ -178,8 +190,11 @@ struct PipelineParsingTests {
         }
 
         let running = try pipeline.applyingEnvironment(["STAGING_PORT": "18080", "SHIPLOG_HEALTH_STABILIZE": "0"])
-        #expect(running.health.checks.compactMap(\.url) == ["http://127.0.0.1:18080/api/health",
-                                                            "http://127.0.0.1:18080/auth/health"])
+        #expect(
+            running.health.checks.compactMap(\.url) == [
+                "http://127.0.0.1:18080/api/health",
+                "http://127.0.0.1:18080/auth/health",
+            ])
         #expect(running.health.stabilize == .zero)
     }
 
@@ -245,16 +260,18 @@ struct PipelineErrorTests {
     }
 
     @Test func duplicateCheckNameIsReportedAtTheSecondName() throws {
-        let error = try parseError(seedExample(
-            replacingLine: 20, with: "    - { name: api_gateway, url: https://staging.example.com/auth/health }"))
+        let error = try parseError(
+            seedExample(
+                replacingLine: 20, with: "    - { name: api_gateway, url: https://staging.example.com/auth/health }"))
         #expect((error.line, error.column) == (20, 15))
         #expect(error.path == "health.checks[1].name")
         #expect(error.message == "duplicate check name \"api_gateway\" (first at 19:15)")
     }
 
     @Test func badCheckNameIsReported() throws {
-        let error = try parseError(seedExample(
-            replacingLine: 21, with: "    - { name: Database, run: ./scripts/db-ping.sh }"))
+        let error = try parseError(
+            seedExample(
+                replacingLine: 21, with: "    - { name: Database, run: ./scripts/db-ping.sh }"))
         #expect((error.line, error.column) == (21, 15))
         #expect(error.path == "health.checks[2].name")
         #expect(error.message.contains("lowercase letters, digits and '_'"))
@@ -275,8 +292,9 @@ struct PipelineErrorTests {
     }
 
     @Test func badServiceNameIsReported() throws {
-        let error = try parseError(seedExample(
-            replacingLine: 2, with: "services: [api-gateway, \"auth service\", education-service]"))
+        let error = try parseError(
+            seedExample(
+                replacingLine: 2, with: "services: [api-gateway, \"auth service\", education-service]"))
         #expect((error.line, error.column) == (2, 25))
         #expect(error.path == "services[1]")
         #expect(error.message == "expected a service name, a name made of letters, digits, '.', '_' and '-', found \"auth service\"")
@@ -308,23 +326,26 @@ struct PipelineErrorTests {
     }
 
     @Test func checkWithBothUrlAndRunIsRefused() throws {
-        let error = try parseError(seedExample(
-            replacingLine: 20, with: "    - { name: auth_service, url: https://staging.example.com/auth/health, run: ./x.sh }"))
+        let error = try parseError(
+            seedExample(
+                replacingLine: 20, with: "    - { name: auth_service, url: https://staging.example.com/auth/health, run: ./x.sh }"))
         #expect((error.line, error.column) == (20, 75))
         #expect(error.path == "health.checks[1]")
         #expect(error.message.contains("not both"))
     }
 
     @Test func httpCheckRefusesCommandKeys() throws {
-        let error = try parseError(seedExample(
-            replacingLine: 20, with: "    - { name: auth_service, url: https://staging.example.com/auth/health, timeout: 5s }"))
+        let error = try parseError(
+            seedExample(
+                replacingLine: 20, with: "    - { name: auth_service, url: https://staging.example.com/auth/health, timeout: 5s }"))
         #expect(error.path == "health.checks[1].timeout")
         #expect(error.message.contains("Allowed keys for an HTTP check: name, url, expect_status, critical"))
     }
 
     @Test func secretCannotBeSetInAStepsEnvironment() throws {
-        let error = try parseError(seedExample(
-            replacingLine: 8, with: "build:    { run: make, env: { DOCKER_PASSWORD: hunter22 } }"))
+        let error = try parseError(
+            seedExample(
+                replacingLine: 8, with: "build:    { run: make, env: { DOCKER_PASSWORD: hunter22 } }"))
         #expect((error.line, error.column) == (8, 31))
         #expect(error.path == "build.env.DOCKER_PASSWORD")
         #expect(error.message.contains("is a secret"))
@@ -337,8 +358,9 @@ struct PipelineErrorTests {
     }
 
     @Test func badInterruptPolicyIsReported() throws {
-        let error = try parseError(seedExample(
-            replacingLine: 7, with: "migrate:  { run: npx prisma migrate deploy, on_interrupt: retry }"))
+        let error = try parseError(
+            seedExample(
+                replacingLine: 7, with: "migrate:  { run: npx prisma migrate deploy, on_interrupt: retry }"))
         #expect((error.line, error.column) == (7, 59))
         #expect(error.description.hasSuffix("migrate.on_interrupt: expected rerun or fail, found \"retry\""))
     }
@@ -417,22 +439,24 @@ struct PipelineEnvironmentTests {
     }
 
     @Test func urlVariablesAreExpanded() throws {
-        let pipeline = try Pipeline.parse(yaml: minimal + """
-            health:
-              checks:
-                - { name: api, url: "http://${STAGING_HOST_NAME}:${STAGING_PORT}/api/health?x=$y", expect_status: 204 }
-            """, file: "shiplog.yml")
+        let pipeline = try Pipeline.parse(
+            yaml: minimal + """
+                health:
+                  checks:
+                    - { name: api, url: "http://${STAGING_HOST_NAME}:${STAGING_PORT}/api/health?x=$y", expect_status: 204 }
+                """, file: "shiplog.yml")
         #expect(pipeline.referencedVariables == ["STAGING_HOST_NAME", "STAGING_PORT"])
         let running = try pipeline.applyingEnvironment(["STAGING_HOST_NAME": "127.0.0.1", "STAGING_PORT": "8080"])
         #expect(running.health.checks[0].kind == .http(url: "http://127.0.0.1:8080/api/health?x=$y", expectStatus: 204))
     }
 
     @Test func unsetUrlVariableIsNamedAtItsPosition() throws {
-        let pipeline = try Pipeline.parse(yaml: minimal + """
-            health:
-              checks:
-                - { name: api, url: "http://127.0.0.1:${STAGING_PORT}/api/health" }
-            """, file: "shiplog.yml")
+        let pipeline = try Pipeline.parse(
+            yaml: minimal + """
+                health:
+                  checks:
+                    - { name: api, url: "http://127.0.0.1:${STAGING_PORT}/api/health" }
+                """, file: "shiplog.yml")
         let error = try #require(throws: PipelineError.self) {
             try pipeline.applyingEnvironment(["STAGING_PORT": ""])
         }
@@ -441,11 +465,12 @@ struct PipelineEnvironmentTests {
     }
 
     @Test func malformedUrlVariableIsRefusedWhenParsed() throws {
-        let error = try parseError(minimal + """
-            health:
-              checks:
-                - { name: api, url: "http://127.0.0.1:${STAGING PORT}/health" }
-            """)
+        let error = try parseError(
+            minimal + """
+                health:
+                  checks:
+                    - { name: api, url: "http://127.0.0.1:${STAGING PORT}/health" }
+                """)
         #expect((error.line, error.column) == (6, 25))
         #expect(error.message.contains("does not name an environment variable"))
     }
@@ -454,25 +479,34 @@ struct PipelineEnvironmentTests {
 @Suite("Pipeline redactor")
 struct PipelineRedactorTests {
     @Test func secretValuesAreReplacedByTheirNames() {
-        let redactor = Redactor(secretNames: ["DOCKER_PASSWORD", "STAGING_USER"],
-                                environment: ["DOCKER_PASSWORD": "dckr_pat_123", "STAGING_USER": "deploy",
-                                              "PATH": "/usr/bin"])
-        #expect(redactor.redact("login deploy with dckr_pat_123; again dckr_pat_123 /usr/bin")
+        let redactor = Redactor(
+            secretNames: ["DOCKER_PASSWORD", "STAGING_USER"],
+            environment: [
+                "DOCKER_PASSWORD": "dckr_pat_123", "STAGING_USER": "deploy",
+                "PATH": "/usr/bin",
+            ])
+        #expect(
+            redactor.redact("login deploy with dckr_pat_123; again dckr_pat_123 /usr/bin")
                 == "login [redacted:STAGING_USER] with [redacted:DOCKER_PASSWORD]; again [redacted:DOCKER_PASSWORD] /usr/bin")
     }
 
     @Test func longestValueIsReplacedFirst() {
-        let redactor = Redactor(secretNames: ["STAGING_HOST", "STAGING_DATABASE_URL"],
-                                environment: ["STAGING_HOST": "staging.example.com",
-                                              "STAGING_DATABASE_URL": "postgresql://app:pw@staging.example.com:5432/db"])
-        #expect(redactor.redact("url=postgresql://app:pw@staging.example.com:5432/db host=staging.example.com")
+        let redactor = Redactor(
+            secretNames: ["STAGING_HOST", "STAGING_DATABASE_URL"],
+            environment: [
+                "STAGING_HOST": "staging.example.com",
+                "STAGING_DATABASE_URL": "postgresql://app:pw@staging.example.com:5432/db",
+            ])
+        #expect(
+            redactor.redact("url=postgresql://app:pw@staging.example.com:5432/db host=staging.example.com")
                 == "url=[redacted:STAGING_DATABASE_URL] host=[redacted:STAGING_HOST]")
         #expect(redactor.redactedNames == ["STAGING_DATABASE_URL", "STAGING_HOST"])
     }
 
     @Test func shortValuesAreIgnored() {
-        let redactor = Redactor(secretNames: ["SHORT", "EMPTY", "SPACES", "LONG"],
-                                environment: ["SHORT": "abc", "EMPTY": "", "SPACES": "      ", "LONG": "abcd"])
+        let redactor = Redactor(
+            secretNames: ["SHORT", "EMPTY", "SPACES", "LONG"],
+            environment: ["SHORT": "abc", "EMPTY": "", "SPACES": "      ", "LONG": "abcd"])
         #expect(redactor.redact("abc ab abcd        x") == "abc ab [redacted:LONG]        x")
         #expect(redactor.redactedNames == ["LONG"])
     }
@@ -485,12 +519,15 @@ struct PipelineRedactorTests {
     }
 
     @Test func notifyWebhookIsRedactedEvenWhenNotListed() throws {
-        let pipeline = try Pipeline.parse(yaml: minimal + "secrets: [API_TOKEN]\nnotify: { slack_webhook_env: TEAM_HOOK }\n",
-                                          file: "shiplog.yml")
+        let pipeline = try Pipeline.parse(
+            yaml: minimal + "secrets: [API_TOKEN]\nnotify: { slack_webhook_env: TEAM_HOOK }\n",
+            file: "shiplog.yml")
         #expect(pipeline.secretNames == ["API_TOKEN", "TEAM_HOOK"])
-        let redactor = Redactor(environment: ["TEAM_HOOK": "https://hooks.slack.com/services/T0/B0/x", "API_TOKEN": "tok-1234"],
-                                pipeline: pipeline)
-        #expect(redactor.redact("posting to https://hooks.slack.com/services/T0/B0/x with tok-1234")
+        let redactor = Redactor(
+            environment: ["TEAM_HOOK": "https://hooks.slack.com/services/T0/B0/x", "API_TOKEN": "tok-1234"],
+            pipeline: pipeline)
+        #expect(
+            redactor.redact("posting to https://hooks.slack.com/services/T0/B0/x with tok-1234")
                 == "posting to [redacted:TEAM_HOOK] with [redacted:API_TOKEN]")
         #expect(pipeline.missingSecrets(in: [:]) == ["API_TOKEN"])
     }
@@ -507,7 +544,8 @@ struct PipelineRedactorTests {
         let redactor = Redactor(secretNames: ["A", "B"], environment: ["A": "hunter2hunter2", "B": "hunter"])
         let text = Array("x hunter2hunter2 y hunter z hunter2hunt".utf8)
         let whole = redactor.redact(text)
-        #expect(String(decoding: whole, as: UTF8.self)
+        #expect(
+            String(decoding: whole, as: UTF8.self)
                 == "x [redacted:A] y [redacted:B] z [redacted:B]2hunt")
         for split in 0...text.count {
             var stream = redactor.stream()
@@ -530,10 +568,12 @@ struct PipelineValidationTests {
     }
 
     @Test func totalTimeoutTooShortForTheRetriesIsWarned() throws {
-        let pipeline = try Pipeline.parse(yaml: seedExample(replacingLine: 16, with: "  total_timeout: 60s"),
-                                          file: "shiplog.yml")
-        #expect(pipeline.validate() == [
-            "health: total_timeout 1m ends before all 5 attempts can run (up to 90s with timeout 10s and interval 10s)",
-        ])
+        let pipeline = try Pipeline.parse(
+            yaml: seedExample(replacingLine: 16, with: "  total_timeout: 60s"),
+            file: "shiplog.yml")
+        #expect(
+            pipeline.validate() == [
+                "health: total_timeout 1m ends before all 5 attempts can run (up to 90s with timeout 10s and interval 10s)"
+            ])
     }
 }

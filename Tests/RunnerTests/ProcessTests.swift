@@ -5,7 +5,7 @@ import Testing
 @testable import Runner
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Every test here runs real processes through /bin/sh.
@@ -122,8 +122,9 @@ struct ProcessTests {
         var pid: pid_t = 0
         var stage: Int32 = 0
         let started = ContinuousClock.now
-        let result = shiplog_spawn_detailed("/nonexistent/shiplog-missing-shell", argv.pointer, envp.pointer, nil,
-                                            -1, -1, -1, &pid, &stage)
+        let result = shiplog_spawn_detailed(
+            "/nonexistent/shiplog-missing-shell", argv.pointer, envp.pointer, nil,
+            -1, -1, -1, &pid, &stage)
         #expect(result == ENOENT)
         #expect(Int(stage) == SHIPLOG_SPAWN_STAGE_EXEC)
         #expect(pid == 0)
@@ -245,8 +246,10 @@ struct ProcessTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: helper)
         // `sleep` runs as the shell's child: the parent-death signal alone would not reach it.
-        process.arguments = ["echo $$ > \(shellFile).tmp && mv \(shellFile).tmp \(shellFile); "
-                             + "sleep 60 & echo $! > \(jobFile).tmp && mv \(jobFile).tmp \(jobFile); wait"]
+        process.arguments = [
+            "echo $$ > \(shellFile).tmp && mv \(shellFile).tmp \(shellFile); "
+                + "sleep 60 & echo $! > \(jobFile).tmp && mv \(jobFile).tmp \(jobFile); wait"
+        ]
         let stdout = Pipe()
         process.standardOutput = stdout
         try process.run()
@@ -371,8 +374,10 @@ private struct StepRun {
     let logText: String
     let echoed: [String]
 
-    init(_ command: String, environment: [String: String] = ["PATH": "/usr/bin:/bin"], workdir: String? = nil,
-         timeout: Double? = nil, redact: @escaping @Sendable (String) -> String = { $0 }) throws {
+    init(
+        _ command: String, environment: [String: String] = ["PATH": "/usr/bin:/bin"], workdir: String? = nil,
+        timeout: Double? = nil, redact: @escaping @Sendable (String) -> String = { $0 }
+    ) throws {
         let dir = try TempDir()
         let path = dir.path + "/step.log"
         let lines = LineCollector()
@@ -491,8 +496,10 @@ private enum CHelper {
         try source.write(toFile: main, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: compiler)
-        process.arguments = ["-std=gnu11", "-O0", "-I", cspawnDirectory + "/include",
-                             cspawnDirectory + "/cspawn.c", main, "-o", binary]
+        process.arguments = [
+            "-std=gnu11", "-O0", "-I", cspawnDirectory + "/include",
+            cspawnDirectory + "/cspawn.c", main, "-o", binary,
+        ]
         try process.run()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0, "compiling the spawn helper failed")
@@ -530,7 +537,8 @@ private func waitForPid(_ path: String, within limit: Duration) -> pid_t? {
 private func isAlive(_ pid: pid_t) -> Bool {
     guard kill(pid, 0) == 0 else { return false }
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return true }
+        let close = stat.lastIndex(of: ")")
+    else { return true }
     let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
     return state != "Z" && state != "X"
 }

@@ -25,8 +25,10 @@ struct RedactionTests {
     /// Texts made of secret values, their pieces and prefixes, whitespace and filler.
     static func texts(count: Int, seed: UInt64) -> [[UInt8]] {
         var random = Generator(state: seed)
-        let pieces = ["hunter2hunter2", "hunter", "hunt", "hunter2", "  s3cr3t-pad\n", "s3cr3t-pad", "s3cr3t-pa", "line-one-xx\nline-two-yy",
-                      "line-one-xx", "line-two-y", " ", "\n", "x", "é", "[redacted:A]", "\u{1B}[31m"]
+        let pieces = [
+            "hunter2hunter2", "hunter", "hunt", "hunter2", "  s3cr3t-pad\n", "s3cr3t-pad", "s3cr3t-pa", "line-one-xx\nline-two-yy",
+            "line-one-xx", "line-two-y", " ", "\n", "x", "é", "[redacted:A]", "\u{1B}[31m",
+        ]
         return (0..<count).map { _ in
             (0..<random.below(12)).flatMap { _ in Array(pieces[random.below(pieces.count)].utf8) }
         }
@@ -41,14 +43,19 @@ struct RedactionTests {
     }
 
     @Test func processSecretsAreTheWorkflowsTheListedAndThePipelines() throws {
-        let pipeline = try Pipeline.parse(yaml: "environment: staging\nservices: [api]\nsecrets: [API_TOKEN]\ndeploy: { run: 'true' }\n",
-                                          file: "shiplog.yml")
-        let environment = ["SHIPLOG_SECRETS": " DEPLOY_TOKEN , ,OTHER", "DEPLOY_TOKEN": "deploy-token-1", "API_TOKEN": "api-token-22",
-                           "DOCKER_PASSWORD": "dckr-pass-333", "OTHER": "other-4444", "PATH": "/usr/bin"]
-        #expect(Redactor.secretNames(environment: environment, pipeline: pipeline)
+        let pipeline = try Pipeline.parse(
+            yaml: "environment: staging\nservices: [api]\nsecrets: [API_TOKEN]\ndeploy: { run: 'true' }\n",
+            file: "shiplog.yml")
+        let environment = [
+            "SHIPLOG_SECRETS": " DEPLOY_TOKEN , ,OTHER", "DEPLOY_TOKEN": "deploy-token-1", "API_TOKEN": "api-token-22",
+            "DOCKER_PASSWORD": "dckr-pass-333", "OTHER": "other-4444", "PATH": "/usr/bin",
+        ]
+        #expect(
+            Redactor.secretNames(environment: environment, pipeline: pipeline)
                 == Redactor.workflowSecretNames + ["DEPLOY_TOKEN", "OTHER", "API_TOKEN"])
         let redactor = Redactor(environment: environment, pipeline: pipeline)
-        #expect(redactor.redact("deploy-token-1 api-token-22 dckr-pass-333 other-4444 /usr/bin")
+        #expect(
+            redactor.redact("deploy-token-1 api-token-22 dckr-pass-333 other-4444 /usr/bin")
                 == "[redacted:DEPLOY_TOKEN] [redacted:API_TOKEN] [redacted:DOCKER_PASSWORD] [redacted:OTHER] /usr/bin")
         #expect(Redactor(environment: environment).redact("api-token-22") == "api-token-22", "API_TOKEN is the pipeline's")
     }
@@ -101,8 +108,9 @@ struct RedactionTests {
             let filler = StepLog.maxLineBytes - offset
             // More output follows on the same line, so the line outgrows the limit before its newline.
             let command = "head -c \(filler) /dev/zero | tr '\\000' x; printf '%s tail' \"$STAGING_KEY\"; head -c 200000 /dev/zero | tr '\\000' y; echo"
-            let outcome = try StepProcess.run(StepCommand(command: command, environment: ["PATH": "/usr/bin:/bin", "STAGING_KEY": secret]),
-                                              log: log)
+            let outcome = try StepProcess.run(
+                StepCommand(command: command, environment: ["PATH": "/usr/bin:/bin", "STAGING_KEY": secret]),
+                log: log)
             log.close()
             #expect(outcome.succeeded)
             let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -130,8 +138,10 @@ struct RedactionTests {
     /// Whatever the input, the rendering holds no active character, and text without one is unchanged.
     @Test func renderingLeavesNoActiveCharacter() {
         var random = Generator(state: 3)
-        let alphabet: [Unicode.Scalar] = ["a", " ", "\\", "{", "\u{1B}", "\u{07}", "\r", "\n", "\t", "\u{7F}", "\u{85}", "\u{9B}", "\u{9F}",
-                                          "\u{A0}", "é", "\u{61C}", "\u{200E}", "\u{202E}", "\u{2069}", "\u{2028}", "\u{2014}", "✓"]
+        let alphabet: [Unicode.Scalar] = [
+            "a", " ", "\\", "{", "\u{1B}", "\u{07}", "\r", "\n", "\t", "\u{7F}", "\u{85}", "\u{9B}", "\u{9F}",
+            "\u{A0}", "é", "\u{61C}", "\u{200E}", "\u{202E}", "\u{2069}", "\u{2028}", "\u{2014}", "✓",
+        ]
         for _ in 0..<2_000 {
             var text = ""
             for _ in 0..<random.below(20) { text.unicodeScalars.append(alphabet[random.below(alphabet.count)]) }
@@ -143,11 +153,15 @@ struct RedactionTests {
 
     @Test func slackMessageCannotMentionLinkOrBreakTheLine() {
         var state = DeploymentState()
-        state.evolve(.deploymentRequested(DeploymentRequest(deploymentID: "1700000000-abcdef123456", environment: "staging",
-                                                            gitSHA: "abcdef1234567890", gitRef: "main", services: ["api"],
-                                                            triggeredBy: "ci", mode: .run)), at: "2026-01-01T00:00:00.000Z")
-        state.evolve(.deploymentAbandoned(reason: "<!channel> see <https://evil.example|the fix> & \n✅ staging: deployed", by: "x"),
-                     at: "2026-01-01T00:01:00.000Z")
+        state.evolve(
+            .deploymentRequested(
+                DeploymentRequest(
+                    deploymentID: "1700000000-abcdef123456", environment: "staging",
+                    gitSHA: "abcdef1234567890", gitRef: "main", services: ["api"],
+                    triggeredBy: "ci", mode: .run)), at: "2026-01-01T00:00:00.000Z")
+        state.evolve(
+            .deploymentAbandoned(reason: "<!channel> see <https://evil.example|the fix> & \n✅ staging: deployed", by: "x"),
+            at: "2026-01-01T00:01:00.000Z")
         let text = SlackMessage.text(for: state, record: nil)
         #expect(text == #"⚠️ staging: deployment 1700000000-abcdef123456 was abandoned: &lt;!channel&gt; see &lt;https://evil.example|the fix&gt; &amp; \n✅ staging: deployed"#)
     }

@@ -44,9 +44,11 @@ struct RunnerOwnershipTests {
         #expect(Self.eventually { Self.hasEvent(staging, id, "StabilizationWaitStarted") })
 
         // Between steps, where the domain alone would accept an outcome, the runner owns it.
-        for args in [["record", "finish", id, "--status", "failed", "--reason", "x"],
-                     ["record", "phase", id, "smoke", "--status", "succeeded"],
-                     ["record", "health", id, "api_gateway", "--status", "healthy"]] {
+        for args in [
+            ["record", "finish", id, "--status", "failed", "--reason", "x"],
+            ["record", "phase", id, "smoke", "--status", "succeeded"],
+            ["record", "health", id, "api_gateway", "--status", "healthy"],
+        ] {
             let out = staging.shiplog(args)
             #expect(out.status == 5, "\(args): \(out.stderr)")
             #expect(out.stderr.contains("run by `shiplog deploy`"), "\(out.stderr)")
@@ -155,7 +157,7 @@ struct RunnerOwnershipTests {
         let good = staging.deploy("abc123def4567890")
         #expect(good.status == 0, "\(good.stderr)")
         let goodID = try #require(Staging.deploymentID(in: good.stdout))
-        Thread.sleep(forTimeInterval: 1.05)   // a new second, so the ids differ
+        Thread.sleep(forTimeInterval: 1.05)  // a new second, so the ids differ
         return (goodID, try staging.startDeploy("bad0000000000001"))
     }
 

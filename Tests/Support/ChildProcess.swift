@@ -81,8 +81,10 @@ public final class ChildProcess: @unchecked Sendable {
 
 /// Runs `executable` to completion with `input` (if any) on its stdin; see `ChildProcess` for
 /// the environment it gets. A child that cannot be started gives status 127.
-public func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
-                       in directory: URL? = nil, input: String? = nil) -> ProcessOutput {
+public func runProcess(
+    _ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+    in directory: URL? = nil, input: String? = nil
+) -> ProcessOutput {
     let child: ChildProcess
     do {
         child = try ChildProcess(executable, arguments, environment: environment, in: directory)

@@ -69,7 +69,9 @@ public final class PostgresCluster: @unchecked Sendable {
     private init() {
         var bytes = [UInt8](repeating: 0, count: 18)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        superuserPassword = "pw-" + Data(bytes).base64EncodedString()
+        superuserPassword =
+            "pw-"
+            + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "A").replacingOccurrences(of: "/", with: "B")
     }
 
@@ -109,7 +111,8 @@ public final class PostgresCluster: @unchecked Sendable {
     public func terminateBackends(database: String) throws -> Int {
         let server = try running()
         return try withAdminConnection(server) { admin in
-            let result = try admin.query("""
+            let result = try admin.query(
+                """
                 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                 WHERE datname = $1 AND pid <> pg_backend_pid()
                 """, [database])
@@ -205,8 +208,12 @@ public final class PostgresCluster: @unchecked Sendable {
             }
         }
         do {
-            try run(server, "initdb", ["-D", server.data, "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync",
-                                       "-A", "trust", "--auth-host=scram-sha-256", "--pwfile=\(passwordFile)"])
+            try run(
+                server, "initdb",
+                [
+                    "-D", server.data, "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync",
+                    "-A", "trust", "--auth-host=scram-sha-256", "--pwfile=\(passwordFile)",
+                ])
             try? FileManager.default.removeItem(atPath: passwordFile)
             // A port picked now may be taken before the server binds it: try another.
             var attempt = 0
@@ -236,8 +243,9 @@ public final class PostgresCluster: @unchecked Sendable {
         // an immediate stop loses no WAL that reached the kernel.
         let options = "-k \(server.directory) -p \(server.port) -c listen_addresses=127.0.0.1 -c fsync=off"
         do {
-            try run(server, "pg_ctl", ["start", "-D", server.data, "-l", server.log, "-w", "-t", "60", "-o", options],
-                    startsDaemon: true)
+            try run(
+                server, "pg_ctl", ["start", "-D", server.data, "-l", server.log, "-w", "-t", "60", "-o", options],
+                startsDaemon: true)
         } catch {
             let log = (try? String(contentsOfFile: server.log, encoding: .utf8)) ?? ""
             throw ClusterError("\(error); server log ends with:\n\(log.split(separator: "\n").suffix(10).joined(separator: "\n"))")
@@ -253,7 +261,8 @@ public final class PostgresCluster: @unchecked Sendable {
         // end-of-file would wait for them.
         _ = fcntl(pipe.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
         let stop = command(server, "pg_ctl", ["stop", "-D", server.data, "-m", "immediate", "-w", "-t", "60"])
-        let script = "cat >/dev/null; " + stop.map(shellQuoted).joined(separator: " ")
+        let script =
+            "cat >/dev/null; " + stop.map(shellQuoted).joined(separator: " ")
             + " >/dev/null 2>&1; rm -rf " + shellQuoted(server.directory)
         let watcher = Process()
         watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -293,7 +302,8 @@ public final class PostgresCluster: @unchecked Sendable {
     /// "<pid> <start time>" of a running process (the start time tells a reused pid apart), or "".
     private static func ownerRecord(_ pid: pid_t) -> String {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return kill(pid, 0) == 0 ? "\(pid)" : "" }
+            let close = stat.lastIndex(of: ")")
+        else { return kill(pid, 0) == 0 ? "\(pid)" : "" }
         // Fields after the command name: state is field 3, start time field 22.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         return fields.count > 19 ? "\(pid) \(fields[19])" : "\(pid)"
@@ -317,8 +327,9 @@ public final class PostgresCluster: @unchecked Sendable {
             let script = #"closes=""; for path in /proc/$$/fd/*; do fd=${path##*/}; [ "$fd" -gt 2 ] && closes="$closes $fd>&-"; done; eval "\"\$@\"$closes""#
             argv = ["/bin/bash", "-c", script, "bash"] + argv
         }
-        let result = runProcess(URL(fileURLWithPath: argv[0]), Array(argv.dropFirst()),
-                                in: URL(fileURLWithPath: server.directory))
+        let result = runProcess(
+            URL(fileURLWithPath: argv[0]), Array(argv.dropFirst()),
+            in: URL(fileURLWithPath: server.directory))
         guard result.status == 0 else {
             throw ClusterError("\(program) \(arguments.prefix(1).joined()) failed (status \(result.status)): \(result.stderr)\(result.stdout)")
         }

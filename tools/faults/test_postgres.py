@@ -114,13 +114,7 @@ def crashed_appends(faults, postgres, pg_ledger, shiplog, workdir, plain):
         proc = shiplog.spawn(["debug", "append-loop", "--db", url, "--stream", "load", "--count", 1_000_000, "--mode", "shared"],
                              plain, workdir, out, err)
         started = wait_for_acknowledgements(proc, out, faults.timeout)
-        delay = rng.uniform(0.0, 1.0)
-        time.sleep(delay)
-        try:
-            postgres.crash()
-            code, _ = wait_or_kill(proc, None, faults.timeout)
-        finally:
-            postgres.restart()
+        code, delay = crash_under(postgres, proc, rng.uniform(0.0, 1.0), faults.timeout)
         rounds.append({"n": n, "url": url, "code": code, "err": tail(err, 2000), "started": started, "delay": delay,
                        "acked": printed(out), "events": events_of(shiplog, url)})
     faults.note(SCENARIO, f"server crashed under an append-loop {len(rounds)}×, 0.0–1.0 s after its first append: "
@@ -167,6 +161,18 @@ def test_crash_then_verify_exits_0(crashed_appends, shiplog, plain):
 # --------------------------------------------------------------------------------------------
 # 2. The server stopped while a deployment's step runs
 
+
+
+def crash_under(postgres, proc, delay, timeout):
+    """Waits `delay` seconds, stops the server as a crash would, waits for `proc`, and starts the
+    server again whatever happened; returns (proc's exit code, delay)."""
+    time.sleep(delay)
+    try:
+        postgres.crash()
+        code, _ = wait_or_kill(proc, None, timeout)
+    finally:
+        postgres.restart()
+    return code, delay
 
 PIPELINE = """environment: @ENV@
 services: [api]
@@ -220,13 +226,7 @@ def crashed_deploys(faults, postgres, pg_ledger, shiplog, workdir, plain):
         while not os.path.exists(marker) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         reached = os.path.exists(marker)
-        delay = rng.uniform(0.0, 0.6)
-        time.sleep(delay)
-        try:
-            postgres.crash()
-            code, _ = wait_or_kill(proc, None, faults.timeout)
-        finally:
-            postgres.restart()
+        code, delay = crash_under(postgres, proc, rng.uniform(0.0, 0.6), faults.timeout)
         left = lingering(tag, grace=0.5)  # the step sleeps longer: a step left running is still there
         records = history(shiplog, url)
         deployment_id = records[0]["deployment_id"] if records else None

@@ -157,8 +157,10 @@ public final class ArtifactWriter: ArtifactBlobWriter {
 extension Ledger {
     /// Stores a log or record file for a deployment: the file first, then the event naming it.
     @discardableResult
-    public func storeArtifact(name: String, phase: String, bytes: [UInt8], deploymentID: String,
-                              retentionDays: Int = 365, in artifacts: any ArtifactBlobs) throws -> Artifact {
+    public func storeArtifact(
+        name: String, phase: String, bytes: [UInt8], deploymentID: String,
+        retentionDays: Int = 365, in artifacts: any ArtifactBlobs
+    ) throws -> Artifact {
         try storeArtifact(name: name, phase: phase, deploymentID: deploymentID, retentionDays: retentionDays) {
             try artifacts.put(bytes)
         }
@@ -167,8 +169,10 @@ extension Ledger {
     /// Stores an artifact whose file `content` writes into the store (streaming it, say) and
     /// whose digest and size it returns; called only once the name is known to be free.
     @discardableResult
-    public func storeArtifact(name: String, phase: String, deploymentID: String, retentionDays: Int = 365,
-                              content: () throws -> (sha256: String, size: Int64)) throws -> Artifact {
+    public func storeArtifact(
+        name: String, phase: String, deploymentID: String, retentionDays: Int = 365,
+        content: () throws -> (sha256: String, size: Int64)
+    ) throws -> Artifact {
         try ArtifactStore.validate(name: name)
         guard retentionDays >= 1 else { throw LedgerError.invalid("retention must be at least 1 day") }
         // One name, one artifact, ledger-wide: the projection and the prune key on the name.
@@ -199,17 +203,24 @@ extension Ledger {
         for fact in expired {
             let a = fact.artifact
             let environment = try load(fact.deploymentID).request?.environment ?? ""
-            records.append(ArtifactRecord(row: ArtifactRow(name: a.name, deploymentID: fact.deploymentID, environment: environment,
-                                                           phase: a.phase, sha256: a.sha256, size: a.size, retentionDays: a.retentionDays,
-                                                           storedAt: fact.storedAt, expiresAt: fact.expiresAt, prunedAt: nil,
-                                                           storedPosition: fact.position),
-                                          state: .expired))
+            records.append(
+                ArtifactRecord(
+                    row: ArtifactRow(
+                        name: a.name, deploymentID: fact.deploymentID, environment: environment,
+                        phase: a.phase, sha256: a.sha256, size: a.size, retentionDays: a.retentionDays,
+                        storedAt: fact.storedAt, expiresAt: fact.expiresAt, prunedAt: nil,
+                        storedPosition: fact.position),
+                    state: .expired))
             if dryRun { continue }
             // The same content may back a newer, unexpired artifact: keep the file then.
             if !needed.contains(a.sha256) { _ = try artifacts.remove(sha256: a.sha256) }
-            try append([StreamAppend(stream: Self.stream(artifact: a.name), expected: .any, events: [
-                newEvent(.artifactPruned(name: a.name, sha256: a.sha256, deploymentID: fact.deploymentID)),
-            ])])
+            try append([
+                StreamAppend(
+                    stream: Self.stream(artifact: a.name), expected: .any,
+                    events: [
+                        newEvent(.artifactPruned(name: a.name, sha256: a.sha256, deploymentID: fact.deploymentID))
+                    ])
+            ])
         }
         return records
     }
@@ -229,19 +240,21 @@ extension Ledger {
     func artifactFacts() throws -> [String: ArtifactFact] {
         var facts: [String: ArtifactFact] = [:]
         try store.forEachEvent(ofTypes: ["ArtifactStored", "ArtifactPruned"]) { event in
-                guard let decoded = try Projector.decodeOwn(event) else { return }
-                switch decoded {
-                case .artifactStored(let a):
-                    guard let id = Identifier.deploymentID(inStream: event.stream), Identifier.isValid(a.sha256, as: .digest),
-                          let stored = Timestamp.parse(event.recordedAt) else { return }
-                    let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
-                    facts[id + "/" + a.name] = ArtifactFact(artifact: a, deploymentID: id, position: event.position, storedAt: event.recordedAt,
-                                                            expiresAt: expires)
-                case .artifactPruned(let name, _, let id):
-                    facts[id + "/" + name]?.pruned = true
-                default:
-                    return
-                }
+            guard let decoded = try Projector.decodeOwn(event) else { return }
+            switch decoded {
+            case .artifactStored(let a):
+                guard let id = Identifier.deploymentID(inStream: event.stream), Identifier.isValid(a.sha256, as: .digest),
+                    let stored = Timestamp.parse(event.recordedAt)
+                else { return }
+                let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
+                facts[id + "/" + a.name] = ArtifactFact(
+                    artifact: a, deploymentID: id, position: event.position, storedAt: event.recordedAt,
+                    expiresAt: expires)
+            case .artifactPruned(let name, _, let id):
+                facts[id + "/" + name]?.pruned = true
+            default:
+                return
+            }
         }
         return facts
     }

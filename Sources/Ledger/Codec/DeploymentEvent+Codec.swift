@@ -95,45 +95,54 @@ extension DeploymentEvent {
         case stepStarted(Phase), stepSucceeded(Phase), stepFailed(Phase)
     }
 
-    private static let kinds = KindTable({
-        var kinds: [String: Kind] = [:]
-        // Phase step names first: a name below that is also a step's (ServiceDeployed, RollbackStarted) means the case below.
-        for p in Phase.allCases.reversed() where p != .health {
-            let t = p.eventTypes
-            kinds[t.started] = .stepStarted(p)
-            kinds[t.succeeded] = .stepSucceeded(p)
-            kinds[t.failed] = .stepFailed(p)
-        }
-        // The names come from `typeName`, the one place they are spelled: one sample of each case.
-        let samples: [(DeploymentEvent, Kind)] = [
-            (.deploymentRequested(DeploymentRequest(deploymentID: "", environment: "", gitSHA: "", gitRef: "", services: [],
-                                                    triggeredBy: "", mode: .run)), .requested),
-            (.healthCheckAttempted(HealthAttempt(check: "", target: "", attempt: 0, round: .deploy, httpStatus: nil, latencyMs: 0,
-                                                 error: nil, healthy: true)), .healthAttempt),
-            (.artifactStored(Artifact(name: "", phase: "", sha256: "", size: 0, retentionDays: 1)), .artifact),
-            (.serviceDeployed(service: ""), .serviceDeployed),
-            (.stabilizationWaitStarted(seconds: 0, until: ""), .stabilizationStarted),
-            (.stabilizationWaitFinished, .stabilizationFinished),
-            (.serviceHealthy(check: "", attempts: 0, round: .deploy), .serviceHealthy),
-            (.serviceUnhealthy(check: "", attempts: 0, reason: "", round: .deploy), .serviceUnhealthy),
-            (.healthChecksPassed(round: .deploy), .checksPassed),
-            (.healthChecksFailed(round: .deploy, failed: []), .checksFailed),
-            (.rollbackStarted(targetID: "", targetSHA: "", attempt: 0), .rollbackStarted),
-            (.notificationSent(channel: "", attempts: 0), .notificationSent),
-            (.notificationFailed(channel: "", attempts: 0, error: ""), .notificationFailed),
-            (.deploymentSucceeded, .succeeded),
-            (.deploymentFailed(reason: "", phase: nil), .failed),
-            (.deploymentRolledBack(targetID: "", targetSHA: ""), .rolledBack),
-            (.deploymentAbandoned(reason: "", by: ""), .abandoned),
-            (.deploymentMarkedBad(reason: "", by: ""), .markedBad),
-            (.environmentLocked(deploymentID: ""), .locked),
-            (.environmentReleased(deploymentID: "", status: ""), .released),
-            (.environmentUnlocked(deploymentID: "", reason: "", by: ""), .unlocked),
-            (.artifactPruned(name: "", sha256: "", deploymentID: ""), .pruned),
-        ]
-        for (event, kind) in samples { kinds[event.typeName] = kind }
-        return kinds
-    }())
+    private static let kinds = KindTable(
+        {
+            var kinds: [String: Kind] = [:]
+            // Phase step names first: a name below that is also a step's (ServiceDeployed, RollbackStarted) means the case below.
+            for p in Phase.allCases.reversed() where p != .health {
+                let t = p.eventTypes
+                kinds[t.started] = .stepStarted(p)
+                kinds[t.succeeded] = .stepSucceeded(p)
+                kinds[t.failed] = .stepFailed(p)
+            }
+            // The names come from `typeName`, the one place they are spelled: one sample of each case.
+            let samples: [(DeploymentEvent, Kind)] = [
+                (
+                    .deploymentRequested(
+                        DeploymentRequest(
+                            deploymentID: "", environment: "", gitSHA: "", gitRef: "", services: [],
+                            triggeredBy: "", mode: .run)), .requested
+                ),
+                (
+                    .healthCheckAttempted(
+                        HealthAttempt(
+                            check: "", target: "", attempt: 0, round: .deploy, httpStatus: nil, latencyMs: 0,
+                            error: nil, healthy: true)), .healthAttempt
+                ),
+                (.artifactStored(Artifact(name: "", phase: "", sha256: "", size: 0, retentionDays: 1)), .artifact),
+                (.serviceDeployed(service: ""), .serviceDeployed),
+                (.stabilizationWaitStarted(seconds: 0, until: ""), .stabilizationStarted),
+                (.stabilizationWaitFinished, .stabilizationFinished),
+                (.serviceHealthy(check: "", attempts: 0, round: .deploy), .serviceHealthy),
+                (.serviceUnhealthy(check: "", attempts: 0, reason: "", round: .deploy), .serviceUnhealthy),
+                (.healthChecksPassed(round: .deploy), .checksPassed),
+                (.healthChecksFailed(round: .deploy, failed: []), .checksFailed),
+                (.rollbackStarted(targetID: "", targetSHA: "", attempt: 0), .rollbackStarted),
+                (.notificationSent(channel: "", attempts: 0), .notificationSent),
+                (.notificationFailed(channel: "", attempts: 0, error: ""), .notificationFailed),
+                (.deploymentSucceeded, .succeeded),
+                (.deploymentFailed(reason: "", phase: nil), .failed),
+                (.deploymentRolledBack(targetID: "", targetSHA: ""), .rolledBack),
+                (.deploymentAbandoned(reason: "", by: ""), .abandoned),
+                (.deploymentMarkedBad(reason: "", by: ""), .markedBad),
+                (.environmentLocked(deploymentID: ""), .locked),
+                (.environmentReleased(deploymentID: "", status: ""), .released),
+                (.environmentUnlocked(deploymentID: "", reason: "", by: ""), .unlocked),
+                (.artifactPruned(name: "", sha256: "", deploymentID: ""), .pruned),
+            ]
+            for (event, kind) in samples { kinds[event.typeName] = kind }
+            return kinds
+        }())
 
     /// The type names, open-addressed by FNV-1a of their bytes: for names this short, several
     /// times cheaper than `Dictionary`'s seeded hashing, and it runs once per event.
@@ -169,7 +178,8 @@ extension DeploymentEvent {
                     while slots[slot] >= 0 {
                         let entry = entries[slots[slot]]
                         if entry.count == wanted.count,
-                           wanted.count == 0 || memcmp(all.baseAddress! + entry.start, wanted.baseAddress!, wanted.count) == 0 {
+                            wanted.count == 0 || memcmp(all.baseAddress! + entry.start, wanted.baseAddress!, wanted.count) == 0
+                        {
                             return entry.kind
                         }
                         slot = (slot + 1) & (slots.count - 1)
@@ -288,31 +298,34 @@ struct PayloadFields {
 
 extension DeploymentRequest {
     init(_ f: PayloadFields) throws {
-        self.init(deploymentID: try f.string("deployment_id"), environment: try f.string("environment"), gitSHA: try f.string("git_sha"),
-                  gitRef: try f.string("git_ref"), services: try f.strings("services"), triggeredBy: try f.string("triggered_by"),
-                  mode: try f.raw("mode", as: DeploymentMode.self),
-                  phases: try f.strings("phases").map { name in
-                      guard let p = Phase(rawValue: name) else { throw f.fail("unknown phase \(name)") }
-                      return p
-                  },
-                  checks: try f.strings("checks"), previousStableID: try f.optionalString("previous_stable_id"),
-                  previousStableSHA: try f.optionalString("previous_stable_sha"),
-                  pipelinePath: try f.optionalString("pipeline_path"), pipelineSHA256: try f.optionalString("pipeline_sha256"))
+        self.init(
+            deploymentID: try f.string("deployment_id"), environment: try f.string("environment"), gitSHA: try f.string("git_sha"),
+            gitRef: try f.string("git_ref"), services: try f.strings("services"), triggeredBy: try f.string("triggered_by"),
+            mode: try f.raw("mode", as: DeploymentMode.self),
+            phases: try f.strings("phases").map { name in
+                guard let p = Phase(rawValue: name) else { throw f.fail("unknown phase \(name)") }
+                return p
+            },
+            checks: try f.strings("checks"), previousStableID: try f.optionalString("previous_stable_id"),
+            previousStableSHA: try f.optionalString("previous_stable_sha"),
+            pipelinePath: try f.optionalString("pipeline_path"), pipelineSHA256: try f.optionalString("pipeline_sha256"))
     }
 }
 
 extension HealthAttempt {
     init(_ f: PayloadFields) throws {
-        self.init(check: try f.string("service"), target: try f.string("target"), attempt: try f.exactInt("attempt"),
-                  round: try f.raw("round", as: HealthRound.self), httpStatus: try f.optionalExactInt("http_status"),
-                  latencyMs: try f.exactInt("latency_ms"), error: try f.optionalString("error"), healthy: try f.bool("healthy"))
+        self.init(
+            check: try f.string("service"), target: try f.string("target"), attempt: try f.exactInt("attempt"),
+            round: try f.raw("round", as: HealthRound.self), httpStatus: try f.optionalExactInt("http_status"),
+            latencyMs: try f.exactInt("latency_ms"), error: try f.optionalString("error"), healthy: try f.bool("healthy"))
     }
 }
 
 extension Artifact {
     init(_ f: PayloadFields) throws {
-        self.init(name: try f.string("name"), phase: try f.string("phase"), sha256: try f.string("sha256"),
-                  size: Int64(try f.exactInt("size")), retentionDays: try f.exactInt("retention_days"))
+        self.init(
+            name: try f.string("name"), phase: try f.string("phase"), sha256: try f.string("sha256"),
+            size: Int64(try f.exactInt("size")), retentionDays: try f.exactInt("retention_days"))
     }
 }
 

@@ -34,8 +34,10 @@ extension ArtifactBlobs {
     }
 
     /// Streams the file at `path` in (see `put(readingFrom:path:transform:)`).
-    public func put(file path: String, followSymlinks: Bool = true,
-                    transform: ((_ chunk: [UInt8], _ end: Bool) -> [UInt8])? = nil) throws -> (sha256: String, size: Int64) {
+    public func put(
+        file path: String, followSymlinks: Bool = true,
+        transform: ((_ chunk: [UInt8], _ end: Bool) -> [UInt8])? = nil
+    ) throws -> (sha256: String, size: Int64) {
         let fd: Int32
         do {
             fd = try FileSystem.openForReading(path, followSymlinks: followSymlinks, regularOnly: !followSymlinks)
@@ -49,8 +51,10 @@ extension ArtifactBlobs {
     /// Streams what `fd` reads, one chunk at a time, into the store: memory stays at a few
     /// chunks however large the file. `transform` (a redactor, say) sees every chunk in order,
     /// then an empty chunk with `end` true, and what it returns is what is stored and hashed.
-    public func put(readingFrom fd: Int32, path: String, chunkSize: Int = 1 << 18,
-                    transform: ((_ chunk: [UInt8], _ end: Bool) -> [UInt8])? = nil) throws -> (sha256: String, size: Int64) {
+    public func put(
+        readingFrom fd: Int32, path: String, chunkSize: Int = 1 << 18,
+        transform: ((_ chunk: [UInt8], _ end: Bool) -> [UInt8])? = nil
+    ) throws -> (sha256: String, size: Int64) {
         let writer = try makeWriter()
         while true {
             let chunk: [UInt8]

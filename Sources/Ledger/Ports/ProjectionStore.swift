@@ -69,8 +69,10 @@ public struct ArtifactFilter: Sendable {
     /// Unpruned rows expired at this time.
     public var expiredAt: String?
 
-    public init(environment: String? = nil, deploymentID: String? = nil, expiring: (after: String, through: String)? = nil,
-                expiredAt: String? = nil) {
+    public init(
+        environment: String? = nil, deploymentID: String? = nil, expiring: (after: String, through: String)? = nil,
+        expiredAt: String? = nil
+    ) {
         self.environment = environment
         self.deploymentID = deploymentID
         self.expiring = expiring
@@ -92,8 +94,10 @@ public struct ArtifactRow: Sendable, Equatable {
     public var prunedAt: String?
     public var storedPosition: Int64
 
-    public init(name: String, deploymentID: String, environment: String, phase: String, sha256: String, size: Int64,
-                retentionDays: Int, storedAt: String, expiresAt: String, prunedAt: String?, storedPosition: Int64) {
+    public init(
+        name: String, deploymentID: String, environment: String, phase: String, sha256: String, size: Int64,
+        retentionDays: Int, storedAt: String, expiresAt: String, prunedAt: String?, storedPosition: Int64
+    ) {
         self.name = name
         self.deploymentID = deploymentID
         self.environment = environment

@@ -249,7 +249,8 @@ public final class Projector {
             throw HistoryViolation(event, "recorded_at \(event.recordedAt) is earlier than the stream's previous event (\(last)): time never runs backwards within a stream")
         }
         if event.recordedAt > Timestamp.format(now.addingTimeInterval(Self.maxClockSkew)) {
-            throw HistoryViolation(event, "recorded_at \(event.recordedAt) lies in the future (this machine's clock reads \(Timestamp.format(now)); at most \(Int(Self.maxClockSkew)) s of clock skew is accepted)")
+            throw HistoryViolation(
+                event, "recorded_at \(event.recordedAt) lies in the future (this machine's clock reads \(Timestamp.format(now)); at most \(Int(Self.maxClockSkew)) s of clock skew is accepted)")
         }
         lastTimes[event.stream] = event.recordedAt
     }
@@ -261,9 +262,11 @@ public final class Projector {
     private func insertArtifact(_ a: Artifact, deploymentID: String, environment: String, at event: RecordedEvent) throws {
         let stored = Timestamp.parse(event.recordedAt) ?? Date(timeIntervalSince1970: 0)
         let expires = Timestamp.format(stored.addingTimeInterval(Double(a.retentionDays) * 86_400))
-        try tables.upsert(artifact: ArtifactRow(name: a.name, deploymentID: deploymentID, environment: environment, phase: a.phase,
-                                                sha256: a.sha256, size: a.size, retentionDays: a.retentionDays, storedAt: event.recordedAt,
-                                                expiresAt: expires, prunedAt: nil, storedPosition: event.position))
+        try tables.upsert(
+            artifact: ArtifactRow(
+                name: a.name, deploymentID: deploymentID, environment: environment, phase: a.phase,
+                sha256: a.sha256, size: a.size, retentionDays: a.retentionDays, storedAt: event.recordedAt,
+                expiresAt: expires, prunedAt: nil, storedPosition: event.position))
     }
 
     private func writeRow(_ state: DeploymentState, requestPosition: Int64, lastPosition: Int64) throws {
@@ -272,14 +275,15 @@ public final class Projector {
             guard let f = state.finishedAt.flatMap(Timestamp.parse), let s = state.requestedAt.flatMap(Timestamp.parse) else { return nil }
             return Int64((f.timeIntervalSince(s) * 1000).rounded())
         }()
-        try tables.upsert(deployment: DeploymentRecord(
-            deploymentID: r.deploymentID, environment: r.environment, status: (state.status ?? .running).rawValue, gitSHA: r.gitSHA,
-            gitRef: r.gitRef, servicesDeployed: JSONText.array(state.servicesDeployed.map(JSONText.quote)),
-            healthChecks: Self.healthChecksJSON(state), triggeredBy: r.triggeredBy, mode: r.mode.rawValue, currentPhase: state.currentPhase,
-            startedAt: state.requestedAt ?? "", finishedAt: state.finishedAt, durationMs: duration, previousStableID: r.previousStableID,
-            rolledBackTo: state.status == .rolledBack ? state.rollbackTargetID : nil, failureReason: state.failureReason,
-            markedBadReason: state.markedBadReason, markedBadBy: state.markedBadBy, requestPosition: requestPosition,
-            lastPosition: lastPosition))
+        try tables.upsert(
+            deployment: DeploymentRecord(
+                deploymentID: r.deploymentID, environment: r.environment, status: (state.status ?? .running).rawValue, gitSHA: r.gitSHA,
+                gitRef: r.gitRef, servicesDeployed: JSONText.array(state.servicesDeployed.map(JSONText.quote)),
+                healthChecks: Self.healthChecksJSON(state), triggeredBy: r.triggeredBy, mode: r.mode.rawValue, currentPhase: state.currentPhase,
+                startedAt: state.requestedAt ?? "", finishedAt: state.finishedAt, durationMs: duration, previousStableID: r.previousStableID,
+                rolledBackTo: state.status == .rolledBack ? state.rollbackTargetID : nil, failureReason: state.failureReason,
+                markedBadReason: state.markedBadReason, markedBadBy: state.markedBadBy, requestPosition: requestPosition,
+                lastPosition: lastPosition))
     }
 
     /// The staging workflow's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.

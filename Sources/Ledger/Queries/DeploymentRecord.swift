@@ -7,8 +7,8 @@ public struct DeploymentRecord: Sendable, Equatable {
     public var status: String
     public var gitSHA: String
     public var gitRef: String
-    public var servicesDeployed: String   // JSON array text
-    public var healthChecks: String       // JSON object text
+    public var servicesDeployed: String  // JSON array text
+    public var healthChecks: String  // JSON object text
     public var triggeredBy: String
     public var mode: String
     public var currentPhase: String
@@ -24,10 +24,12 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// The position of the deployment's last event the row reflects.
     public var lastPosition: Int64
 
-    public init(deploymentID: String, environment: String, status: String, gitSHA: String, gitRef: String, servicesDeployed: String,
-                healthChecks: String, triggeredBy: String, mode: String, currentPhase: String, startedAt: String, finishedAt: String?,
-                durationMs: Int64?, previousStableID: String?, rolledBackTo: String?, failureReason: String?, markedBadReason: String?,
-                markedBadBy: String?, requestPosition: Int64, lastPosition: Int64) {
+    public init(
+        deploymentID: String, environment: String, status: String, gitSHA: String, gitRef: String, servicesDeployed: String,
+        healthChecks: String, triggeredBy: String, mode: String, currentPhase: String, startedAt: String, finishedAt: String?,
+        durationMs: Int64?, previousStableID: String?, rolledBackTo: String?, failureReason: String?, markedBadReason: String?,
+        markedBadBy: String?, requestPosition: Int64, lastPosition: Int64
+    ) {
         self.deploymentID = deploymentID
         self.environment = environment
         self.status = status

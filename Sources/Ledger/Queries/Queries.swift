@@ -47,8 +47,10 @@ public struct Queries {
     /// An artifact stored at T with N days of retention expires at exactly T + N × 86 400 s, to the
     /// millisecond: from that instant on it is `expired` (and `prune` takes it); one millisecond before,
     /// it is `expiring_soon`, as it is from `soonDays` days before its expiry on.
-    public func artifacts(environment: String? = nil, deploymentID: String? = nil, expiringWithinDays: Int? = nil,
-                          expiredOnly: Bool = false, now: Date, soonDays: Int = 30) throws -> [ArtifactRecord] {
+    public func artifacts(
+        environment: String? = nil, deploymentID: String? = nil, expiringWithinDays: Int? = nil,
+        expiredOnly: Bool = false, now: Date, soonDays: Int = 30
+    ) throws -> [ArtifactRecord] {
         let nowText = Timestamp.format(now)
         let filter = ArtifactFilter(
             environment: environment, deploymentID: deploymentID,

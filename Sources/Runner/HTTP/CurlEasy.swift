@@ -67,9 +67,10 @@ final class CurlEasy {
         if shiplog_curl_easy_getinfo_long(handle, CURLINFO_OS_ERRNO, &systemErrno) != CURLE_OK {
             systemErrno = 0
         }
-        throw CurlError(easyCode: code, operation: operation(), detail: errorBufferText(),
-                        systemErrno: Int32(truncatingIfNeeded: systemErrno),
-                        responseHeaderTooLarge: headerOverflow(code))
+        throw CurlError(
+            easyCode: code, operation: operation(), detail: errorBufferText(),
+            systemErrno: Int32(truncatingIfNeeded: systemErrno),
+            responseHeaderTooLarge: headerOverflow(code))
     }
 
     /// True when `code` ended a transfer because a response header was too large: the sink
@@ -77,7 +78,7 @@ final class CurlEasy {
     /// memory" and later versions as CURLE_TOO_LARGE (100), while the header block was open.
     private func headerOverflow(_ code: CURLcode) -> Bool {
         if sink.headerTooLarge { return true }
-        let tooLarge: UInt32 = 100 // CURLE_TOO_LARGE, absent from older headers
+        let tooLarge: UInt32 = 100  // CURLE_TOO_LARGE, absent from older headers
         return (code == CURLE_OUT_OF_MEMORY || code.rawValue == tooLarge) && !sink.headersComplete
     }
 
@@ -262,12 +263,14 @@ final class CurlEasy {
         try set(CURLOPT_SSL_VERIFYPEER, 1)
         try set(CURLOPT_SSL_VERIFYHOST, 2)
         try set(CURLOPT_USERAGENT, Self.userAgent)
-        try check(shiplog_curl_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, curlWriteToSink),
-                  Self.describe(CURLOPT_WRITEFUNCTION))
+        try check(
+            shiplog_curl_easy_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, curlWriteToSink),
+            Self.describe(CURLOPT_WRITEFUNCTION))
         // Unretained: the sink is a stored constant of this handle and outlives every transfer.
         try set(CURLOPT_WRITEDATA, pointer: Unmanaged.passUnretained(sink).toOpaque())
-        try check(shiplog_curl_easy_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, curlHeaderToSink),
-                  Self.describe(CURLOPT_HEADERFUNCTION))
+        try check(
+            shiplog_curl_easy_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, curlHeaderToSink),
+            Self.describe(CURLOPT_HEADERFUNCTION))
         try set(CURLOPT_HEADERDATA, pointer: Unmanaged.passUnretained(sink).toOpaque())
     }
 
@@ -276,8 +279,9 @@ final class CurlEasy {
             try set(CURLOPT_PROTOCOLS_STR, Self.allowedProtocols)
             try set(CURLOPT_REDIR_PROTOCOLS_STR, Self.allowedProtocols)
         } else {
-            try check(shiplog_curl_easy_restrict_protocols_legacy(handle, shiplog_curl_proto_http_https()),
-                      "setopt CURLOPT_PROTOCOLS")
+            try check(
+                shiplog_curl_easy_restrict_protocols_legacy(handle, shiplog_curl_proto_http_https()),
+                "setopt CURLOPT_PROTOCOLS")
         }
     }
 }

@@ -25,8 +25,10 @@ struct CurlError: Error, Sendable, CustomStringConvertible {
     /// "write error", which would mislead.
     let responseHeaderTooLarge: Bool
 
-    init(easyCode: CURLcode, operation: String, detail: String, systemErrno: Int32 = 0,
-         responseHeaderTooLarge: Bool = false) {
+    init(
+        easyCode: CURLcode, operation: String, detail: String, systemErrno: Int32 = 0,
+        responseHeaderTooLarge: Bool = false
+    ) {
         self.code = .easy(easyCode.rawValue)
         self.operation = operation
         self.message = String(cString: curl_easy_strerror(easyCode))

@@ -59,8 +59,9 @@ final class CurlMulti {
             if running == 0 {
                 // libcurl posts a CURLMSG_DONE for every transfer before it stops counting it.
                 guard attached.isEmpty else {
-                    throw CurlError(multiCode: CURLM_INTERNAL_ERROR,
-                                    operation: "\(attached.count) transfers ended without a result")
+                    throw CurlError(
+                        multiCode: CURLM_INTERNAL_ERROR,
+                        operation: "\(attached.count) transfers ended without a result")
                 }
                 return
             }
@@ -72,7 +73,8 @@ final class CurlMulti {
         var remaining: Int32 = 0
         while let message = curl_multi_info_read(handle, &remaining) {
             guard message.pointee.msg == CURLMSG_DONE, let easyHandle = message.pointee.easy_handle,
-                  let easy = attached[easyHandle] else { continue }
+                let easy = attached[easyHandle]
+            else { continue }
             // Read the result before removing: the message does not survive the removal.
             let code = shiplog_curl_msg_result(message)
             try check(curl_multi_remove_handle(handle, easyHandle), "curl_multi_remove_handle")

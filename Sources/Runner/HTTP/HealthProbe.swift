@@ -41,8 +41,9 @@ public enum HealthProbe {
         do {
             try multi.run { transfer, code in
                 guard let index = indexOfTransfer[ObjectIdentifier(transfer)] else { return }
-                results[index] = result(of: transfer, code: code, for: requests[index],
-                                        timeoutMs: timeouts[index])
+                results[index] = result(
+                    of: transfer, code: code, for: requests[index],
+                    timeoutMs: timeouts[index])
             }
         } catch {
             for index in results.indices where results[index] == nil {
@@ -65,26 +66,31 @@ public enum HealthProbe {
         return transfer
     }
 
-    private static func result(of transfer: CurlEasy, code: CURLcode, for request: HealthProbeRequest,
-                               timeoutMs: Int) -> HealthProbeResult {
+    private static func result(
+        of transfer: CurlEasy, code: CURLcode, for request: HealthProbeRequest,
+        timeoutMs: Int
+    ) -> HealthProbeResult {
         let status = (try? transfer.responseCode()) ?? nil
         let latency = (try? transfer.totalTimeMilliseconds()) ?? 0
         let problem: String?
         if let failure = transfer.transferError(code) {
             problem = failure.summary(timeoutMs: timeoutMs)
         } else if let status {
-            problem = status == request.expectedStatus
+            problem =
+                status == request.expectedStatus
                 ? nil
                 : "expected HTTP \(request.expectedStatus), got \(status)"
         } else {
             problem = "no HTTP status received"
         }
-        return HealthProbeResult(service: request.service, url: request.url, httpStatus: status,
-                                 latencyMs: latency, error: problem, healthy: problem == nil)
+        return HealthProbeResult(
+            service: request.service, url: request.url, httpStatus: status,
+            latencyMs: latency, error: problem, healthy: problem == nil)
     }
 
     private static func failed(_ request: HealthProbeRequest, _ problem: String) -> HealthProbeResult {
-        HealthProbeResult(service: request.service, url: request.url, httpStatus: nil, latencyMs: 0,
-                          error: problem, healthy: false)
+        HealthProbeResult(
+            service: request.service, url: request.url, httpStatus: nil, latencyMs: 0,
+            error: problem, healthy: false)
     }
 }

@@ -14,8 +14,10 @@ public struct HealthProbeRequest: Sendable, Equatable, Codable {
     /// A PEM file of CA certificates to trust instead of the system store, for private CAs.
     public var caFile: String?
 
-    public init(service: String, url: String, expectedStatus: Int = 200, timeout: Double = 10,
-                caFile: String? = nil) {
+    public init(
+        service: String, url: String, expectedStatus: Int = 200, timeout: Double = 10,
+        caFile: String? = nil
+    ) {
         self.service = service
         self.url = url
         self.expectedStatus = expectedStatus

@@ -12,8 +12,10 @@ public struct HealthProbeResult: Sendable, Equatable, Codable {
     /// No transport error and `httpStatus` equal to the request's expected status.
     public var healthy: Bool
 
-    public init(service: String, url: String, httpStatus: Int?, latencyMs: Int, error: String?,
-                healthy: Bool) {
+    public init(
+        service: String, url: String, httpStatus: Int?, latencyMs: Int, error: String?,
+        healthy: Bool
+    ) {
         self.service = service
         self.url = url
         self.httpStatus = httpStatus

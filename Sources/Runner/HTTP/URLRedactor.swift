@@ -27,7 +27,8 @@ struct URLRedactor: Sendable {
         pieces.insert(trimmed)
         Self.addSplitParts(of: trimmed, to: &pieces)
         Self.addCurlParts(of: trimmed, to: &pieces)
-        fragments = pieces
+        fragments =
+            pieces
             .filter { $0.count >= Self.minimumFragmentLength || $0 == url && !url.isEmpty }
             .sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
@@ -84,8 +85,10 @@ struct URLRedactor: Sendable {
         guard let parsed = curl_url() else { return }
         defer { curl_url_cleanup(parsed) }
         guard curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK else { return }
-        let parts = [CURLUPART_URL, CURLUPART_HOST, CURLUPART_PATH, CURLUPART_QUERY,
-                     CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_FRAGMENT]
+        let parts = [
+            CURLUPART_URL, CURLUPART_HOST, CURLUPART_PATH, CURLUPART_QUERY,
+            CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_FRAGMENT,
+        ]
         for part in parts {
             var value: UnsafeMutablePointer<CChar>?
             guard curl_url_get(parsed, part, &value, 0) == CURLUE_OK, let value else { continue }

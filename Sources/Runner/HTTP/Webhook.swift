@@ -25,8 +25,10 @@ public enum Webhook {
     ///   - totalTimeout: seconds the whole delivery may take, attempts and pauses included;
     ///     nil for no bound beyond `(1 + retries) × timeout + retries × retryDelay`.
     ///   - caFile: a PEM file of CA certificates to trust instead of the system store.
-    public static func postJSON(url: String, body: String, timeout: Double, retries: Int,
-                                retryDelay: Double, totalTimeout: Double? = nil, caFile: String? = nil) -> WebhookOutcome {
+    public static func postJSON(
+        url: String, body: String, timeout: Double, retries: Int,
+        retryDelay: Double, totalTimeout: Double? = nil, caFile: String? = nil
+    ) -> WebhookOutcome {
         let redactor = URLRedactor(url: url)
         let clock = ContinuousClock()
         let deadline = totalTimeout.map { clock.now.advanced(by: .milliseconds(CurlEasy.milliseconds(fromSeconds: $0))) }
@@ -35,8 +37,9 @@ public enum Webhook {
         do {
             transfer = try makeTransfer(url: url, body: body, timeout: timeout, caFile: caFile)
         } catch {
-            return WebhookOutcome(delivered: false, attempts: 0, httpStatus: nil,
-                                  error: redactor.redact(error.summary(timeoutMs: timeoutMs)))
+            return WebhookOutcome(
+                delivered: false, attempts: 0, httpStatus: nil,
+                error: redactor.redact(error.summary(timeoutMs: timeoutMs)))
         }
 
         let maximumAttempts = 1 + max(0, retries)
@@ -83,8 +86,10 @@ public enum Webhook {
         return WebhookOutcome(delivered: false, attempts: attempts, httpStatus: status, error: problem)
     }
 
-    private static func makeTransfer(url: String, body: String, timeout: Double,
-                                     caFile: String?) throws(CurlError) -> CurlEasy {
+    private static func makeTransfer(
+        url: String, body: String, timeout: Double,
+        caFile: String?
+    ) throws(CurlError) -> CurlEasy {
         // A small body cap: only a failure's first words are ever of interest.
         let transfer = try CurlEasy(bodyLimit: 4096)
         try transfer.setURL(url)

@@ -17,11 +17,13 @@ public struct CommandStep: Sendable, Equatable {
     /// The directory to run in; relative paths are relative to the pipeline file's directory.
     public var workdir: String?
 
-    public init(run: String,
-                timeout: Duration? = nil,
-                onInterrupt: InterruptPolicy = .rerun,
-                env: [String: String] = [:],
-                workdir: String? = nil) {
+    public init(
+        run: String,
+        timeout: Duration? = nil,
+        onInterrupt: InterruptPolicy = .rerun,
+        env: [String: String] = [:],
+        workdir: String? = nil
+    ) {
         self.run = run
         self.timeout = timeout
         self.onInterrupt = onInterrupt

@@ -28,9 +28,11 @@ public struct HealthCheck: Sendable, Equatable {
     }
 
     /// An HTTP check.
-    public static func http(name: String, url: String,
-                            expectStatus: Int = defaultExpectStatus,
-                            critical: Bool = true) -> HealthCheck {
+    public static func http(
+        name: String, url: String,
+        expectStatus: Int = defaultExpectStatus,
+        critical: Bool = true
+    ) -> HealthCheck {
         HealthCheck(name: name, kind: .http(url: url, expectStatus: expectStatus), critical: critical)
     }
 

@@ -34,14 +34,16 @@ public struct HealthConfig: Sendable, Equatable {
     /// The smoke tests, run after the checks pass.
     public var smoke: CommandStep?
 
-    public init(stabilize: Duration = defaultStabilize,
-                retries: Int = defaultRetries,
-                interval: Duration = defaultInterval,
-                timeout: Duration = defaultTimeout,
-                totalTimeout: Duration = defaultTotalTimeout,
-                caFile: String? = nil,
-                checks: [HealthCheck] = [],
-                smoke: CommandStep? = nil) {
+    public init(
+        stabilize: Duration = defaultStabilize,
+        retries: Int = defaultRetries,
+        interval: Duration = defaultInterval,
+        timeout: Duration = defaultTimeout,
+        totalTimeout: Duration = defaultTotalTimeout,
+        caFile: String? = nil,
+        checks: [HealthCheck] = [],
+        smoke: CommandStep? = nil
+    ) {
         self.stabilize = stabilize
         self.retries = retries
         self.interval = interval

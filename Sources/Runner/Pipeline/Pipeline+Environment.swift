@@ -28,34 +28,39 @@ extension Pipeline {
     public func applyingEnvironment(_ env: [String: String]) throws(PipelineError) -> Pipeline {
         var pipeline = self
         if let value = Self.overrideValue("HEALTH_CHECK_TIMEOUT", in: env) {
-            pipeline.health.totalTimeout = try Self.durationOverride("HEALTH_CHECK_TIMEOUT", value,
-                                                                     setting: "health.total_timeout",
-                                                                     example: "300", allowZero: false)
+            pipeline.health.totalTimeout = try Self.durationOverride(
+                "HEALTH_CHECK_TIMEOUT", value,
+                setting: "health.total_timeout",
+                example: "300", allowZero: false)
         }
         if let value = Self.overrideValue("HEALTH_CHECK_RETRIES", in: env) {
             guard let retries = PipelineSyntax.parseWholeNumber(value), retries >= 1 else {
-                throw Self.overrideError("HEALTH_CHECK_RETRIES", value,
-                                         expected: "a whole number ≥ 1 (such as 5)", setting: "health.retries")
+                throw Self.overrideError(
+                    "HEALTH_CHECK_RETRIES", value,
+                    expected: "a whole number ≥ 1 (such as 5)", setting: "health.retries")
             }
             pipeline.health.retries = retries
         }
         if let value = Self.overrideValue("HEALTH_CHECK_INTERVAL", in: env) {
-            pipeline.health.interval = try Self.durationOverride("HEALTH_CHECK_INTERVAL", value,
-                                                                 setting: "health.interval",
-                                                                 example: "10", allowZero: true)
+            pipeline.health.interval = try Self.durationOverride(
+                "HEALTH_CHECK_INTERVAL", value,
+                setting: "health.interval",
+                example: "10", allowZero: true)
         }
         if let value = Self.overrideValue("DEPLOYMENT_LOG_DIR", in: env) {
             pipeline.artifacts.dir = value
         }
         if let value = Self.overrideValue("SHIPLOG_HEALTH_STABILIZE", in: env) {
-            pipeline.health.stabilize = try Self.durationOverride("SHIPLOG_HEALTH_STABILIZE", value,
-                                                                  setting: "health.stabilize",
-                                                                  example: "30", allowZero: true)
+            pipeline.health.stabilize = try Self.durationOverride(
+                "SHIPLOG_HEALTH_STABILIZE", value,
+                setting: "health.stabilize",
+                example: "30", allowZero: true)
         }
         if let value = Self.overrideValue("SHIPLOG_HEALTH_REQUEST_TIMEOUT", in: env) {
-            pipeline.health.timeout = try Self.durationOverride("SHIPLOG_HEALTH_REQUEST_TIMEOUT", value,
-                                                                setting: "health.timeout",
-                                                                example: "10", allowZero: false)
+            pipeline.health.timeout = try Self.durationOverride(
+                "SHIPLOG_HEALTH_REQUEST_TIMEOUT", value,
+                setting: "health.timeout",
+                example: "10", allowZero: false)
         }
 
         let secretNames = Redactor.secretNames(environment: env, pipeline: self)
@@ -69,8 +74,10 @@ extension Pipeline {
                 let secrets = Self.variables(in: url).filter(secretNames.contains)
                 guard secrets.isEmpty else {
                     let names = secrets.map { "${\($0)}" }.joined(separator: ", ")
-                    throw origin.error(at: path, "\(PipelineSyntax.quoted(url)) is not an http:// or https:// URL with a host once "
-                                       + "its variables are replaced; check the value of \(names) (a secret, not shown)")
+                    throw origin.error(
+                        at: path,
+                        "\(PipelineSyntax.quoted(url)) is not an http:// or https:// URL with a host once "
+                            + "its variables are replaced; check the value of \(names) (a secret, not shown)")
                 }
                 throw origin.error(at: path, problem + " (after replacing the variables in \(PipelineSyntax.quoted(url)))")
             }
@@ -99,8 +106,10 @@ extension Pipeline {
         return names
     }
 
-    private func expandVariables(in text: String, path: String,
-                                 env: [String: String]) throws(PipelineError) -> String {
+    private func expandVariables(
+        in text: String, path: String,
+        env: [String: String]
+    ) throws(PipelineError) -> String {
         let pieces: [PipelineSyntax.Piece]
         switch PipelineSyntax.pieces(of: text) {
         case let .success(value): pieces = value
@@ -126,20 +135,26 @@ extension Pipeline {
         return value
     }
 
-    private static func durationOverride(_ variable: String, _ value: String, setting: String,
-                                         example: String, allowZero: Bool) throws(PipelineError) -> Duration {
+    private static func durationOverride(
+        _ variable: String, _ value: String, setting: String,
+        example: String, allowZero: Bool
+    ) throws(PipelineError) -> Duration {
         guard let duration = PipelineSyntax.parseDuration(value), allowZero || duration > .zero else {
             let bound = allowZero ? "" : " greater than zero"
-            throw overrideError(variable, value,
-                                expected: "a number of seconds\(bound) (such as \(example)) or a duration such as 30s or 5m",
-                                setting: setting)
+            throw overrideError(
+                variable, value,
+                expected: "a number of seconds\(bound) (such as \(example)) or a duration such as 30s or 5m",
+                setting: setting)
         }
         return duration
     }
 
-    private static func overrideError(_ variable: String, _ value: String, expected: String,
-                                      setting: String) -> PipelineError {
-        PipelineError(file: "environment", path: variable,
-                      message: "expected \(expected), found \(PipelineSyntax.quoted(value)) (it overrides \(setting))")
+    private static func overrideError(
+        _ variable: String, _ value: String, expected: String,
+        setting: String
+    ) -> PipelineError {
+        PipelineError(
+            file: "environment", path: variable,
+            message: "expected \(expected), found \(PipelineSyntax.quoted(value)) (it overrides \(setting))")
     }
 }

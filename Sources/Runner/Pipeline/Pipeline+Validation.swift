@@ -24,7 +24,8 @@ extension Pipeline {
             let attempts = health.retries
             let worstCase = health.timeout * attempts + health.interval * (attempts - 1)
             if worstCase > health.totalTimeout {
-                warnings.append("""
+                warnings.append(
+                    """
                     health: total_timeout \(PipelineSyntax.format(health.totalTimeout)) ends before all \
                     \(attempts) attempts can run (up to \(PipelineSyntax.format(worstCase)) with timeout \
                     \(PipelineSyntax.format(health.timeout)) and interval \(PipelineSyntax.format(health.interval)))
@@ -49,8 +50,10 @@ extension Pipeline {
     private static func isLoopback(_ url: String) -> Bool {
         let rest = url.dropFirst("http://".count)
         let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        let name = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }) + "]"
-                                       : String(host.prefix { $0 != ":" })
+        let name =
+            host.hasPrefix("[")
+            ? String(host.prefix { $0 != "]" }) + "]"
+            : String(host.prefix { $0 != ":" })
         return name == "localhost" || name.hasPrefix("127.") || name == "[::1]"
     }
 }

@@ -43,18 +43,20 @@ public struct Pipeline: Sendable, Equatable {
 
     var origin: PipelineOrigin
 
-    public init(environment: String,
-                services: [String],
-                secrets: [String] = [],
-                preflight: [PreflightCheck] = [],
-                migrate: CommandStep? = nil,
-                build: CommandStep? = nil,
-                image: CommandStep? = nil,
-                deploy: CommandStep,
-                health: HealthConfig = HealthConfig(),
-                rollback: CommandStep? = nil,
-                notify: NotifyConfig? = nil,
-                artifacts: ArtifactsConfig = ArtifactsConfig()) {
+    public init(
+        environment: String,
+        services: [String],
+        secrets: [String] = [],
+        preflight: [PreflightCheck] = [],
+        migrate: CommandStep? = nil,
+        build: CommandStep? = nil,
+        image: CommandStep? = nil,
+        deploy: CommandStep,
+        health: HealthConfig = HealthConfig(),
+        rollback: CommandStep? = nil,
+        notify: NotifyConfig? = nil,
+        artifacts: ArtifactsConfig = ArtifactsConfig()
+    ) {
         self.environment = environment
         self.services = services
         self.secrets = secrets

@@ -27,7 +27,8 @@ struct PipelineOrigin: Sendable, Equatable {
     /// An error about the node at `path`, positioned when the position is known.
     func error(at path: String, _ message: String) -> PipelineError {
         let position = positions[path]
-        return PipelineError(file: file, line: position?.line, column: position?.column,
-                             path: path, message: message)
+        return PipelineError(
+            file: file, line: position?.line, column: position?.column,
+            path: path, message: message)
     }
 }

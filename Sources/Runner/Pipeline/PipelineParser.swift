@@ -7,11 +7,15 @@ typealias YAMLNode = Yams.Node
 /// Turns the node tree of a `shiplog.yml` into a ``Pipeline``, positioning every error at the
 /// node it is about.
 struct PipelineParser {
-    static let topLevelKeys = ["environment", "services", "secrets", "preflight", "migrate", "build",
-                               "image", "deploy", "health", "rollback", "notify", "artifacts"]
+    static let topLevelKeys = [
+        "environment", "services", "secrets", "preflight", "migrate", "build",
+        "image", "deploy", "health", "rollback", "notify", "artifacts",
+    ]
     static let stepKeys = ["run", "timeout", "on_interrupt", "env", "workdir"]
-    static let healthKeys = ["stabilize", "retries", "interval", "timeout", "total_timeout",
-                             "ca_file", "checks", "smoke"]
+    static let healthKeys = [
+        "stabilize", "retries", "interval", "timeout", "total_timeout",
+        "ca_file", "checks", "smoke",
+    ]
     static let httpCheckKeys = ["name", "url", "expect_status", "critical"]
     static let commandCheckKeys = ["name"] + stepKeys + ["critical"]
     static let notifyKeys = ["slack_webhook_env", "timeout"]
@@ -44,8 +48,9 @@ struct PipelineParser {
             throw PipelineError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
         }
         guard let root, !isNull(root) else {
-            throw PipelineError(file: file, line: 1, column: 1,
-                                message: "the file is empty; expected a mapping with at least environment, services and deploy")
+            throw PipelineError(
+                file: file, line: 1, column: 1,
+                message: "the file is empty; expected a mapping with at least environment, services and deploy")
         }
         var pipeline = try pipeline(root)
         var directory = (file as NSString).deletingLastPathComponent
@@ -57,27 +62,31 @@ struct PipelineParser {
     // MARK: The document
 
     private mutating func pipeline(_ root: YAMLNode) throws(PipelineError) -> Pipeline {
-        let top = try fields(root, path: "", allowed: Self.topLevelKeys,
-                             expected: "a mapping of pipeline sections (environment, services, deploy, ...)",
-                             keyOwner: "the top level")
+        let top = try fields(
+            root, path: "", allowed: Self.topLevelKeys,
+            expected: "a mapping of pipeline sections (environment, services, deploy, ...)",
+            keyOwner: "the top level")
         let environmentNode = try top.required("environment", parser: self)
         let environment = try nonEmptyString(environmentNode, path: "environment", expected: "an environment name")
         guard PipelineSyntax.isServiceName(environment) else {
-            throw mismatch(environmentNode, path: "environment",
-                           expected: "an environment name made of letters, digits, '.', '_' and '-'")
+            throw mismatch(
+                environmentNode, path: "environment",
+                expected: "an environment name made of letters, digits, '.', '_' and '-'")
         }
 
-        let services = try names(try top.required("services", parser: self), path: "services",
-                                 what: "service", isValid: PipelineSyntax.isServiceName,
-                                 form: PipelineSyntax.serviceNameForm)
+        let services = try names(
+            try top.required("services", parser: self), path: "services",
+            what: "service", isValid: PipelineSyntax.isServiceName,
+            form: PipelineSyntax.serviceNameForm)
         if services.isEmpty, let node = top["services"] {
             throw error(node, path: "services", "expected at least one service")
         }
 
         var secrets: [String] = []
         if let node = top["secrets"] {
-            secrets = try names(node, path: "secrets", what: "secret", isValid: PipelineSyntax.isVariableName,
-                                form: PipelineSyntax.variableNameForm)
+            secrets = try names(
+                node, path: "secrets", what: "secret", isValid: PipelineSyntax.isVariableName,
+                form: PipelineSyntax.variableNameForm)
         }
         declaredSecrets = Set(secrets)
 
@@ -91,8 +100,9 @@ struct PipelineParser {
         let build = try optionalStep(top, "build")
         let image = try optionalStep(top, "image")
         let deploy = try step(try top.required("deploy", parser: self), path: "deploy", optional: false)
-        var pipeline = Pipeline(environment: environment, services: services, secrets: secrets,
-                                preflight: preflight, migrate: migrate, build: build, image: image, deploy: deploy)
+        var pipeline = Pipeline(
+            environment: environment, services: services, secrets: secrets,
+            preflight: preflight, migrate: migrate, build: build, image: image, deploy: deploy)
         if let node = top["health"], !isNull(node) {
             pipeline.health = try health(node, path: "health")
         }
@@ -110,19 +120,22 @@ struct PipelineParser {
         var checks: [PreflightCheck] = []
         var seen: [String: YAMLNode] = [:]
         for (index, item) in try list(node, path: path, expected: "a list of checks, each with name and run")
-            .enumerated() {
+            .enumerated()
+        {
             let itemPath = "\(path)[\(index)]"
-            let (step, fields) = try commandStep(item, path: itemPath, extraKeys: ["name"],
-                                                 expected: "a check (a mapping with name and run)",
-                                                 keyOwner: "a preflight check")
+            let (step, fields) = try commandStep(
+                item, path: itemPath, extraKeys: ["name"],
+                expected: "a check (a mapping with name and run)",
+                keyOwner: "a preflight check")
             let nameNode = try fields.required("name", parser: self)
             let name = try nonEmptyString(nameNode, path: itemPath + ".name", expected: "a check name")
             guard PipelineSyntax.isServiceName(name) else {
                 throw mismatch(nameNode, path: itemPath + ".name", expected: PipelineSyntax.serviceNameForm)
             }
             if let first = seen[name] {
-                throw error(nameNode, path: itemPath + ".name",
-                            "duplicate preflight check \"\(name)\" (first at \(position(first)))")
+                throw error(
+                    nameNode, path: itemPath + ".name",
+                    "duplicate preflight check \"\(name)\" (first at \(position(first)))")
             }
             seen[name] = nameNode
             checks.append(PreflightCheck(name: name, step: step))
@@ -141,22 +154,29 @@ struct PipelineParser {
     private func step(_ node: YAMLNode, path: String, optional: Bool = true) throws(PipelineError) -> CommandStep {
         let expected = "a command step (a mapping with run)"
         if isNull(node) {
-            throw error(node, path: path, "expected \(expected), found nothing"
-                        + (optional ? "; remove the key to skip this phase" : ""))
+            throw error(
+                node, path: path,
+                "expected \(expected), found nothing"
+                    + (optional ? "; remove the key to skip this phase" : ""))
         }
         if case let .scalar(scalar) = node {
-            throw error(node, path: path,
-                        "expected \(expected), found \(describe(node)); write it as { run: \(scalar.string) }")
+            throw error(
+                node, path: path,
+                "expected \(expected), found \(describe(node)); write it as { run: \(scalar.string) }")
         }
         return try commandStep(node, path: path, extraKeys: [], expected: expected, keyOwner: "a command step").step
     }
 
-    private func commandStep(_ node: YAMLNode, path: String, extraKeys: [String], expected: String,
-                             keyOwner: String) throws(PipelineError) -> (step: CommandStep, fields: Fields) {
-        let fields = try fields(node, path: path, allowed: Self.stepKeys + extraKeys,
-                                expected: expected, keyOwner: keyOwner)
-        let run = try nonEmptyString(try fields.required("run", parser: self), path: path + ".run",
-                                     expected: "a command to run")
+    private func commandStep(
+        _ node: YAMLNode, path: String, extraKeys: [String], expected: String,
+        keyOwner: String
+    ) throws(PipelineError) -> (step: CommandStep, fields: Fields) {
+        let fields = try fields(
+            node, path: path, allowed: Self.stepKeys + extraKeys,
+            expected: expected, keyOwner: keyOwner)
+        let run = try nonEmptyString(
+            try fields.required("run", parser: self), path: path + ".run",
+            expected: "a command to run")
         var step = CommandStep(run: run)
         if let timeout = fields["timeout"] {
             step.timeout = try duration(timeout, path: path + ".timeout", allowZero: false)
@@ -189,12 +209,14 @@ struct PipelineParser {
             let name = key.string
             let valuePath = path + "." + name
             if Self.reservedVariables.contains(name) || name.hasPrefix("SHIPLOG_") {
-                throw error(keyNode, path: valuePath,
-                            "\(name) is set by the runner for every step and cannot be set here")
+                throw error(
+                    keyNode, path: valuePath,
+                    "\(name) is set by the runner for every step and cannot be set here")
             }
             if declaredSecrets.contains(name) {
-                throw error(keyNode, path: valuePath,
-                            "\(name) is a secret: it comes from the runner's environment, never from the file")
+                throw error(
+                    keyNode, path: valuePath,
+                    "\(name) is a secret: it comes from the runner's environment, never from the file")
             }
             guard case let .scalar(value) = valueNode, !isNull(valueNode) else {
                 throw mismatch(valueNode, path: valuePath, expected: "a value (text or a number)")
@@ -207,15 +229,17 @@ struct PipelineParser {
     // MARK: Health
 
     private mutating func health(_ node: YAMLNode, path: String) throws(PipelineError) -> HealthConfig {
-        let fields = try fields(node, path: path, allowed: Self.healthKeys,
-                                expected: "a mapping of health settings", keyOwner: "health")
+        let fields = try fields(
+            node, path: path, allowed: Self.healthKeys,
+            expected: "a mapping of health settings", keyOwner: "health")
         var health = HealthConfig()
         if let node = fields["stabilize"] {
             health.stabilize = try duration(node, path: path + ".stabilize", allowZero: true)
         }
         if let node = fields["retries"] {
-            health.retries = try wholeNumber(node, path: path + ".retries", in: 1...1_000_000,
-                                             expected: "a whole number ≥ 1")
+            health.retries = try wholeNumber(
+                node, path: path + ".retries", in: 1...1_000_000,
+                expected: "a whole number ≥ 1")
         }
         if let node = fields["interval"] {
             health.interval = try duration(node, path: path + ".interval", allowZero: true)
@@ -251,14 +275,17 @@ struct PipelineParser {
             let kind: HealthCheck.Kind
             switch (urlKey, runKey) {
             case (_?, let run?):
-                throw error(run, path: itemPath,
-                            "a check has either url (an HTTP check) or run (a command check), not both")
+                throw error(
+                    run, path: itemPath,
+                    "a check has either url (an HTTP check) or run (a command check), not both")
             case (nil, nil):
-                throw error(item, path: itemPath,
-                            "missing url (for an HTTP check) or run (for a command check)")
+                throw error(
+                    item, path: itemPath,
+                    "missing url (for an HTTP check) or run (for a command check)")
             case (_?, nil):
-                fields = try self.fields(item, path: itemPath, allowed: Self.httpCheckKeys,
-                                         expected: expected, keyOwner: "an HTTP check")
+                fields = try self.fields(
+                    item, path: itemPath, allowed: Self.httpCheckKeys,
+                    expected: expected, keyOwner: "an HTTP check")
                 let urlNode = try fields.required("url", parser: self)
                 let urlPath = itemPath + ".url"
                 let url = try nonEmptyString(urlNode, path: urlPath, expected: "an http:// or https:// URL")
@@ -273,13 +300,15 @@ struct PipelineParser {
                 }
                 var status = HealthCheck.defaultExpectStatus
                 if let node = fields["expect_status"] {
-                    status = try wholeNumber(node, path: itemPath + ".expect_status", in: 100...599,
-                                             expected: "an HTTP status code (100 to 599)")
+                    status = try wholeNumber(
+                        node, path: itemPath + ".expect_status", in: 100...599,
+                        expected: "an HTTP status code (100 to 599)")
                 }
                 kind = .http(url: url, expectStatus: status)
             case (nil, _?):
-                let parsed = try commandStep(item, path: itemPath, extraKeys: ["name", "critical"],
-                                             expected: expected, keyOwner: "a command check")
+                let parsed = try commandStep(
+                    item, path: itemPath, extraKeys: ["name", "critical"],
+                    expected: expected, keyOwner: "a command check")
                 fields = parsed.fields
                 kind = .command(parsed.step)
             }
@@ -290,12 +319,14 @@ struct PipelineParser {
                 throw mismatch(nameNode, path: namePath, expected: PipelineSyntax.checkNameForm)
             }
             if name == Self.smokeResultName {
-                throw error(nameNode, path: namePath,
-                            "\"\(name)\" is reserved for the smoke tests' result; choose another name")
+                throw error(
+                    nameNode, path: namePath,
+                    "\"\(name)\" is reserved for the smoke tests' result; choose another name")
             }
             if let first = seen[name] {
-                throw error(nameNode, path: namePath,
-                            "duplicate check name \"\(name)\" (first at \(position(first)))")
+                throw error(
+                    nameNode, path: namePath,
+                    "duplicate check name \"\(name)\" (first at \(position(first)))")
             }
             seen[name] = nameNode
             var critical = true
@@ -310,15 +341,18 @@ struct PipelineParser {
     // MARK: Notify and artifacts
 
     private func notify(_ node: YAMLNode, path: String) throws(PipelineError) -> NotifyConfig {
-        let fields = try fields(node, path: path, allowed: Self.notifyKeys,
-                                expected: "a mapping with slack_webhook_env", keyOwner: "notify")
+        let fields = try fields(
+            node, path: path, allowed: Self.notifyKeys,
+            expected: "a mapping with slack_webhook_env", keyOwner: "notify")
         let variableNode = try fields.required("slack_webhook_env", parser: self)
-        let variable = try nonEmptyString(variableNode, path: path + ".slack_webhook_env",
-                                          expected: "the name of the environment variable holding the webhook URL")
+        let variable = try nonEmptyString(
+            variableNode, path: path + ".slack_webhook_env",
+            expected: "the name of the environment variable holding the webhook URL")
         guard PipelineSyntax.isVariableName(variable) else {
             if variable.contains("://") {
-                throw error(variableNode, path: path + ".slack_webhook_env",
-                            "expected the name of the environment variable holding the webhook URL, not the URL itself (it is a secret)")
+                throw error(
+                    variableNode, path: path + ".slack_webhook_env",
+                    "expected the name of the environment variable holding the webhook URL, not the URL itself (it is a secret)")
             }
             throw mismatch(variableNode, path: path + ".slack_webhook_env", expected: PipelineSyntax.variableNameForm)
         }
@@ -330,8 +364,9 @@ struct PipelineParser {
     }
 
     private func artifacts(_ node: YAMLNode, path: String) throws(PipelineError) -> ArtifactsConfig {
-        let fields = try fields(node, path: path, allowed: Self.artifactsKeys,
-                                expected: "a mapping with dir and retention", keyOwner: "artifacts")
+        let fields = try fields(
+            node, path: path, allowed: Self.artifactsKeys,
+            expected: "a mapping with dir and retention", keyOwner: "artifacts")
         var artifacts = ArtifactsConfig()
         if let node = fields["dir"] {
             artifacts.dir = try nonEmptyString(node, path: path + ".dir", expected: "a directory")
@@ -366,8 +401,10 @@ struct PipelineParser {
         }
     }
 
-    private func fields(_ node: YAMLNode, path: String, allowed: [String], expected: String,
-                        keyOwner: String) throws(PipelineError) -> Fields {
+    private func fields(
+        _ node: YAMLNode, path: String, allowed: [String], expected: String,
+        keyOwner: String
+    ) throws(PipelineError) -> Fields {
         guard case let .mapping(mapping) = node else { throw mismatch(node, path: path, expected: expected) }
         var values: [String: YAMLNode] = [:]
         for (keyNode, value) in mapping {
@@ -397,8 +434,10 @@ struct PipelineParser {
     }
 
     /// A list of unique names, each valid by `isValid`.
-    private func names(_ node: YAMLNode, path: String, what: String, isValid: (String) -> Bool,
-                       form: String) throws(PipelineError) -> [String] {
+    private func names(
+        _ node: YAMLNode, path: String, what: String, isValid: (String) -> Bool,
+        form: String
+    ) throws(PipelineError) -> [String] {
         var names: [String] = []
         var seen: [String: YAMLNode] = [:]
         for (index, item) in try list(node, path: path, expected: "a list of \(what) names").enumerated() {
@@ -423,26 +462,33 @@ struct PipelineParser {
 
     private func nonEmptyString(_ node: YAMLNode, path: String, expected: String) throws(PipelineError) -> String {
         guard case let .scalar(scalar) = node, !isNull(node),
-              !scalar.string.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            !scalar.string.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        else {
             throw mismatch(node, path: path, expected: expected)
         }
         return scalar.string
     }
 
-    private func wholeNumber(_ node: YAMLNode, path: String, in range: ClosedRange<Int>,
-                             expected: String) throws(PipelineError) -> Int {
+    private func wholeNumber(
+        _ node: YAMLNode, path: String, in range: ClosedRange<Int>,
+        expected: String
+    ) throws(PipelineError) -> Int {
         guard case let .scalar(scalar) = node, let value = PipelineSyntax.parseWholeNumber(scalar.string),
-              range.contains(value) else {
+            range.contains(value)
+        else {
             throw mismatch(node, path: path, expected: expected)
         }
         return value
     }
 
     private func duration(_ node: YAMLNode, path: String, allowZero: Bool) throws(PipelineError) -> Duration {
-        let expected = allowZero ? PipelineSyntax.durationForm
-                                 : PipelineSyntax.durationForm + ", greater than zero"
+        let expected =
+            allowZero
+            ? PipelineSyntax.durationForm
+            : PipelineSyntax.durationForm + ", greater than zero"
         guard case let .scalar(scalar) = node, let value = PipelineSyntax.parseDuration(scalar.string),
-              allowZero || value > .zero else {
+            allowZero || value > .zero
+        else {
             throw mismatch(node, path: path, expected: expected)
         }
         return value
@@ -501,8 +547,8 @@ struct PipelineParser {
     private func syntaxError(_ error: YamlError, yaml: String) -> PipelineError {
         switch error {
         case let .scanner(context, problem, mark, _),
-             let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
+            let .parser(context, problem, mark, _),
+            let .composer(context, problem, mark, _):
             var message = "invalid YAML: \(problem)"
             if problem == "but found another document" {
                 message = "invalid YAML: a pipeline file holds one document, but another starts here"
@@ -524,8 +570,9 @@ struct PipelineParser {
             return PipelineError(file: file, line: line, column: column, message: "invalid YAML: \(problem)")
         case let .duplicatedKeysInMapping(duplicates, context):
             let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
-            return PipelineError(file: file, line: context.mark.line, column: context.mark.column,
-                                 message: "the key \(keys) appears more than once in the same mapping")
+            return PipelineError(
+                file: file, line: context.mark.line, column: context.mark.column,
+                message: "the key \(keys) appears more than once in the same mapping")
         default:
             return PipelineError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
         }

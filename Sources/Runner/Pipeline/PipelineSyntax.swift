@@ -36,7 +36,8 @@ enum PipelineSyntax {
             default: return nil
             }
             guard let value = parseNumber(number),
-                  let part = duration(value, unitNanoseconds: unitNanoseconds) else { return nil }
+                let part = duration(value, unitNanoseconds: unitNanoseconds)
+            else { return nil }
             total += part
             rest = rest[unitEnd...]
         }
@@ -47,8 +48,9 @@ enum PipelineSyntax {
     private static func parseNumber(_ text: Substring) -> (whole: Int64, fraction: Substring)? {
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let wholeDigits = parts.first, !wholeDigits.isEmpty, wholeDigits.count <= 12,
-              wholeDigits.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let whole = Int64(wholeDigits) else { return nil }
+            wholeDigits.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let whole = Int64(wholeDigits)
+        else { return nil }
         if parts.count == 2 {
             let fraction = parts[1]
             guard !fraction.isEmpty, fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
@@ -57,8 +59,10 @@ enum PipelineSyntax {
         return (whole, "")
     }
 
-    private static func duration(_ value: (whole: Int64, fraction: Substring)?,
-                                 unitNanoseconds: Int64) -> Duration? {
+    private static func duration(
+        _ value: (whole: Int64, fraction: Substring)?,
+        unitNanoseconds: Int64
+    ) -> Duration? {
         guard let value else { return nil }
         let (wholeNanos, overflow) = value.whole.multipliedReportingOverflow(by: unitNanoseconds)
         guard !overflow else { return nil }
@@ -102,16 +106,18 @@ enum PipelineSyntax {
 
     /// `[A-Za-z0-9._-]+`: services, preflight checks, the environment.
     static func isServiceName(_ text: String) -> Bool {
-        !text.isEmpty && text.unicodeScalars.allSatisfy {
-            $0.isASCIIAlphanumeric || $0 == "." || $0 == "_" || $0 == "-"
-        }
+        !text.isEmpty
+            && text.unicodeScalars.allSatisfy {
+                $0.isASCIIAlphanumeric || $0 == "." || $0 == "_" || $0 == "-"
+            }
     }
 
     /// `[a-z0-9_]+`: health checks.
     static func isCheckName(_ text: String) -> Bool {
-        !text.isEmpty && text.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
-        }
+        !text.isEmpty
+            && text.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+            }
     }
 
     /// `[A-Za-z_][A-Za-z0-9_]*`: environment variables.
@@ -142,8 +148,9 @@ enum PipelineSyntax {
                 }
                 let name = String(text[nameStart..<close])
                 guard isVariableName(name) else {
-                    return .failure(VariableSyntaxError(
-                        message: "${\(name)} does not name an environment variable; expected \(variableNameForm)"))
+                    return .failure(
+                        VariableSyntaxError(
+                            message: "${\(name)} does not name an environment variable; expected \(variableNameForm)"))
                 }
                 if !literal.isEmpty { pieces.append(.literal(literal)); literal = "" }
                 pieces.append(.variable(name))

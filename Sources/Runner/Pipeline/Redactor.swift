@@ -24,8 +24,10 @@ public struct Redactor: Sendable {
 
     /// The secrets the staging workflow passes to its jobs: redacted whether or not a pipeline
     /// file names them.
-    public static let workflowSecretNames = ["STAGING_DATABASE_URL", "DOCKER_USERNAME", "DOCKER_PASSWORD", "STAGING_HOST",
-                                             "STAGING_USER", "STAGING_KEY", "SLACK_WEBHOOK"]
+    public static let workflowSecretNames = [
+        "STAGING_DATABASE_URL", "DOCKER_USERNAME", "DOCKER_PASSWORD", "STAGING_HOST",
+        "STAGING_USER", "STAGING_KEY", "SLACK_WEBHOOK",
+    ]
 
     /// The variable that names more secrets, comma-separated: `SHIPLOG_SECRETS=DEPLOY_TOKEN,API_KEY`.
     public static let extraSecretsVariable = "SHIPLOG_SECRETS"

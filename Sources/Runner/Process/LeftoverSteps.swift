@@ -16,7 +16,8 @@ public enum LeftoverSteps {
         var found: [Int32] = []
         for entry in entries {
             guard let pid = Int32(entry), !exempt.contains(pid),
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ")
+            else { continue }
             if data.split(separator: 0).contains(where: { $0.elementsEqual(needle) }) { found.append(pid) }
         }
         return found.sorted()
@@ -37,7 +38,8 @@ public enum LeftoverSteps {
 
     private static func isZombie(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
+            let close = stat.lastIndex(of: ")")
+        else { return true }
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
@@ -46,7 +48,8 @@ public enum LeftoverSteps {
         var pid = getppid()
         while pid > 1, out.insert(pid).inserted {
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { break }
+                let close = stat.lastIndex(of: ")")
+            else { break }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 1, let parent = Int32(fields[1]) else { break }
             pid = parent

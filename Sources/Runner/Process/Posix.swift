@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import ShiplogFiles
 
@@ -13,9 +13,9 @@ enum Posix {
     /// The calling thread's errno.
     static var errno: Int32 {
         #if canImport(Glibc)
-        return Glibc.errno
+            return Glibc.errno
         #else
-        return Darwin.errno
+            return Darwin.errno
         #endif
     }
 
@@ -23,9 +23,9 @@ enum Posix {
     static func close(_ fd: Int32) {
         guard fd >= 0 else { return }
         #if canImport(Glibc)
-        _ = Glibc.close(fd)
+            _ = Glibc.close(fd)
         #else
-        _ = Darwin.close(fd)
+            _ = Darwin.close(fd)
         #endif
     }
 }

@@ -1,9 +1,9 @@
 import CSpawn
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Questions about a step's process group.
@@ -17,18 +17,18 @@ enum ProcessGroup {
     static func hasLiveMembers(_ pgid: pid_t) -> Bool {
         if shiplog_kill_group(pgid, 0) == ESRCH { return false }
         #if os(Linux)
-        guard let proc = opendir("/proc") else { return true }
-        defer { closedir(proc) }
-        while let entry = readdir(proc) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            guard let proc = opendir("/proc") else { return true }
+            defer { closedir(proc) }
+            while let entry = readdir(proc) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                guard let pid = pid_t(name), let (state, group) = stateAndGroup(of: pid) else { continue }
+                if group == pgid && state != UInt8(ascii: "Z") && state != UInt8(ascii: "X") { return true }
             }
-            guard let pid = pid_t(name), let (state, group) = stateAndGroup(of: pid) else { continue }
-            if group == pgid && state != UInt8(ascii: "Z") && state != UInt8(ascii: "X") { return true }
-        }
-        return false
+            return false
         #else
-        return true
+            return true
         #endif
     }
 
@@ -45,7 +45,8 @@ enum ProcessGroup {
         guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let fields = text[(close + 1)...].split(separator: UInt8(ascii: " "))
         guard fields.count >= 3, let state = fields[0].first,
-              let group = pid_t(String(decoding: fields[2], as: UTF8.self)) else { return nil }
+            let group = pid_t(String(decoding: fields[2], as: UTF8.self))
+        else { return nil }
         return (state, group)
     }
 }

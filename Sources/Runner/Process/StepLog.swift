@@ -2,9 +2,9 @@ import Foundation
 import ShiplogFiles
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A step's append-only log file.
@@ -52,8 +52,10 @@ public final class StepLog: @unchecked Sendable {
     ///     line is complete, for live progress; called on the thread running the step. The
     ///     runner's own lines given to `write` are not echoed.
     /// - Throws: `StepLogError` with operation `.open`.
-    public init(path: String, redact: @escaping @Sendable (String) -> String,
-                echo: (@Sendable (String) -> Void)? = nil) throws {
+    public init(
+        path: String, redact: @escaping @Sendable (String) -> String,
+        echo: (@Sendable (String) -> Void)? = nil
+    ) throws {
         self.path = path
         self.redact = redact
         self.echo = echo

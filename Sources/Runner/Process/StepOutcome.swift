@@ -20,8 +20,10 @@ public struct StepOutcome: Sendable, Hashable {
     /// owns no process beyond its own end.
     public var leftoverProcesses: Bool
 
-    public init(exitCode: Int32?, signal: Int32?, timedOut: Bool, timeout: Double? = nil,
-                durationMs: Int, leftoverProcesses: Bool = false) {
+    public init(
+        exitCode: Int32?, signal: Int32?, timedOut: Bool, timeout: Double? = nil,
+        durationMs: Int, leftoverProcesses: Bool = false
+    ) {
         self.exitCode = exitCode
         self.signal = signal
         self.timedOut = timedOut

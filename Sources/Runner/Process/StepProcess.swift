@@ -1,9 +1,9 @@
 import CSpawn
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs one pipeline step as a child process: `/bin/sh -c command`.
@@ -56,8 +56,9 @@ public enum StepProcess {
         let clock = ContinuousClock()
         let started = clock.now
         let spawnError = withOptionalCString(cmd.workdir) { workdir in
-            shiplog_spawn_detailed(shell, argv.pointer, envp.pointer, workdir,
-                                   devNull, output[1], output[1], &pid, &stage)
+            shiplog_spawn_detailed(
+                shell, argv.pointer, envp.pointer, workdir,
+                devNull, output[1], output[1], &pid, &stage)
         }
         Posix.close(devNull)
         Posix.close(output[1])
@@ -66,8 +67,9 @@ public enum StepProcess {
             throw StepProcessError.cannotStart(reason: spawnFailure(stage: stage, code: spawnError, cmd: cmd))
         }
 
-        let supervisor = StepSupervisor(pid: pid, outputFd: output[0], log: log,
-                                        timeout: cmd.timeout, started: started, clock: clock)
+        let supervisor = StepSupervisor(
+            pid: pid, outputFd: output[0], log: log,
+            timeout: cmd.timeout, started: started, clock: clock)
         return try supervisor.run()
     }
 

@@ -1,9 +1,9 @@
 import CSpawn
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Watches one spawned step until it is over: copies its output into the log, enforces the
@@ -41,8 +41,10 @@ final class StepSupervisor {
     /// Bytes read from the output pipe per read().
     private static let chunkSize = 64 * 1024
 
-    init(pid: pid_t, outputFd: Int32, log: StepLog, timeout: Double?,
-         started: ContinuousClock.Instant, clock: ContinuousClock) {
+    init(
+        pid: pid_t, outputFd: Int32, log: StepLog, timeout: Double?,
+        started: ContinuousClock.Instant, clock: ContinuousClock
+    ) {
         self.pid = pid
         self.outputFd = outputFd
         self.log = log
@@ -70,7 +72,8 @@ final class StepSupervisor {
         let termination = status & 0x7f
         let ended = endedAt ?? clock.now
         let elapsed = started.duration(to: ended)
-        let durationMs = Int(elapsed.components.seconds) * 1000
+        let durationMs =
+            Int(elapsed.components.seconds) * 1000
             + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
         return StepOutcome(
             exitCode: termination == 0 ? (status >> 8) & 0xff : nil,
@@ -209,7 +212,8 @@ final class StepSupervisor {
         guard let next else { return -1 }
         let remaining = now.duration(to: next)
         if remaining <= .zero { return 0 }
-        let ms = remaining.components.seconds * 1000
+        let ms =
+            remaining.components.seconds * 1000
             + (remaining.components.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int32(clamping: ms)
     }

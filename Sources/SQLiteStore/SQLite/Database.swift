@@ -34,7 +34,8 @@ public final class Database {
     init(path: String, options: Options, immutable: Bool = false) throws {
         self.path = path
         var db: OpaquePointer?
-        var flags = (options.readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
+        var flags =
+            (options.readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
             | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         var name = path
         if immutable {
@@ -72,8 +73,10 @@ public final class Database {
     func check(_ rc: Int32, sql: String? = nil) throws -> Int32 {
         switch rc {
         case SQLITE_OK, SQLITE_ROW, SQLITE_DONE: return rc
-        default: throw SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql,
-                                   systemErrno: sqlite3_system_errno(handle))
+        default:
+            throw SQLiteError(
+                code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql,
+                systemErrno: sqlite3_system_errno(handle))
         }
     }
 

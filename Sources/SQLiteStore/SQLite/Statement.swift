@@ -72,9 +72,11 @@ public final class Statement {
         let rc = sqlite3_step(handle)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }
-        throw EventStoreError(SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(database.handle)), sql: sql,
-                                          systemErrno: sqlite3_system_errno(database.handle)),
-                              path: database.path)
+        throw EventStoreError(
+            SQLiteError(
+                code: rc, message: String(cString: sqlite3_errmsg(database.handle)), sql: sql,
+                systemErrno: sqlite3_system_errno(database.handle)),
+            path: database.path)
     }
 
     /// Runs a statement that returns no rows.

@@ -22,7 +22,8 @@ final class TextInterner {
         guard count > 15, let base = bytes.baseAddress else { return (String(decoding: bytes, as: UTF8.self), hash) }
         let slot = Int(hash & 255)
         if let entry = slots[slot], entry.bytes.count == count,
-           entry.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, base, count) == 0 }) {
+            entry.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, base, count) == 0 })
+        {
             return (entry.text, hash)
         }
         let text = String(decoding: bytes, as: UTF8.self)

@@ -55,11 +55,14 @@ struct ArtifactsCommand: ParsableCommand {
                     Terminal.note("no artifacts match")
                     return
                 }
-                out.line(Show.column("NAME", 44) + Show.column("DEPLOYMENT", 23) + Show.column("PHASE", 9) + Show.column("SIZE", 9)
-                         + Show.column("EXPIRES", 20) + "STATE")
+                out.line(
+                    Show.column("NAME", 44) + Show.column("DEPLOYMENT", 23) + Show.column("PHASE", 9) + Show.column("SIZE", 9)
+                        + Show.column("EXPIRES", 20) + "STATE")
                 for a in artifacts {
-                    out.line(TerminalText.visible(Show.column(a.name, 44) + Show.column(a.deploymentID, 23) + Show.column(a.phase, 9)
-                             + Show.column(Show.size(a.size), 9) + Show.column(Show.seconds(a.expiresAt), 20) + a.state.rawValue))
+                    out.line(
+                        TerminalText.visible(
+                            Show.column(a.name, 44) + Show.column(a.deploymentID, 23) + Show.column(a.phase, 9)
+                                + Show.column(Show.size(a.size), 9) + Show.column(Show.seconds(a.expiresAt), 20) + a.state.rawValue))
                 }
                 out.flush()
             }
@@ -91,8 +94,11 @@ struct ArtifactsCommand: ParsableCommand {
                 let pruned = try ledger.prune(now: Date(), dryRun: dryRun, in: artifacts.store(ledger: ledger, ledgerPath: self.ledger.path))
                 let bytes = pruned.reduce(Int64(0)) { $0 + $1.size }
                 if json {
-                    Terminal.out(JSONText.object([("dry_run", dryRun ? "true" : "false"), ("count", String(pruned.count)),
-                                                  ("bytes", String(bytes)), ("artifacts", JSONText.array(pruned.map(\.json)))]))
+                    Terminal.out(
+                        JSONText.object([
+                            ("dry_run", dryRun ? "true" : "false"), ("count", String(pruned.count)),
+                            ("bytes", String(bytes)), ("artifacts", JSONText.array(pruned.map(\.json))),
+                        ]))
                     return
                 }
                 for a in pruned { TerminalText.out("\(dryRun ? "would prune" : "pruned") \(a.name) (\(a.deploymentID), expired \(Show.seconds(a.expiresAt)))") }

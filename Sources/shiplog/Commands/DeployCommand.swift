@@ -133,13 +133,14 @@ struct ValidateCommand: ParsableCommand {
             let missing = pipeline.missingSecrets(in: environment)
             let plan = DeploymentRunner.makePlan(pipeline, environment: environment)
             if json {
-                Terminal.out(JSONText.object([
-                    ("ok", "true"), ("environment", JSONText.quote(pipeline.environment)),
-                    ("phases", JSONText.array(plan.phases.map { JSONText.quote($0.rawValue) })),
-                    ("checks", JSONText.array(plan.checks.map(JSONText.quote))),
-                    ("warnings", JSONText.array(warnings.map(JSONText.quote))),
-                    ("missing_secrets", JSONText.array(missing.map(JSONText.quote))),
-                ]))
+                Terminal.out(
+                    JSONText.object([
+                        ("ok", "true"), ("environment", JSONText.quote(pipeline.environment)),
+                        ("phases", JSONText.array(plan.phases.map { JSONText.quote($0.rawValue) })),
+                        ("checks", JSONText.array(plan.checks.map(JSONText.quote))),
+                        ("warnings", JSONText.array(warnings.map(JSONText.quote))),
+                        ("missing_secrets", JSONText.array(missing.map(JSONText.quote))),
+                    ]))
             } else {
                 TerminalText.out("\(pipelineOptions.config): ok — \(pipeline.environment): \(plan.phases.map(\.rawValue).joined(separator: " → ")); checks: \(plan.checks.joined(separator: ", "))")
                 TerminalText.out("health: stabilize \(plan.stabilizeSeconds) s, \(plan.policy.retries) attempts every \(plan.policy.interval) s, at most \(plan.policy.totalTimeout) s per service")

@@ -34,8 +34,10 @@ struct EventsCommand: ParsableCommand {
                     if json {
                         out.line(e.jsonLine)
                     } else {
-                        out.line(TerminalText.visible(fields: [String(e.position), e.recordedAt, "\(e.stream)@\(e.version)", e.type, e.data],
-                                                      separator: "\t"))
+                        out.line(
+                            TerminalText.visible(
+                                fields: [String(e.position), e.recordedAt, "\(e.stream)@\(e.version)", e.type, e.data],
+                                separator: "\t"))
                     }
                 }
                 if let stream {
@@ -109,9 +111,12 @@ struct EventsCommand: ParsableCommand {
                 let event = NewEvent(id: id?.lowercased() ?? UUIDv7.make(), type: type, schema: schema, data: data, metadata: metadata)
                 let result = try store.append([event], to: stream, expected: expected!)
                 if json {
-                    Terminal.out(JSONText.object([("position", String(result.firstPosition)), ("stream", JSONText.quote(stream)),
-                                                  ("version", String(result.streamVersion)), ("event_id", JSONText.quote(event.id)),
-                                                  ("already_recorded", result.wasAlreadyCommitted ? "true" : "false")]))
+                    Terminal.out(
+                        JSONText.object([
+                            ("position", String(result.firstPosition)), ("stream", JSONText.quote(stream)),
+                            ("version", String(result.streamVersion)), ("event_id", JSONText.quote(event.id)),
+                            ("already_recorded", result.wasAlreadyCommitted ? "true" : "false"),
+                        ]))
                 } else {
                     Terminal.out(String(result.firstPosition))
                     if result.wasAlreadyCommitted { Terminal.note("already recorded: nothing was written") }

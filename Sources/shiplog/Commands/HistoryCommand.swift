@@ -44,9 +44,10 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let (ledger, _) = try asOf.resolve(try self.ledger.ledger(.readOnly))
-            let filter = Queries.Filter(environment: env, status: normalizedStatus,
-                                        since: since.flatMap(TimeArgument.parse).map(Timestamp.format),
-                                        until: until.flatMap(TimeArgument.parse).map(Timestamp.format))
+            let filter = Queries.Filter(
+                environment: env, status: normalizedStatus,
+                since: since.flatMap(TimeArgument.parse).map(Timestamp.format),
+                until: until.flatMap(TimeArgument.parse).map(Timestamp.format))
             let out = StandardOutput()
             var count = 0
             if !json {
@@ -61,7 +62,8 @@ struct HistoryCommand: ParsableCommand {
         }
     }
 
-    static let header = Show.column("DEPLOYMENT", 23) + Show.column("ENV", 10) + Show.column("SHA", 12) + Show.column("STATUS", 11)
+    static let header =
+        Show.column("DEPLOYMENT", 23) + Show.column("ENV", 10) + Show.column("SHA", 12) + Show.column("STATUS", 11)
         + Show.column("STARTED", 20) + Show.column("DURATION", 8) + "ROLLBACK"
 
     static func row(_ r: DeploymentRecord) -> String {

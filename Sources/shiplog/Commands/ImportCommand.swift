@@ -29,8 +29,10 @@ struct ImportCommand: ParsableCommand {
 
     @OptionGroup var ledger: LedgerOptions
     @Argument(help: "The NDJSON file written by `shiplog export --events`.") var file: String
-    @Option(help: ArgumentHelp("Refuse the import unless the event at POSITION has HASH (the digest `shiplog verify` printed, kept elsewhere).",
-                               valueName: "position:hash"))
+    @Option(
+        help: ArgumentHelp(
+            "Refuse the import unless the event at POSITION has HASH (the digest `shiplog verify` printed, kept elsewhere).",
+            valueName: "position:hash"))
     var expect: String?
     @Flag(help: "Print a JSON object instead of text.") var json = false
 
@@ -64,8 +66,9 @@ struct ImportCommand: ParsableCommand {
                         try target.load(batch)
                     } catch let violation as HistoryViolation {
                         let line = violation.position.flatMap { p in batch.firstIndex { $0.position == p }.map { lines[$0] } }
-                        throw Failure("\(file), line \(line.map(String.init) ?? "?"): \(violation.message); nothing was imported",
-                                      code: Exit.dataError)
+                        throw Failure(
+                            "\(file), line \(line.map(String.init) ?? "?"): \(violation.message); nothing was imported",
+                            code: Exit.dataError)
                     } catch EventStoreError.invalidEvent(let detail) {
                         throw Failure("\(file), lines \(firstLine)–\(lineNumber): \(detail); nothing was imported", code: Exit.dataError)
                     } catch let error as EventDecodingError {
@@ -85,8 +88,9 @@ struct ImportCommand: ParsableCommand {
                         batch.append(try decoder.decode(RecordedEvent.self, from: Data(line)))
                         lines.append(lineNumber)
                     } catch {
-                        throw Failure("\(file), line \(lineNumber): not an exported event (\(Self.reason(error))); nothing was imported",
-                                      code: Exit.dataError)
+                        throw Failure(
+                            "\(file), line \(lineNumber): not an exported event (\(Self.reason(error))); nothing was imported",
+                            code: Exit.dataError)
                     }
                     if batch.count == Self.batchSize { try load() }
                 }

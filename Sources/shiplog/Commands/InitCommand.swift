@@ -21,8 +21,11 @@ struct InitCommand: ParsableCommand {
             let version = try store.schemaVersion()
             let head = try store.head()
             if json {
-                Terminal.out(JSONText.object([("path", JSONText.quote(store.location)), ("schema_version", String(version)),
-                                              ("events", String(head.position))]))
+                Terminal.out(
+                    JSONText.object([
+                        ("path", JSONText.quote(store.location)), ("schema_version", String(version)),
+                        ("events", String(head.position)),
+                    ]))
             } else {
                 TerminalText.out("ledger \(store.location) at schema version \(version), \(head.position) events")
             }

@@ -41,7 +41,8 @@ struct LastStableCommand: ParsableCommand {
                     detail = "no deployment of \(env) is recorded\(asOf.asOf.map { " as of \($0)" } ?? "")"
                 } else {
                     let newest = skipped[0]
-                    detail = "none of its \(skipped.count) deployment\(skipped.count == 1 ? "" : "s") succeeded and stayed good "
+                    detail =
+                        "none of its \(skipped.count) deployment\(skipped.count == 1 ? "" : "s") succeeded and stayed good "
                         + "(newest: \(newest.0.deploymentID), \(newest.1))" + (explain ? "" : "; --explain lists them")
                 }
                 throw LedgerError.notFound("no stable version of \(env): \(detail)")
@@ -55,17 +56,26 @@ struct LastStableCommand: ParsableCommand {
                     ("record", stable.json),
                 ]
                 if explain {
-                    members.append(("skipped", JSONText.array(skipped.map { r, why in
-                        JSONText.object([("deployment_id", JSONText.quote(r.deploymentID)), ("git_sha", JSONText.quote(r.gitSHA)),
-                                         ("status", JSONText.quote(r.status)), ("reason", JSONText.quote(why))])
-                    })))
+                    members.append(
+                        (
+                            "skipped",
+                            JSONText.array(
+                                skipped.map { r, why in
+                                    JSONText.object([
+                                        ("deployment_id", JSONText.quote(r.deploymentID)), ("git_sha", JSONText.quote(r.gitSHA)),
+                                        ("status", JSONText.quote(r.status)), ("reason", JSONText.quote(why)),
+                                    ])
+                                })
+                        ))
                 }
                 Terminal.out(JSONText.object(members))
                 return
             }
             // Tab-separated for `cut`: each field shown visibly, so none can hold a tab or a line break.
-            Terminal.out(TerminalText.visible(fields: [stable.gitSHA, stable.deploymentID, Show.seconds(stable.finishedAt ?? stable.startedAt)],
-                                              separator: "\t"))
+            Terminal.out(
+                TerminalText.visible(
+                    fields: [stable.gitSHA, stable.deploymentID, Show.seconds(stable.finishedAt ?? stable.startedAt)],
+                    separator: "\t"))
             if explain {
                 if skipped.isEmpty {
                     TerminalText.out("no newer deployment of \(env) was passed over")

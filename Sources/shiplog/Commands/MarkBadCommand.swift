@@ -33,12 +33,13 @@ struct MarkBadCommand: ParsableCommand {
                 Terminal.note("note: \(restoring) is rolling \(environment) back to \(id) right now; it will end as failed, not as rolled back")
             }
             if json {
-                Terminal.out(JSONText.object([
-                    ("deployment_id", JSONText.quote(id)), ("already_marked", events.isEmpty ? "true" : "false"),
-                    ("reason", JSONText.quote(state.markedBadReason ?? "")),
-                    ("environment", JSONText.quote(environment)),
-                    ("last_stable", stable.map { JSONText.quote($0.deploymentID) } ?? "null"),
-                ]))
+                Terminal.out(
+                    JSONText.object([
+                        ("deployment_id", JSONText.quote(id)), ("already_marked", events.isEmpty ? "true" : "false"),
+                        ("reason", JSONText.quote(state.markedBadReason ?? "")),
+                        ("environment", JSONText.quote(environment)),
+                        ("last_stable", stable.map { JSONText.quote($0.deploymentID) } ?? "null"),
+                    ]))
                 return
             }
             // The reason as recorded (redacted), not as typed.
@@ -47,8 +48,9 @@ struct MarkBadCommand: ParsableCommand {
             } else {
                 TerminalText.out("\(id) marked bad: \(state.markedBadReason ?? "")")
             }
-            TerminalText.note(stable.map { "last stable version of \(environment): \($0.gitSHA) (\($0.deploymentID))" }
-                          ?? "\(environment) has no stable version left to roll back to")
+            TerminalText.note(
+                stable.map { "last stable version of \(environment): \($0.gitSHA) (\($0.deploymentID))" }
+                    ?? "\(environment) has no stable version left to roll back to")
         }
     }
 }

@@ -77,12 +77,13 @@ struct RecordCommand: ParsableCommand {
                     throw Failure("the deployment was recorded but cannot be read back; run `shiplog verify`", code: Exit.software)
                 }
                 if json {
-                    Terminal.out(JSONText.object([
-                        ("deployment_id", JSONText.quote(id)),
-                        ("environment", JSONText.quote(request.environment)),
-                        ("git_sha", JSONText.quote(request.gitSHA)),
-                        ("rollback_target", request.previousStableID.map(JSONText.quote) ?? "null"),
-                    ]))
+                    Terminal.out(
+                        JSONText.object([
+                            ("deployment_id", JSONText.quote(id)),
+                            ("environment", JSONText.quote(request.environment)),
+                            ("git_sha", JSONText.quote(request.gitSHA)),
+                            ("rollback_target", request.previousStableID.map(JSONText.quote) ?? "null"),
+                        ]))
                 } else {
                     TerminalText.out(id)
                 }
@@ -164,21 +165,25 @@ struct RecordCommand: ParsableCommand {
                 let step = before.steps[phase]
                 let sameOutcome = status == .succeeded ? step?.succeeded == true : step?.failure != nil
                 if sameOutcome, let logFile, before.artifacts[phase.logArtifactName(deploymentID: id)] == nil {
-                    let artifact = try keepLog(.file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue,
-                                               of: "the \(phase) outcome", deploymentID: id, retentionDays: retentionDays,
-                                               ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
-                    report(state: try ledger.load(id), events: 1, what: "\(phase) \(status.rawValue) (already recorded; its log is kept now)",
-                           artifact: artifact, json: json,
-                           fields: [("phase", JSONText.quote(phase.rawValue)), ("status", JSONText.quote(status.rawValue))])
+                    let artifact = try keepLog(
+                        .file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue,
+                        of: "the \(phase) outcome", deploymentID: id, retentionDays: retentionDays,
+                        ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
+                    report(
+                        state: try ledger.load(id), events: 1, what: "\(phase) \(status.rawValue) (already recorded; its log is kept now)",
+                        artifact: artifact, json: json,
+                        fields: [("phase", JSONText.quote(phase.rawValue)), ("status", JSONText.quote(status.rawValue))])
                     return
                 }
                 let (state, events) = try ledger.execute(.completeStep(phase, succeeded: status == .succeeded, reason: reason), on: id)
                 let artifact = try logFile.map { logFile in
-                    try keepLog(.file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue, of: "the \(phase) outcome",
-                                deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
+                    try keepLog(
+                        .file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue, of: "the \(phase) outcome",
+                        deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
                 }
-                report(state: state, events: events.count, what: "\(phase) \(status.rawValue)", artifact: artifact, json: json,
-                       fields: [("phase", JSONText.quote(phase.rawValue)), ("status", JSONText.quote(status.rawValue))])
+                report(
+                    state: state, events: events.count, what: "\(phase) \(status.rawValue)", artifact: artifact, json: json,
+                    fields: [("phase", JSONText.quote(phase.rawValue)), ("status", JSONText.quote(status.rawValue))])
             }
         }
     }
@@ -235,12 +240,14 @@ struct RecordCommand: ParsableCommand {
                 _ = try ledger.loadRecorded(id)
                 let (state, events) = try ledger.execute(command, on: id)
                 let artifact = try logFile.map { logFile in
-                    try keepLog(.file(logFile), name: Phase.health.logArtifactName(deploymentID: id), phase: Phase.health.rawValue,
-                                of: "the \(service) verdict", deploymentID: id, retentionDays: retentionDays, ledger: ledger,
-                                artifacts: artifacts, ledgerPath: self.ledger.path)
+                    try keepLog(
+                        .file(logFile), name: Phase.health.logArtifactName(deploymentID: id), phase: Phase.health.rawValue,
+                        of: "the \(service) verdict", deploymentID: id, retentionDays: retentionDays, ledger: ledger,
+                        artifacts: artifacts, ledgerPath: self.ledger.path)
                 }
-                report(state: state, events: events.count, what: "\(service) \(status.rawValue)", artifact: artifact, json: json,
-                       fields: [("service", JSONText.quote(service)), ("status", JSONText.quote(status.rawValue))])
+                report(
+                    state: state, events: events.count, what: "\(service) \(status.rawValue)", artifact: artifact, json: json,
+                    fields: [("service", JSONText.quote(service)), ("status", JSONText.quote(status.rawValue))])
             }
         }
     }
@@ -320,9 +327,10 @@ struct RecordCommand: ParsableCommand {
                 guard let record = try Queries(ledger: ledger).record(id) else {
                     throw Failure("deployment \(id) finished but has no record; run `shiplog rebuild`", code: Exit.software)
                 }
-                let artifact = try keepLog(.bytes(Array(record.json.utf8)), name: recordName, phase: "summary", of: "the outcome",
-                                           deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts,
-                                           ledgerPath: self.ledger.path)
+                let artifact = try keepLog(
+                    .bytes(Array(record.json.utf8)), name: recordName, phase: "summary", of: "the outcome",
+                    deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts,
+                    ledgerPath: self.ledger.path)
                 if json {
                     Terminal.out(record.json)
                 } else {
@@ -386,8 +394,10 @@ enum ArtifactContent {
 /// the secrets a recording pipeline has in its environment (a secret cut by a chunk boundary is
 /// still redacted): memory stays flat however large the log, and the recorded SHA-256 is that
 /// of the redacted bytes the store holds.
-private func keepLog(_ content: ArtifactContent, name: String, phase: String, of what: String, deploymentID id: String, retentionDays: Int,
-                     ledger: Ledger, artifacts: ArtifactOptions, ledgerPath: String) throws -> Artifact {
+private func keepLog(
+    _ content: ArtifactContent, name: String, phase: String, of what: String, deploymentID id: String, retentionDays: Int,
+    ledger: Ledger, artifacts: ArtifactOptions, ledgerPath: String
+) throws -> Artifact {
     let store = artifacts.store(ledger: ledger, ledgerPath: ledgerPath)
     do {
         return try ledger.storeArtifact(name: name, phase: phase, deploymentID: id, retentionDays: retentionDays) {
@@ -410,13 +420,22 @@ private func keepLog(_ content: ArtifactContent, name: String, phase: String, of
 private func report(state: DeploymentState, events: Int, what: String, artifact: Artifact?, json: Bool, fields: [(String, String)]) {
     let id = state.id ?? "?"
     if json {
-        Terminal.out(JSONText.object([("deployment_id", JSONText.quote(id))] + fields + [
-            ("events_recorded", String(events)),
-            ("current_phase", JSONText.quote(state.currentPhase)),
-            ("accepts_next", JSONText.quote(state.acceptsNext)),
-            ("artifact", artifact.map { JSONText.object([("name", JSONText.quote($0.name)), ("sha256", JSONText.quote($0.sha256)),
-                                                         ("size", String($0.size)), ("retention_days", String($0.retentionDays))]) } ?? "null"),
-        ]))
+        Terminal.out(
+            JSONText.object(
+                [("deployment_id", JSONText.quote(id))] + fields + [
+                    ("events_recorded", String(events)),
+                    ("current_phase", JSONText.quote(state.currentPhase)),
+                    ("accepts_next", JSONText.quote(state.acceptsNext)),
+                    (
+                        "artifact",
+                        artifact.map {
+                            JSONText.object([
+                                ("name", JSONText.quote($0.name)), ("sha256", JSONText.quote($0.sha256)),
+                                ("size", String($0.size)), ("retention_days", String($0.retentionDays)),
+                            ])
+                        } ?? "null"
+                    ),
+                ]))
         return
     }
     TerminalText.out("\(id): \(what)\(events == 0 ? " (already recorded)" : "")")

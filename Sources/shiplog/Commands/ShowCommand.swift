@@ -39,12 +39,17 @@ struct ShowCommand: ParsableCommand {
             let artifacts = try queries.artifacts(deploymentID: id, now: now)
             if json {
                 let timeline = events.map { e in
-                    JSONText.object([("position", String(e.position)), ("recorded_at", JSONText.quote(e.recordedAt)),
-                                     ("type", JSONText.quote(e.type)),
-                                     ("data", JSONText.escapingControls(inJSON: e.data))])
+                    JSONText.object([
+                        ("position", String(e.position)), ("recorded_at", JSONText.quote(e.recordedAt)),
+                        ("type", JSONText.quote(e.type)),
+                        ("data", JSONText.escapingControls(inJSON: e.data)),
+                    ])
                 }
-                Terminal.out(JSONText.object([("record", record.json), ("timeline", JSONText.array(timeline)),
-                                              ("artifacts", JSONText.array(artifacts.map(\.json)))]))
+                Terminal.out(
+                    JSONText.object([
+                        ("record", record.json), ("timeline", JSONText.array(timeline)),
+                        ("artifacts", JSONText.array(artifacts.map(\.json))),
+                    ]))
                 return
             }
             // Every line through TerminalText: refs, reasons and errors are shown, never obeyed.
@@ -55,15 +60,17 @@ struct ShowCommand: ParsableCommand {
             line("TIMELINE")
             for e in events {
                 let decoded = try DeploymentEvent.decode(e)
-                line("  " + Show.column(String(e.position), 6) + Show.column(e.recordedAt, 24) + Show.column(e.type, 22)
-                         + (decoded.map(Self.describe) ?? e.data))
+                line(
+                    "  " + Show.column(String(e.position), 6) + Show.column(e.recordedAt, 24) + Show.column(e.type, 22)
+                        + (decoded.map(Self.describe) ?? e.data))
             }
             line("")
             line("ARTIFACTS")
             if artifacts.isEmpty { line("  none") }
             for a in artifacts {
-                line("  " + Show.column(a.name, 40) + Show.column(a.phase, 9) + Show.column(Show.size(a.size), 9)
-                         + Show.column("expires " + Show.seconds(a.expiresAt), 28) + a.state.rawValue.replacingOccurrences(of: "_", with: " "))
+                line(
+                    "  " + Show.column(a.name, 40) + Show.column(a.phase, 9) + Show.column(Show.size(a.size), 9)
+                        + Show.column("expires " + Show.seconds(a.expiresAt), 28) + a.state.rawValue.replacingOccurrences(of: "_", with: " "))
             }
             out.flush()
         }

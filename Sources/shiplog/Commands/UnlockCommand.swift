@@ -45,13 +45,15 @@ struct UnlockCommand: ParsableCommand {
             } catch let refused as RunnerClaimRefused {
                 if refused.remote {
                     guard force else {
-                        throw Failure("""
+                        throw Failure(
+                            """
                             deployment \(active) is held by a runner on another host (\(refused.holder ?? "unknown")); if that host is gone for \
                             good, run unlock again with --force
                             """, code: Exit.refused)
                     }
                 } else {
-                    throw Failure("""
+                    throw Failure(
+                        """
                         deployment \(active) is being driven by a live runner (\(refused.holder ?? "another shiplog process on this machine")); \
                         stop it first\(refused.localPID.map { " (kill -TERM \($0))" } ?? "") or let it finish: unlock is for a runner that is gone
                         """, code: Exit.refused)
@@ -61,21 +63,26 @@ struct UnlockCommand: ParsableCommand {
             let leftovers = LeftoverSteps.find(deploymentID: active)
             if !leftovers.isEmpty {
                 guard force else {
-                    throw Failure("""
+                    throw Failure(
+                        """
                         steps of deployment \(active) are still running on this machine (pid \(leftovers.map(String.init).joined(separator: ", "))); \
                         wait for them, or run unlock again with --force to kill them first
                         """, code: Exit.refused)
                 }
                 let alive = LeftoverSteps.kill(deploymentID: active)
                 if !alive.isEmpty {
-                    throw Failure("cannot stop the steps of \(active) still running here (pid \(alive.map(String.init).joined(separator: ", "))); nothing was recorded",
-                                  code: Exit.refused)
+                    throw Failure(
+                        "cannot stop the steps of \(active) still running here (pid \(alive.map(String.init).joined(separator: ", "))); nothing was recorded",
+                        code: Exit.refused)
                 }
             }
             let abandoned = try ledger.unlock(environment: env, reason: attribution.reason, by: attribution.who, expected: active)
             if json {
-                Terminal.out(JSONText.object([("environment", JSONText.quote(env)), ("abandoned", JSONText.quote(abandoned)),
-                                              ("killed_steps", JSONText.array(leftovers.map { String($0) }))]))
+                Terminal.out(
+                    JSONText.object([
+                        ("environment", JSONText.quote(env)), ("abandoned", JSONText.quote(abandoned)),
+                        ("killed_steps", JSONText.array(leftovers.map { String($0) })),
+                    ]))
             } else {
                 if !leftovers.isEmpty { TerminalText.note("killed \(leftovers.count) leftover step process\(leftovers.count == 1 ? "" : "es") of \(abandoned)") }
                 TerminalText.out("\(env) is free; \(abandoned) ended as abandoned")

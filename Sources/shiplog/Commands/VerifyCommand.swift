@@ -34,11 +34,14 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let store = try ledger.open(.readOnly)
-            let report = try store.verify(expect: expect.flatMap(Head.init(parsing:)), progress: { position in
-                if !json { Terminal.note("verified through position \(position)…") }
-            })
+            let report = try store.verify(
+                expect: expect.flatMap(Head.init(parsing:)),
+                progress: { position in
+                    if !json { Terminal.note("verified through position \(position)…") }
+                })
             // Projections are compared only with a chain that holds: a broken chain is the finding.
-            let difference = report.isIntact
+            let difference =
+                report.isIntact
                 ? try LedgerOptions.ledger(on: store).verifyProjections(progress: { count in
                     if !json { Terminal.note("replayed \(count) events into the projection check…") }
                 })

@@ -9,9 +9,11 @@ import Ledger
 /// else is a time. Events after that point are ignored, and the earlier ones are replayed,
 /// with their hash chain re-verified, into a private in-memory ledger.
 struct AsOfOption: ParsableArguments {
-    @Option(name: .customLong("as-of"), help: ArgumentHelp(
-        "Answer as the ledger stood at a position (a bare integer) or a time (ISO 8601 or YYYY-MM-DD, UTC).",
-        valueName: "time|position"))
+    @Option(
+        name: .customLong("as-of"),
+        help: ArgumentHelp(
+            "Answer as the ledger stood at a position (a bare integer) or a time (ISO 8601 or YYYY-MM-DD, UTC).",
+            valueName: "time|position"))
     var asOf: String?
 
     enum Point: Equatable {

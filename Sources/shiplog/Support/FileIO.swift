@@ -52,8 +52,9 @@ final class AtomicFile: LineSink {
         try Self.refuseLedger(output: path, ledger: ledgerPath)
         let kind = FileSystem.kind(of: path)
         if kind != .missing && kind != .regular {
-            throw Failure("refusing to write \(path): it is \(kind.phrase), and --output replaces a regular file; omit --output to write to standard output",
-                          code: Exit.usage)
+            throw Failure(
+                "refusing to write \(path): it is \(kind.phrase), and --output replaces a regular file; omit --output to write to standard output",
+                code: Exit.usage)
         }
         do {
             writer = try AtomicWriter(path: path)
@@ -126,8 +127,9 @@ final class AtomicFile: LineSink {
             }
         }
         if same {
-            throw Failure("refusing to export to \(output): it is the ledger \(ledger) or one of its files, and the export would replace it; choose another --output",
-                          code: Exit.usage)
+            throw Failure(
+                "refusing to export to \(output): it is the ledger \(ledger) or one of its files, and the export would replace it; choose another --output",
+                code: Exit.usage)
         }
     }
 }

@@ -8,11 +8,16 @@ import SQLiteStore
 
 /// `--db` and friends, shared by every command that touches the ledger.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The ledger: a SQLite file, or a postgres:// or postgresql:// URL shared by many runners.",
-                                            discussion: "Default: $SHIPLOG_DB, else .shiplog/ledger.db", valueName: "path|url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The ledger: a SQLite file, or a postgres:// or postgresql:// URL shared by many runners.",
+            discussion: "Default: $SHIPLOG_DB, else .shiplog/ledger.db", valueName: "path|url"))
     var db: String?
 
-    @Option(name: .customLong("busy-timeout"), help: ArgumentHelp("Milliseconds to wait for another writer's lock, 0 to \(Self.maximumBusyTimeoutMs) (default: $SHIPLOG_BUSY_TIMEOUT_MS, else 5000).", valueName: "ms"))
+    @Option(
+        name: .customLong("busy-timeout"),
+        help: ArgumentHelp("Milliseconds to wait for another writer's lock, 0 to \(Self.maximumBusyTimeoutMs) (default: $SHIPLOG_BUSY_TIMEOUT_MS, else 5000).", valueName: "ms"))
     var busyTimeoutMs: Int32?
 
     /// The longest busy timeout accepted: one hour. Longer is a mistake (a lost digit, seconds
@@ -41,9 +46,11 @@ struct LedgerOptions: ParsableArguments {
             options.busyTimeoutMs = busyTimeoutMs
         } else if let text = environment["SHIPLOG_BUSY_TIMEOUT_MS"], !text.isEmpty {
             guard text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), text.utf8.count <= 10,
-                  let ms = Int64(text), ms <= Int64(Self.maximumBusyTimeoutMs) else {
-                throw Failure("SHIPLOG_BUSY_TIMEOUT_MS must be a whole number of milliseconds from 0 to \(Self.maximumBusyTimeoutMs) (such as 5000); got \(text.debugDescription). Fix or unset it.",
-                              code: Exit.usage)
+                let ms = Int64(text), ms <= Int64(Self.maximumBusyTimeoutMs)
+            else {
+                throw Failure(
+                    "SHIPLOG_BUSY_TIMEOUT_MS must be a whole number of milliseconds from 0 to \(Self.maximumBusyTimeoutMs) (such as 5000); got \(text.debugDescription). Fix or unset it.",
+                    code: Exit.usage)
             }
             options.busyTimeoutMs = Int32(ms)
         }
@@ -71,18 +78,20 @@ struct LedgerOptions: ParsableArguments {
     /// silently created.
     func open(_ mode: OpenMode = .createOrUpgrade) throws -> any EventStore {
         if isServer {
-            let pgMode: PostgresEventStore.OpenMode = switch mode {
+            let pgMode: PostgresEventStore.OpenMode =
+                switch mode {
+                case .createOrUpgrade: .createOrUpgrade
+                case .existing: .existing
+                case .readOnly: .readOnly
+                }
+            return try PostgresEventStore(url: path, mode: pgMode, lockTimeoutMs: Int(try options().busyTimeoutMs))
+        }
+        let sqliteMode: SQLiteEventStore.OpenMode =
+            switch mode {
             case .createOrUpgrade: .createOrUpgrade
             case .existing: .existing
             case .readOnly: .readOnly
             }
-            return try PostgresEventStore(url: path, mode: pgMode, lockTimeoutMs: Int(try options().busyTimeoutMs))
-        }
-        let sqliteMode: SQLiteEventStore.OpenMode = switch mode {
-        case .createOrUpgrade: .createOrUpgrade
-        case .existing: .existing
-        case .readOnly: .readOnly
-        }
         return try SQLiteEventStore(path: path, mode: sqliteMode, options: options())
     }
 

@@ -38,9 +38,10 @@ extension DeploymentRunner {
         let store = try ledger.open(.createOrUpgrade)
         let environment = ProcessInfo.processInfo.environment
         let output = RunnerOutput(style: json ? .json : .text, verbose: verbose) { line in Terminal.out(line) }
-        return DeploymentRunner(ledger: LedgerOptions.ledger(on: store, textFilter: ProcessSecrets.filter), pipeline: pipeline, environment: environment,
-                                artifacts: LedgerOptions.blobs(for: store, ledgerPath: ledger.path),
-                                claims: LedgerOptions.claims(for: store, ledgerPath: ledger.path), output: output)
+        return DeploymentRunner(
+            ledger: LedgerOptions.ledger(on: store, textFilter: ProcessSecrets.filter), pipeline: pipeline, environment: environment,
+            artifacts: LedgerOptions.blobs(for: store, ledgerPath: ledger.path),
+            claims: LedgerOptions.claims(for: store, ledgerPath: ledger.path), output: output)
     }
 }
 

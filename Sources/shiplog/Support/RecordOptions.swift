@@ -4,8 +4,10 @@ import Ledger
 
 /// `--artifacts-dir`: where log and record files are kept (default: `artifacts/` beside the ledger).
 struct ArtifactOptions: ParsableArguments {
-    @Option(name: .customLong("artifacts-dir"), help: ArgumentHelp(
-        "Where artifact files are kept.", discussion: "Default: artifacts/ beside the ledger file.", valueName: "dir"))
+    @Option(
+        name: .customLong("artifacts-dir"),
+        help: ArgumentHelp(
+            "Where artifact files are kept.", discussion: "Default: artifacts/ beside the ledger file.", valueName: "dir"))
     var artifactsDir: String?
 
     func store(ledger: Ledger, ledgerPath: String) -> any ArtifactBlobs {
@@ -63,9 +65,13 @@ enum Show {
     /// What became of a deployment's rollback options, for tables.
     static func rollbackNote(_ r: DeploymentRecord) -> String {
         var notes: [String] = []
-        if let to = r.rolledBackTo { notes.append("rolled back to \(to)") }
-        else if let target = r.previousStableID { notes.append("rollback target \(target)") }
-        else { notes.append("no rollback target") }
+        if let to = r.rolledBackTo {
+            notes.append("rolled back to \(to)")
+        } else if let target = r.previousStableID {
+            notes.append("rollback target \(target)")
+        } else {
+            notes.append("no rollback target")
+        }
         if let reason = r.markedBadReason { notes.append("marked bad: \(reason)") }
         return notes.joined(separator: "; ")
     }
