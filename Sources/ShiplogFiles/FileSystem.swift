@@ -388,12 +388,18 @@ public final class AtomicWriter {
 
     /// Syncs the file, renames it into place and syncs the directory.
     public func commit() throws(FileError) {
+        try commit(as: path)
+    }
+
+    /// Syncs the file and renames it to `finalPath`, in the same directory: for a file whose
+    /// name is known only once it is complete (a digest, say).
+    public func commit(as finalPath: String) throws(FileError) {
         try FileSystem.sync(fd, path: path)
         close(fd)
         fd = -1
-        if rename(temporaryPath, path) != 0 { throw FileError("rename into", path, code: FileSystem.errno) }
+        if rename(temporaryPath, finalPath) != 0 { throw FileError("rename into", finalPath, code: FileSystem.errno) }
         committed = true
-        FileSystem.syncDirectory(containing: path)
+        FileSystem.syncDirectory(containing: finalPath)
     }
 
     /// Abandons the new version: the temporary file is removed and `path` is left as it was.

@@ -92,17 +92,16 @@ public struct ArtifactStore: ArtifactBlobs {
 /// by `commit()`. Dropped without a commit, it leaves nothing behind.
 public final class ArtifactWriter: ArtifactBlobWriter {
     let store: ArtifactStore
-    private var fd: Int32
-    private let temporaryPath: String
+    private let file: AtomicWriter
     private let hash = SHA256Stream()
     private var size: Int64 = 0
-    private var done = false
 
     public init(store: ArtifactStore) throws {
         self.store = store
         try store.makeDirectory()
         do {
-            (fd, temporaryPath) = try FileSystem.createTemporary(in: store.directory, prefix: ".tmp-")
+            // Named by its digest at commit; until then a temporary file beside the others.
+            file = try AtomicWriter(path: store.directory + "/artifact")
         } catch {
             throw ArtifactStore.ioError("create", error.path, error.code)
         }
@@ -111,47 +110,27 @@ public final class ArtifactWriter: ArtifactBlobWriter {
     public func write(_ bytes: [UInt8]) throws {
         guard !bytes.isEmpty else { return }
         bytes.withUnsafeBytes { hash.update($0) }
-        let code = bytes.withUnsafeBytes { FileSystem.writeAll(fd, $0) }
-        if code != 0 { throw fail("write", temporaryPath, code) }
+        do { try file.write(bytes) } catch { throw fail(error) }
         size += Int64(bytes.count)
     }
 
-    /// Syncs the file and gives it its digest's name; returns digest and size.
+    /// Syncs the file and gives it its digest's name; returns digest and size. The rename
+    /// replaces whatever sits at the name, a planted symbolic link included, and never writes
+    /// through it.
     public func commit() throws -> (sha256: String, size: Int64) {
-        if fsync(fd) != 0 { throw fail("sync", temporaryPath, errno) }
-        close(fd)
-        fd = -1
         let digest = hash.finalizeHex()
         if try store.holds(digest, size: size) {
-            discard()
+            file.discard()
             return (digest, size)
         }
-        let target = store.path(for: digest)
-        // rename replaces whatever sits at the name, a planted symbolic link included, and
-        // never writes through it.
-        if rename(temporaryPath, target) != 0 { throw fail("rename", target, errno) }
-        done = true
-        FileSystem.syncDirectory(containing: target)
+        do { try file.commit(as: store.path(for: digest)) } catch { throw fail(error) }
         return (digest, size)
     }
 
-    private func fail(_ action: String, _ path: String, _ code: Int32) -> LedgerError {
-        discard()
-        return ArtifactStore.ioError(action, path, code)
+    private func fail(_ error: FileError) -> LedgerError {
+        file.discard()
+        return ArtifactStore.ioError(error.operation, error.path, error.code)
     }
-
-    private func discard() {
-        if fd >= 0 {
-            close(fd)
-            fd = -1
-        }
-        if !done {
-            unlink(temporaryPath)
-            done = true
-        }
-    }
-
-    deinit { discard() }
 }
 
 extension Ledger {
