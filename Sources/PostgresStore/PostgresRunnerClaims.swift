@@ -18,16 +18,8 @@ public struct PostgresRunnerClaims: RunnerClaims {
         return Int64(bitPattern: UInt64(digest.prefix(16), radix: 16) ?? 0)
     }
 
-    static var hostName: String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
-        let name = String(cString: buffer)
-        return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") } && !name.isEmpty ? name : "unknown"
-    }
-
     public func claim(_ deploymentID: String) throws -> any RunnerClaim {
-        let since = Timestamp.format(Date()).prefix(19) + "Z"
-        let me = "shiplog runner host=\(Self.hostName) pid=\(getpid()) since=\(since)"
+        let me = "shiplog runner " + RunnerHolder.current().fields
         do {
             let connection = try PGConnection(url: url, applicationName: me)
             let key = Self.key(deploymentID)
@@ -42,16 +34,7 @@ public struct PostgresRunnerClaims: RunnerClaims {
                 """, [String(key)])
             let name = r.rowCount == 1 ? r.string(0, 0) : nil
             connection.close()
-            var fields: [String: String] = [:]
-            for part in (name ?? "").split(separator: " ") {
-                let kv = part.split(separator: "=", maxSplits: 1)
-                if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
-            }
-            let host = fields["host"]
-            let pid = fields["pid"].flatMap { Int32($0) }
-            let holder = host.map { "pid \(pid.map(String.init) ?? "?") on host \($0), since \(fields["since"] ?? "?")" }
-            let local = host == Self.hostName
-            throw RunnerClaimRefused(deploymentID: deploymentID, holder: holder, localPID: local ? pid : nil, remote: host != nil && !local)
+            throw RunnerHolder.refusal(of: deploymentID, by: name.flatMap(RunnerHolder.init(parsing:)))
         } catch let error as PostgresError {
             throw EventStoreError(error)
         }

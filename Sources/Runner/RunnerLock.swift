@@ -13,45 +13,10 @@ import ShiplogFiles
 public final class RunnerLock: RunnerClaim {
     private var fd: Int32
 
-    /// Who holds a deployment's lock, as the holder wrote it into the lock file.
-    public struct Holder: Sendable, Equatable, CustomStringConvertible {
-        public var host: String
-        public var pid: Int32
-        public var since: String
-
-        /// True when the holder runs on this machine, where its liveness can be checked.
-        public var isLocal: Bool { host == RunnerLock.hostName }
-
-        public var description: String { "pid \(pid) on host \(host), since \(since)" }
-
-        init?(_ text: String) {
-            var fields: [String: String] = [:]
-            for part in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
-                let kv = part.split(separator: "=", maxSplits: 1)
-                if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
-            }
-            guard let host = fields["host"], let pid = fields["pid"].flatMap({ Int32($0) }) else { return nil }
-            self.host = host
-            self.pid = pid
-            self.since = fields["since"] ?? "?"
-        }
-
-        var line: String { "host=\(host) pid=\(pid) since=\(since)\n" }
-    }
-
     /// The directory of the lock files beside a ledger file.
     public static func directory(besideLedger path: String) -> String {
         URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("locks").path
     }
-
-    static let hostName: String = {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
-        let name = String(cString: buffer)
-        // The name goes into a file and into messages: keep it to what a host name may hold.
-        return name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "-") })
-            && !name.isEmpty ? name : "unknown"
-    }()
 
     /// Takes the lock of `deploymentID`, or throws `RunnerClaimRefused` naming its holder.
     ///
@@ -68,17 +33,13 @@ public final class RunnerLock: RunnerClaim {
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buffer = [UInt8](repeating: 0, count: 512)
             let n = pread(fd, &buffer, buffer.count, 0)
-            let holder = n > 0 ? Holder(String(decoding: buffer[..<n], as: UTF8.self)) : nil
+            let holder = n > 0 ? RunnerHolder(parsing: String(decoding: buffer[..<n], as: UTF8.self)) : nil
             close(fd)
             fd = -1
-            throw RunnerClaimRefused(
-                deploymentID: deploymentID, holder: holder?.description,
-                localPID: holder.flatMap { $0.isLocal ? $0.pid : nil }, remote: holder.map { !$0.isLocal } ?? false)
+            throw RunnerHolder.refusal(of: deploymentID, by: holder)
         }
         // Say who holds it. A failure to write only costs the name in a message.
-        var since = ISO8601DateFormatter().string(from: now)
-        since = since.replacingOccurrences(of: " ", with: "")
-        let line = Array("host=\(Self.hostName) pid=\(getpid()) since=\(since)\n".utf8)
+        let line = Array((RunnerHolder.current(at: now).fields + "\n").utf8)
         if ftruncate(fd, 0) == 0 { _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
     }
 
