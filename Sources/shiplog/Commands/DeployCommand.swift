@@ -67,9 +67,9 @@ func driving(_ body: () throws -> DeploymentOutcome) throws -> DeploymentOutcome
 
 /// Prints the outcome, feeds GitHub Actions, and exits with the deployment's code.
 func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner) throws {
-    GitHubActions.writeOutput(deploymentID: outcome.deploymentID)
     let record = try Queries(ledger: runner.ledger).record(outcome.deploymentID)
-    GitHubActions.writeSummary(record)
+    let reason = try record.flatMap { try GitHubActions.reason(of: $0, summary: outcome.reason ?? runner.ledger.load(outcome.deploymentID).failureSummary) }
+    GitHubActions.deploymentEnded(outcome.deploymentID, status: outcome.status.rawValue, record: record, reason: reason)
     TerminalText.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
 }
