@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // The seeded generator the tests and the benchmark share (SplitMix64).
+        // A seeded generator the tests and the benchmark share (SplitMix64).
         .target(name: "SeededRandom"),
 
         // Temp directories, the built binary, child processes and loopback servers for every suite.

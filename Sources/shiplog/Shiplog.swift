@@ -48,6 +48,8 @@ enum Main {
         // A closed pipe (`shiplog deploy … | head`) must not end a deployment halfway: writes
         // fail with EPIPE instead, and the terminal decides (see `Terminal`).
         signal(SIGPIPE, SIG_IGN)
+        // In a GitHub Actions job, the runner masks the secrets before any line is printed.
+        ProcessSecrets.maskInWorkflow()
         refuseUndecodableArguments()
         Shiplog.mainShowingArgumentsVisibly()
     }

@@ -83,7 +83,7 @@ struct DomainRecordTests {
             environment: ["GITHUB_OUTPUT": output, "GITHUB_ACTOR": "octocat"])
         #expect(run.status == 0, "\(run.stderr)")
         let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try String(contentsOfFile: output, encoding: .utf8) == "earlier=1\ndeployment-id=\(id)\n")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "earlier=1\ndeployment-id=\(id)\nstatus=running\n")
         #expect(ledger.record(id)?["triggered_by"] as? String == "octocat")
     }
 

@@ -8,7 +8,7 @@ import Foundation
 ///     child.signal(SIGKILL)
 ///     let (status, stdout, _) = child.wait()
 ///
-/// The child's environment is this process's without any `SHIPLOG_*` variable, plus `environment`.
+/// The child's environment is this process's without any `SHIPLOG_*` or `GITHUB_*` variable, plus `environment`.
 /// Its stdin is a pipe: write with `send(_:)`, end it with `closeInput()` (or `wait()`).
 public final class ChildProcess: @unchecked Sendable {
     private let process = Process()
@@ -27,7 +27,9 @@ public final class ChildProcess: @unchecked Sendable {
         ignoreBrokenPipes
         process.executableURL = executable
         process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SHIPLOG_") }
+        // Nor any GITHUB_* one: a test run inside GitHub Actions must not write to the job's own
+        // output files or speak to its runner.
+        var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SHIPLOG_") && !$0.key.hasPrefix("GITHUB_") }
         merged.merge(environment) { $1 }
         process.environment = merged
         if let directory { process.currentDirectoryURL = directory }

@@ -108,6 +108,11 @@ public struct Redactor: Sendable {
         return names
     }
 
+    /// Every text replaced, longest first: each secret's value and the forms it is also
+    /// redacted as (its lines, without surrounding whitespace). What a CI runner is asked to
+    /// mask too.
+    public var values: [String] { secrets.map { String(decoding: $0.value, as: UTF8.self) } }
+
     /// True when there is nothing to redact.
     public var isEmpty: Bool { secrets.isEmpty }
 

@@ -17,12 +17,12 @@ struct DebugCommand: ParsableCommand {
             commandName: "append-loop",
             abstract: "Append N events, one per transaction, printing `POSITION EVENT_ID` after each.",
             discussion: """
-                Each line is written with one write(2) as soon as the append has returned, so a
+                Each line is written with one write(2) as soon as the append has returned, so a \
                 process killed at any moment has printed exactly the events it had acknowledged.
 
-                --mode shared reads the stream's version and appends with that expected version
-                (no-stream for a new stream), retrying when another writer got there first: run
-                several at once against one stream to exercise optimistic concurrency. --mode any
+                --mode shared reads the stream's version and appends with that expected version \
+                (no-stream for a new stream), retrying when another writer got there first: run \
+                several at once against one stream to exercise optimistic concurrency. --mode any \
                 appends with no version check.
                 """)
 

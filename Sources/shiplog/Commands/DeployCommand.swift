@@ -10,16 +10,16 @@ struct DeployCommand: ParsableCommand {
         commandName: "deploy",
         abstract: "Run the pipeline: checks, migrations, build, deploy, health checks, rollback on failure.",
         discussion: """
-            Records the deployment, then repeats: fold its events, decide the next step, run that
-            one step, record its outcome. Killed at any moment, `shiplog resume ID` continues
-            from the events alone. Logs go to DEPLOYMENT_LOG_DIR under the staging workflow's names and are
+            Records the deployment, then repeats: fold its events, decide the next step, run that \
+            one step, record its outcome. Killed at any moment, `shiplog resume ID` continues \
+            from the events alone. Logs go to DEPLOYMENT_LOG_DIR under the staging workflow's names and are \
             kept as artifacts for the pipeline's retention (365 days by default).
 
             Example:
               shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --ref "$GITHUB_REF"
 
-            Exit codes: 0 deployed; 1 failed and rolled back to the last stable version;
-            2 failed without a successful rollback; 5 the environment has an unfinished
+            Exit codes: 0 deployed; 1 failed and rolled back to the last stable version; \
+            2 failed without a successful rollback; 5 the environment has an unfinished \
             deployment (resume it or unlock it); 65 the pipeline file is wrong.
             """)
 
@@ -67,9 +67,9 @@ func driving(_ body: () throws -> DeploymentOutcome) throws -> DeploymentOutcome
 
 /// Prints the outcome, feeds GitHub Actions, and exits with the deployment's code.
 func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner) throws {
-    GitHubActions.writeOutput(deploymentID: outcome.deploymentID)
     let record = try Queries(ledger: runner.ledger).record(outcome.deploymentID)
-    GitHubActions.writeSummary(record)
+    let reason = try record.flatMap { try GitHubActions.reason(of: $0, summary: outcome.reason ?? runner.ledger.load(outcome.deploymentID).failureSummary) }
+    GitHubActions.deploymentEnded(outcome.deploymentID, status: outcome.status.rawValue, record: record, reason: reason)
     TerminalText.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
 }
@@ -79,9 +79,9 @@ struct ResumeCommand: ParsableCommand {
         commandName: "resume",
         abstract: "Continue a deployment whose runner stopped, from its events alone.",
         discussion: """
-            A step that finished is never run again. A step that was running when the runner
-            died runs again with SHIPLOG_ATTEMPT incremented (steps must be idempotent), or fails
-            the deployment if the pipeline marks it `on_interrupt: fail`. A stabilization wait
+            A step that finished is never run again. A step that was running when the runner \
+            died runs again with SHIPLOG_ATTEMPT incremented (steps must be idempotent), or fails \
+            the deployment if the pipeline marks it `on_interrupt: fail`. A stabilization wait \
             resumes with only its remaining time. Exit codes as for `deploy`.
 
             Without --config, it runs the pipeline file the deployment began with (`shiplog show ID` \

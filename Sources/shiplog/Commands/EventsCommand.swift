@@ -61,12 +61,12 @@ struct EventsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Append one event to a custom stream; prints its position.",
             discussion: """
-                For integrations that keep their own facts in the ledger. Streams Shiplog owns
+                For integrations that keep their own facts in the ledger. Streams Shiplog owns \
                 (deployment-*, environment-*, artifact-*) are refused: use `shiplog record` for those.
 
-                --expected-version makes the append safe under concurrency: `no-stream` (the stream
-                must not exist), N (the stream must be at version N), or `any` (no check). Passing
-                --id makes a retry safe: resending the same id at the same expected version returns
+                --expected-version makes the append safe under concurrency: `no-stream` (the stream \
+                must not exist), N (the stream must be at version N), or `any` (no check). Passing \
+                --id makes a retry safe: resending the same id at the same expected version returns \
                 the original position and writes nothing. With `any`, no such guarantee is given.
                 """)
 

@@ -44,7 +44,7 @@ struct ExportCommand: ParsableCommand {
         try reporting {
             let store = try ledger.open(.readOnly)
             let file = try output.map { try AtomicFile(path: $0, protecting: ledger.path) }
-            let stdout = file == nil ? StandardOutput() : nil
+            let stdout = file == nil ? StandardOutput(data: true) : nil
             let sink: LineSink = file ?? stdout!
             let destination = output ?? "stdout"
             if events {

@@ -7,8 +7,8 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Create the ledger, or upgrade it to this shiplog's schema.",
         discussion: """
-            Creates the file (owner-only permissions) and its directory if missing, then applies
-            every pending migration, each in one transaction. A ledger written by a newer shiplog
+            Creates the file (owner-only permissions) and its directory if missing, then applies \
+            every pending migration, each in one transaction. A ledger written by a newer shiplog \
             is refused and left untouched. Prints the schema version.
             """)
 

@@ -39,7 +39,8 @@ struct RecordCommand: ParsableCommand {
                 deployment of the environment becomes this one's rollback target. An environment \
                 holds one unfinished deployment at a time: a second `begin` is refused (exit 5) and \
                 names the active one; finish it, or free the environment with `shiplog unlock`. \
-                When $GITHUB_OUTPUT is set, `deployment-id=<id>` is appended to it.
+                In a GitHub Actions step, every `record` command appends the outputs deployment-id and \
+                status (and reason, rolled-back-to once known) to $GITHUB_OUTPUT.
 
                 Example:
                   shiplog record begin --env staging --sha "$GITHUB_SHA" --ref "$GITHUB_REF" \\
@@ -70,7 +71,8 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let store = try ledger.open(.createOrUpgrade)
-                let state = try LedgerOptions.ledger(on: store, textFilter: ProcessSecrets.filter).request(
+                let recorded = LedgerOptions.ledger(on: store, textFilter: ProcessSecrets.filter)
+                let state = try recorded.request(
                     environment: env, gitSHA: sha.lowercased(), gitRef: ref, services: serviceList,
                     triggeredBy: triggeredBy ?? Who.current, mode: .record)
                 guard let id = state.id, let request = state.request else {
@@ -87,19 +89,7 @@ struct RecordCommand: ParsableCommand {
                 } else {
                     TerminalText.out(id)
                 }
-                if let path = ProcessInfo.processInfo.environment["GITHUB_OUTPUT"], !path.isEmpty {
-                    try appendOutput(GitHubActions.outputEntry(name: "deployment-id", value: id), to: path, recorded: id)
-                }
-            }
-        }
-
-        /// Appends an entry (``GitHubActions/outputEntry(name:value:)``) to the GitHub Actions
-        /// output file; the deployment is already recorded if this fails.
-        private func appendOutput(_ entry: String, to path: String, recorded id: String) throws {
-            do {
-                try GitHubActions.appendFile(entry, to: path)
-            } catch {
-                throw Failure("deployment \(id) was recorded, but $GITHUB_OUTPUT (\(path)) cannot be written: \(error)", code: Exit.cannotWrite)
+                try publishOutputs(of: id, ledger: recorded, what: "the deployment")
             }
         }
     }
@@ -169,6 +159,7 @@ struct RecordCommand: ParsableCommand {
                         .file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue,
                         of: "the \(phase) outcome", deploymentID: id, retentionDays: retentionDays,
                         ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
+                    try publishOutputs(of: id, ledger: ledger, what: "the \(phase) outcome")
                     report(
                         state: try ledger.load(id), events: 1, what: "\(phase) \(status.rawValue) (already recorded; its log is kept now)",
                         artifact: artifact, json: json,
@@ -181,6 +172,7 @@ struct RecordCommand: ParsableCommand {
                         .file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue, of: "the \(phase) outcome",
                         deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
                 }
+                try publishOutputs(of: id, ledger: ledger, what: "the \(phase) outcome")
                 report(
                     state: state, events: events.count, what: "\(phase) \(status.rawValue)", artifact: artifact, json: json,
                     fields: [("phase", JSONText.quote(phase.rawValue)), ("status", JSONText.quote(status.rawValue))])
@@ -245,6 +237,7 @@ struct RecordCommand: ParsableCommand {
                         of: "the \(service) verdict", deploymentID: id, retentionDays: retentionDays, ledger: ledger,
                         artifacts: artifacts, ledgerPath: self.ledger.path)
                 }
+                try publishOutputs(of: id, ledger: ledger, what: "the \(service) verdict")
                 report(
                     state: state, events: events.count, what: "\(service) \(status.rawValue)", artifact: artifact, json: json,
                     fields: [("service", JSONText.quote(service)), ("status", JSONText.quote(status.rawValue))])
@@ -340,6 +333,10 @@ struct RecordCommand: ParsableCommand {
                     TerminalText.out(line)
                     TerminalText.note("record kept as \(artifact.name) (\(Show.size(artifact.size)), \(artifact.retentionDays) days)")
                 }
+                // The job summary and the annotation of a failure, as `deploy` gives them.
+                GitHubActions.writeSummary(record)
+                GitHubActions.annotateFailure(record, reason: try GitHubActions.reason(of: record, summary: try ledger.load(id).failureSummary))
+                try publishOutputs(of: id, ledger: ledger, what: "the outcome")
             }
         }
 
@@ -413,6 +410,18 @@ private func keepLog(
         }
     } catch {
         throw Failure("\(what) was recorded for \(id), but \(name) was not kept: \(error)", code: Failure.code(for: error))
+    }
+}
+
+/// Gives a GitHub Actions step the deployment's outputs (``GitHubActions/outputs(of:)``) when
+/// `$GITHUB_OUTPUT` is set. The fact is already recorded when this fails, and exit 73 says so.
+private func publishOutputs(of id: String, ledger: Ledger, what: String) throws {
+    guard !GitHubActions.outputPath.isEmpty, let record = try Queries(ledger: ledger).record(id) else { return }
+    let reason = try GitHubActions.reason(of: record, summary: try ledger.load(id).failureSummary)
+    do {
+        try GitHubActions.writeOutputs(GitHubActions.outputs(of: record, reason: reason))
+    } catch {
+        throw Failure("\(what) was recorded for \(id), but $GITHUB_OUTPUT (\(GitHubActions.outputPath)) cannot be written: \(error)", code: Exit.cannotWrite)
     }
 }
 

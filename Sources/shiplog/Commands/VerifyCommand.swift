@@ -8,15 +8,15 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Recompute the ledger's hash chain and prove nothing was altered.",
         discussion: """
-            On success prints the head as POSITION:HASH and exits 0. Keep that digest somewhere
-            else (a ticket, a chat message, another system): later, `shiplog verify --expect
-            POSITION:HASH` proves the history up to it is unchanged, even if someone rewrote the
-            whole file with recomputed hashes. Any break exits 3 and names the first bad position.
+            On success prints the head as POSITION:HASH and exits 0. Keep that digest somewhere \
+            else (a ticket, a chat message, another system): later, `shiplog verify --expect \
+            POSITION:HASH` proves the history up to it is unchanged, even if someone rewrote the \
+            whole file with recomputed hashes. Any break exits 3 and names the first bad position. \
             The canonical byte layout is in docs/HASH-CHAIN.md.
 
-            Then it replays the events into a private copy of the projection tables (deployments,
-            artifacts, environments) and compares: those tables are plain SQL anyone with the file
-            can edit. A row that differs from the events exits 3, names the table, row and column,
+            Then it replays the events into a private copy of the projection tables (deployments, \
+            artifacts, environments) and compares: those tables are plain SQL anyone with the file \
+            can edit. A row that differs from the events exits 3, names the table, row and column, \
             and asks for `shiplog rebuild`, which rewrites the tables from the events.
             """)
 

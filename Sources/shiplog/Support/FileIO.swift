@@ -13,11 +13,18 @@ protocol LineSink: AnyObject {
 /// (a reader that went away, a full disk) is `Terminal`'s to decide.
 final class StandardOutput: LineSink {
     private var buffer: [UInt8] = []
+    private let data: Bool
 
-    init() { buffer.reserveCapacity(1 << 16) }
+    /// - Parameter data: the lines are data (an export), written byte for byte; otherwise they
+    ///   are a listing, and inside GitHub Actions none can pass for a workflow command
+    ///   (`GitHubActions.inert`).
+    init(data: Bool = false) {
+        self.data = data
+        buffer.reserveCapacity(1 << 16)
+    }
 
     func line(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
+        buffer.append(contentsOf: (data ? text : GitHubActions.inert(text)).utf8)
         buffer.append(10)
         if buffer.count >= 1 << 16 { flush() }
     }

@@ -14,6 +14,8 @@ final class ProcessSecrets: @unchecked Sendable {
     private let lock = NSLock()
     private let environment: [String: String]
     private var redactor: Redactor
+    /// The values the GitHub Actions runner was already asked to mask.
+    private var masked = Set<String>()
 
     private init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
@@ -39,10 +41,25 @@ final class ProcessSecrets: @unchecked Sendable {
     /// The text filter every ledger of the CLI appends through.
     static let filter: @Sendable (String) -> String = { redact($0) }
 
-    /// Adds the secrets `pipeline` names, from now on.
+    /// Adds the secrets `pipeline` names, from now on (masked in a GitHub Actions job's log
+    /// before the caller prints anything).
     static func include(_ pipeline: Pipeline) {
         shared.lock.withLock {
             shared.redactor = Redactor(environment: shared.environment, pipeline: pipeline)
         }
+        maskInWorkflow()
+    }
+
+    /// Inside GitHub Actions, asks the runner to mask every value redacted here that it was
+    /// not asked to mask yet (`::add-mask::`): the job's log then hides them too, in whatever a
+    /// step prints. Called first thing, and again when a pipeline file adds secrets.
+    static func maskInWorkflow() {
+        guard GitHubActions.isRunning else { return }
+        let fresh = shared.lock.withLock { () -> [String] in
+            let fresh = shared.redactor.values.filter { !shared.masked.contains($0) }
+            shared.masked.formUnion(fresh)
+            return fresh
+        }
+        for value in fresh { GitHubActions.addMask(value) }
     }
 }

@@ -18,11 +18,12 @@ enum Terminal {
         case endQuietly
     }
 
-    static func out(_ line: String) { write(1, Array((line + "\n").utf8)) }
+    // Inside GitHub Actions, no line printed can pass for a workflow command (`GitHubActions.inert`).
+    static func out(_ line: String) { write(1, Array((GitHubActions.inert(line) + "\n").utf8)) }
 
-    static func error(_ line: String) { write(2, Array(("shiplog: " + line + "\n").utf8)) }
+    static func error(_ line: String) { write(2, Array((GitHubActions.inert("shiplog: " + line) + "\n").utf8)) }
 
-    static func note(_ line: String) { write(2, Array((line + "\n").utf8)) }
+    static func note(_ line: String) { write(2, Array((GitHubActions.inert(line) + "\n").utf8)) }
 
     /// Set once, before the command runs.
     static var closedOutput: ClosedOutput {
@@ -119,7 +120,7 @@ final class OutputBuffer {
     }
 
     func line(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
+        buffer.append(contentsOf: GitHubActions.inert(text).utf8)
         buffer.append(10)
         if buffer.count >= 1 << 16 { flush() }
     }

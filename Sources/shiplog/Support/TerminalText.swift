@@ -76,7 +76,7 @@ extension Shiplog {
                 if !message.isEmpty { Terminal.out(message) }
             } else if !message.isEmpty {
                 let shown = TerminalText.visible(message: message, arguments: Array(CommandLine.arguments.dropFirst()))
-                Terminal.write(2, Array((shown + "\n").utf8))
+                Terminal.write(2, Array((GitHubActions.inert(shown) + "\n").utf8))
             }
             Foundation.exit(code.rawValue)
         }
