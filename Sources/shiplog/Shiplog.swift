@@ -27,7 +27,7 @@ struct Shiplog: ParsableCommand {
             CommandGroup(
                 name: "Audit",
                 subcommands: [
-                    HistoryCommand.self, ShowCommand.self, LastStableCommand.self, MetricsCommand.self,
+                    HistoryCommand.self, ShowCommand.self, LastStableCommand.self, MetricsCommand.self, ReportCommand.self,
                     ExportCommand.self, ArtifactsCommand.self, VerifyCommand.self,
                 ]),
             CommandGroup(
