@@ -58,12 +58,16 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
     /// bytes: `resume` runs the same file, and refuses one that changed since.
     public var pipelinePath: String?
     public var pipelineSHA256: String?
+    /// When the commit was made (its committer time, as the ledger writes times), if known:
+    /// `deploy`/`record begin --commit-time`, or read with git where the runner has the
+    /// repository. The lead time for changes is measured from it.
+    public var commitTime: String?
 
     public init(
         deploymentID: String, environment: String, gitSHA: String, gitRef: String, services: [String],
         triggeredBy: String, mode: DeploymentMode, phases: [Phase] = [], checks: [String] = [],
         previousStableID: String? = nil, previousStableSHA: String? = nil,
-        pipelinePath: String? = nil, pipelineSHA256: String? = nil
+        pipelinePath: String? = nil, pipelineSHA256: String? = nil, commitTime: String? = nil
     ) {
         self.deploymentID = deploymentID
         self.environment = environment
@@ -78,6 +82,7 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
         self.previousStableSHA = previousStableSHA
         self.pipelinePath = pipelinePath
         self.pipelineSHA256 = pipelineSHA256
+        self.commitTime = commitTime
     }
 
     enum CodingKeys: String, CodingKey {
@@ -85,6 +90,7 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
         case triggeredBy = "triggered_by", mode, phases, checks
         case previousStableID = "previous_stable_id", previousStableSHA = "previous_stable_sha"
         case pipelinePath = "pipeline_path", pipelineSHA256 = "pipeline_sha256"
+        case commitTime = "commit_time"
     }
 
     /// `{unix-seconds}-{first 12 hex digits of the sha}`, the staging workflow's deployment id format.

@@ -1,3 +1,5 @@
+import ShiplogCore
+
 /// The invariants of a recorded history: what any event may follow, whoever wrote it.
 ///
 /// `decide` produces events only through these rules' front door, but a ledger also receives
@@ -24,6 +26,10 @@ extension DeploymentState {
             }
             guard r.gitSHA.hasPrefix(String(id.drop { $0 != "-" }.dropFirst())) else {
                 throw DomainError("deployment id \(id) does not carry the first hex digits of its git sha \(r.gitSHA)")
+            }
+            if let commit = r.commitTime, Timestamp.parse(commit).map(Timestamp.format) != commit {
+                throw DomainError(
+                    "deployment \(id) carries commit_time \(Identifier.quoted(commit)); a commit time is UTC with milliseconds, as the ledger writes times (2024-11-19T10:30:00.000Z)")
             }
             if let stable = r.previousStableID {
                 try Self.requireStable(

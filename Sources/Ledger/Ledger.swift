@@ -120,7 +120,7 @@ public final class Ledger {
     public func request(
         environment: String, gitSHA: String, gitRef: String, services: [String], triggeredBy: String,
         mode: DeploymentMode, phases: [Phase] = [], checks: [String] = [],
-        pipeline: (path: String, sha256: String)? = nil
+        pipeline: (path: String, sha256: String)? = nil, commitTime: String? = nil
     ) throws -> DeploymentState {
         try Self.require(environment, as: .environment)
         try Self.require(gitSHA, as: .gitSHA)
@@ -148,7 +148,7 @@ public final class Ledger {
                 deploymentID: id, environment: environment, gitSHA: gitSHA, gitRef: gitRef,
                 services: services, triggeredBy: triggeredBy, mode: mode, phases: phases,
                 checks: checks, previousStableID: stable?.deploymentID, previousStableSHA: stable?.gitSHA,
-                pipelinePath: pipeline?.path, pipelineSHA256: pipeline?.sha256)
+                pipelinePath: pipeline?.path, pipelineSHA256: pipeline?.sha256, commitTime: commitTime)
             do {
                 try append([
                     StreamAppend(

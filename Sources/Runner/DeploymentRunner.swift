@@ -89,12 +89,12 @@ public final class DeploymentRunner {
     // MARK: Entry points
 
     /// Records a new deployment of `sha` and drives it to the end.
-    public func deploy(sha: String, ref: String, triggeredBy: String) throws -> DeploymentOutcome {
+    public func deploy(sha: String, ref: String, triggeredBy: String, commitTime: String? = nil) throws -> DeploymentOutcome {
         try prepareLogDirectory()
         let state = try ledger.request(
             environment: pipeline.environment, gitSHA: sha, gitRef: ref, services: pipeline.services,
             triggeredBy: triggeredBy, mode: .run, phases: plan.phases, checks: plan.checks,
-            pipeline: pipeline.source)
+            pipeline: pipeline.source, commitTime: commitTime)
         let id = state.id!
         output.started(id: id, state: state)
         return try drive(id)

@@ -32,7 +32,7 @@ final class Bench {
 
     static let workloads = [
         "append", "append-concurrent", "read", "rebuild", "verify", "queries", "export", "memory",
-        "append-at-scale", "health",
+        "append-at-scale", "health", "report",
     ]
 
     /// How big each workload is.
@@ -135,6 +135,7 @@ final class Bench {
             if wants("queries") { try queries(domain) }
             if wants("export") { try export(domain) }
             if wants("memory") { try memory(domain) }
+            if wants("report") { try reportAndMetrics(domain) }
             if wants("append-at-scale") { try appendAtScale(domain) }
         }
         // The health checks measure libcurl against a loopback server: the ledger's backend plays no part.
@@ -485,6 +486,45 @@ final class Bench {
                     key: m.key, label: "\(m.label) (\(label) events)", value: kib / 1024,
                     unit: .mebibytes, target: target(m.key, .atMost(64)), extra: [("seconds", seconds)]))
         }
+    }
+
+    // MARK: Metrics and the HTML report
+
+    /// `shiplog metrics` over the whole history, and `shiplog report` of every deployment (the
+    /// newest 50 in full), each as a whole process on the large ledger: time, peak memory
+    /// (through `bench-baseline run`), and the report's size.
+    func reportAndMetrics(_ domain: DomainLedger) throws {
+        note("shiplog report and shiplog metrics…")
+        let out = scratch.file("report.html")
+        var seconds: [Double] = [], rss: [Double] = [], bytes = 0.0
+        for _ in 0..<sizes.runs {
+            let output = try runChecked(baseline, ["run", shiplog, "report", "--output", out, "--db", domain.location], captureOutput: true).stdout
+            guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
+                (object["status"] as? NSNumber)?.intValue == 0, let kib = (object["max_rss_kib"] as? NSNumber)?.doubleValue,
+                let s = (object["seconds"] as? NSNumber)?.doubleValue
+            else {
+                throw BenchError("shiplog report: bench-baseline run printed \(output)")
+            }
+            seconds.append(s)
+            rss.append(kib / 1024)
+            bytes = (try FileManager.default.attributesOfItem(atPath: out)[.size] as? NSNumber)?.doubleValue ?? 0
+            unlink(out)
+        }
+        let label = "\(Figure.number(Double(domain.deployments))) deployments"
+        report.figures.append(
+            Figure(key: "report_seconds", label: "shiplog report, whole process (\(label))", value: seconds.median, unit: .seconds, target: target("report_seconds", .atMost(5))))
+        report.figures.append(
+            Figure(key: "report_size", label: "shiplog report, file size (\(label))", value: bytes / 1_048_576, unit: .mebibytes, target: .atMost(10)))
+        report.figures.append(
+            Figure(key: "rss_report", label: "peak RSS, shiplog report (\(label))", value: rss.median, unit: .mebibytes, target: target("rss_report", .atMost(64))))
+        var metrics: [Double] = []
+        for _ in 0..<sizes.runs {
+            metrics.append(try runChecked(shiplog, ["metrics", "--since", "2000-01-01", "--json", "--db", domain.location]).seconds * 1000)
+        }
+        report.figures.append(
+            Figure(
+                key: "metrics_process", label: "shiplog metrics over the whole history, whole process (\(label))", value: metrics.median,
+                unit: .milliseconds, target: target("metrics_process", .atMost(1_000))))
     }
 
     // MARK: Health checks

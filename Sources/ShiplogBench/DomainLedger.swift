@@ -163,7 +163,8 @@ struct DomainLedger {
                 deploymentID: id, environment: environment, gitSHA: sha, gitRef: "refs/heads/release/\(2024 + k % 3).\(k % 12 + 1)",
                 services: services, triggeredBy: ["alice", "bob", "carol", "deploy-bot"][Int(rng.next() % 4)], mode: .run,
                 phases: [.preflight, .build, .deploy, .health], checks: checks,
-                previousStableID: stable?.id, previousStableSHA: stable?.sha)
+                previousStableID: stable?.id, previousStableSHA: stable?.sha,
+                commitTime: Timestamp.format(Date(timeIntervalSince1970: t0 - 1_800 - Double(k % 48) * 1_800)))
             add(.deploymentRequested(request), after: 0)
             add(.environmentLocked(deploymentID: id), estream, after: 0)
             add(.stepStarted(.preflight, attempt: 1))

@@ -27,8 +27,8 @@ struct Shiplog: ParsableCommand {
             CommandGroup(
                 name: "Audit",
                 subcommands: [
-                    HistoryCommand.self, ShowCommand.self, LastStableCommand.self, ExportCommand.self,
-                    ArtifactsCommand.self, VerifyCommand.self,
+                    HistoryCommand.self, ShowCommand.self, LastStableCommand.self, MetricsCommand.self, ReportCommand.self,
+                    ExportCommand.self, ArtifactsCommand.self, VerifyCommand.self,
                 ]),
             CommandGroup(
                 name: "Ledger",

@@ -308,7 +308,8 @@ extension DeploymentRequest {
             },
             checks: try f.strings("checks"), previousStableID: try f.optionalString("previous_stable_id"),
             previousStableSHA: try f.optionalString("previous_stable_sha"),
-            pipelinePath: try f.optionalString("pipeline_path"), pipelineSHA256: try f.optionalString("pipeline_sha256"))
+            pipelinePath: try f.optionalString("pipeline_path"), pipelineSHA256: try f.optionalString("pipeline_sha256"),
+            commitTime: try f.optionalString("commit_time"))
     }
 }
 

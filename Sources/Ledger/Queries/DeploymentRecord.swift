@@ -23,12 +23,14 @@ public struct DeploymentRecord: Sendable, Equatable {
     public var requestPosition: Int64
     /// The position of the deployment's last event the row reflects.
     public var lastPosition: Int64
+    /// When the deployed commit was made, if its request carries it (`--commit-time`, or git).
+    public var commitTime: String?
 
     public init(
         deploymentID: String, environment: String, status: String, gitSHA: String, gitRef: String, servicesDeployed: String,
         healthChecks: String, triggeredBy: String, mode: String, currentPhase: String, startedAt: String, finishedAt: String?,
         durationMs: Int64?, previousStableID: String?, rolledBackTo: String?, failureReason: String?, markedBadReason: String?,
-        markedBadBy: String?, requestPosition: Int64, lastPosition: Int64
+        markedBadBy: String?, requestPosition: Int64, lastPosition: Int64, commitTime: String? = nil
     ) {
         self.deploymentID = deploymentID
         self.environment = environment
@@ -50,6 +52,7 @@ public struct DeploymentRecord: Sendable, Equatable {
         self.markedBadBy = markedBadBy
         self.requestPosition = requestPosition
         self.lastPosition = lastPosition
+        self.commitTime = commitTime
     }
 
     /// The staging workflow's `timestamp`: when the record was completed, else when it began.
@@ -75,6 +78,7 @@ public struct DeploymentRecord: Sendable, Equatable {
             ("rolled_back_to", rolledBackTo.map(JSONText.quote) ?? "null"),
             ("triggered_by", JSONText.quote(triggeredBy)),
             ("failure_reason", failureReason.map(JSONText.quote) ?? "null"),
+            ("commit_time", commitTime.map(JSONText.quote) ?? "null"),
             ("marked_bad", markedBadReason.map { JSONText.object([("reason", JSONText.quote($0)), ("by", JSONText.quote(markedBadBy ?? ""))]) } ?? "null"),
         ])
     }

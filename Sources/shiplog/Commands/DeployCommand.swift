@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import Runner
+import ShiplogFiles
 
 struct DeployCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,12 +31,17 @@ struct DeployCommand: ParsableCommand {
     @Option(help: "Override the pipeline's environment.") var env: String?
     @Option(name: .customLong("triggered-by"), help: "Who or what started it (default: $GITHUB_ACTOR, else $USER).")
     var triggeredBy: String?
+    @Option(
+        name: .customLong("commit-time"),
+        help: ArgumentHelp("When the commit was made, for the lead time (default: git's committer time, when the pipeline file's directory holds the repository).", valueName: "time"))
+    var commitTime: String?
     @Flag(help: "Print one JSON object per recorded event instead of progress lines.") var json = false
 
     func validate() throws {
         guard (7...64).contains(sha.count), sha.allSatisfy(\.isHexDigit) else {
             throw ValidationError("--sha must be a git commit: 7 to 64 hex digits; got \(sha)")
         }
+        if let commitTime { _ = try TimeArgument.require(commitTime, option: "--commit-time") }
     }
 
     func run() throws {
@@ -45,7 +51,8 @@ struct DeployCommand: ParsableCommand {
             if let env { pipeline.environment = env }
             let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
             let who = triggeredBy ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
-            let outcome = try driving { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who) }
+            let committed = CommitTime.resolve(option: commitTime, sha: sha, directory: FileSystem.directory(of: pipelineOptions.config))
+            let outcome = try driving { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who, commitTime: committed) }
             try finish(outcome, runner: runner)
         }
     }

@@ -54,6 +54,10 @@ struct RecordCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The services deployed, comma-separated.", valueName: "a,b,…")) var services: String?
         @Option(name: .customLong("triggered-by"), help: "Who started it (default: $GITHUB_ACTOR, else $USER).")
         var triggeredBy: String?
+        @Option(
+            name: .customLong("commit-time"),
+            help: ArgumentHelp("When the commit was made, for the lead time (default: git's committer time, when the current directory holds the repository).", valueName: "time"))
+        var commitTime: String?
         @Flag(help: "Print a JSON object instead of the id.") var json = false
 
         var serviceList: [String] {
@@ -66,6 +70,7 @@ struct RecordCommand: ParsableCommand {
             }
             if ref.isEmpty { throw ValidationError("--ref must not be empty") }
             if let triggeredBy, triggeredBy.isEmpty { throw ValidationError("--triggered-by must not be empty") }
+            if let commitTime { _ = try TimeArgument.require(commitTime, option: "--commit-time") }
         }
 
         func run() throws {
@@ -74,7 +79,8 @@ struct RecordCommand: ParsableCommand {
                 let recorded = LedgerOptions.ledger(on: store, textFilter: ProcessSecrets.filter)
                 let state = try recorded.request(
                     environment: env, gitSHA: sha.lowercased(), gitRef: ref, services: serviceList,
-                    triggeredBy: triggeredBy ?? Who.current, mode: .record)
+                    triggeredBy: triggeredBy ?? Who.current, mode: .record,
+                    commitTime: CommitTime.resolve(option: commitTime, sha: sha, directory: FileManager.default.currentDirectoryPath))
                 guard let id = state.id, let request = state.request else {
                     throw Failure("the deployment was recorded but cannot be read back; run `shiplog verify`", code: Exit.software)
                 }

@@ -54,13 +54,15 @@ final class AtomicFile: LineSink {
     /// Refuses, before creating anything, a path that is the ledger at `ledgerPath` or one of
     /// SQLite's files beside it (by name, symbolic link or hard link), or that is not a regular
     /// file (a device, a FIFO, a directory).
-    init(path: String, protecting ledgerPath: String) throws {
+    /// - Parameter verb: what the command does with the file, for the refusal (`export`, `write the report`).
+    init(path: String, protecting ledgerPath: String, verb: String = "export") throws {
         self.path = path
-        try Self.refuseLedger(output: path, ledger: ledgerPath)
+        try Self.refuseLedger(output: path, ledger: ledgerPath, verb: verb)
         let kind = FileSystem.kind(of: path)
         if kind != .missing && kind != .regular {
             throw Failure(
-                "refusing to write \(path): it is \(kind.phrase), and --output replaces a regular file; omit --output to write to standard output",
+                "refusing to write \(path): it is \(kind.phrase), and --output replaces a regular file; "
+                    + (verb == "export" ? "omit --output to write to standard output" : "choose another --output"),
                 code: Exit.usage)
         }
         do {
@@ -109,7 +111,7 @@ final class AtomicFile: LineSink {
     /// its -wal or -shm, damage it. Files are compared by device and inode, so another name,
     /// a symbolic link or a hard link to them is caught; companions that do not exist yet are
     /// compared by directory and name.
-    static func refuseLedger(output: String, ledger: String) throws {
+    static func refuseLedger(output: String, ledger: String, verb: String = "export") throws {
         var ledgerPaths = [ledger]
         if let resolved = realpath(ledger, nil) {
             ledgerPaths.append(String(cString: resolved))
@@ -135,7 +137,7 @@ final class AtomicFile: LineSink {
         }
         if same {
             throw Failure(
-                "refusing to export to \(output): it is the ledger \(ledger) or one of its files, and the export would replace it; choose another --output",
+                "refusing to \(verb) to \(output): it is the ledger \(ledger) or one of its files, and the file written would replace it; choose another --output",
                 code: Exit.usage)
         }
     }

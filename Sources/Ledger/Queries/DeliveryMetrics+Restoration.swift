@@ -1,0 +1,16 @@
+extension DeliveryMetrics {
+    /// Whether `deployment` restored an earlier version rather than shipping a change: the one
+    /// place the metrics decide it.
+    ///
+    /// A restoration counts neither in the deployment frequency nor in the change failure rate
+    /// (it is not a change), but its success ends a time-to-restore interval like any success.
+    /// A deployment whose status is `rolled_back` is a change failure whatever rolled it back
+    /// (its own rollback step or a later restoration); a restoration itself never is one.
+    ///
+    /// Today no deployment is a restoration: automatic rollbacks happen inside the failed
+    /// deployment. A manual rollback, recorded as a deployment of its own and flagged so in its
+    /// request, is one.
+    public static func isRestoration(_ deployment: DeploymentRecord) -> Bool {
+        false
+    }
+}
