@@ -24,6 +24,7 @@ public enum Migrations {
         File("0001_events.sql", PackageResources._001_events_sql),
         File("0002_projections.sql", PackageResources._002_projections_sql),
         File("0003_artifact_facts.sql", PackageResources._003_artifact_facts_sql),
+        File("0004_operator_records.sql", PackageResources._004_operator_records_sql),
     ]
 
     /// The schema version this binary writes.
@@ -34,5 +35,6 @@ public enum Migrations {
         File("0001_events.pg.sql", PackageResources._001_events_pg_sql),
         File("0002_projections.pg.sql", PackageResources._002_projections_pg_sql),
         File("0003_artifact_blobs.pg.sql", PackageResources._003_artifact_blobs_pg_sql),
+        File("0004_operator_records.pg.sql", PackageResources._004_operator_records_pg_sql),
     ]
 }

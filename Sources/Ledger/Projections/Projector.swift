@@ -116,7 +116,7 @@ public final class Projector {
             }
             if admission.isChecked {
                 do {
-                    try entry.state.admit(decoded, deploymentID: entry.id) { try self.state(of: $0, before: event.position) }
+                    try entry.state.admit(decoded, deploymentID: entry.id, at: event.recordedAt) { try self.state(of: $0, before: event.position) }
                 } catch { throw HistoryViolation(event, error.message) }
                 if case .deploymentRequested(let r) = decoded { awaitingLock[entry.id] = r.environment }
             }
@@ -283,7 +283,8 @@ public final class Projector {
                 startedAt: state.requestedAt ?? "", finishedAt: state.finishedAt, durationMs: duration, previousStableID: r.previousStableID,
                 rolledBackTo: state.status == .rolledBack ? state.rollbackTargetID : nil, failureReason: state.failureReason,
                 markedBadReason: state.markedBadReason, markedBadBy: state.markedBadBy, requestPosition: requestPosition,
-                lastPosition: lastPosition))
+                lastPosition: lastPosition, manualRollback: Self.manualRollbackJSON(state), rolledBackBy: Self.rolledBackByJSON(state),
+                approval: Self.approvalJSON(state)))
     }
 
     /// The staging workflow's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.
