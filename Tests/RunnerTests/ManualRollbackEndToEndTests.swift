@@ -42,6 +42,8 @@ struct ManualRollbackEndToEndTests {
 
         let record = try #require(try staging.record(id))
         #expect(record.status == "success" && record.gitSHA == "abc123def4567890" && record.triggeredBy == "oncall")
+        #expect(record.servicesDeployed == #"["api-gateway","auth-service"]"#, "the services its rollback step restored")
+        #expect(record.healthChecks == #"{"api_gateway":"healthy","auth_service":"healthy","database":"healthy"}"#, "the restored release's checks")
         let manualText = try #require(record.manualRollback)
         let manual = try #require(try JSONSerialization.jsonObject(with: Data(manualText.utf8)) as? [String: Any])
         #expect(manual["target"] as? String == a && manual["replaces"] as? String == b)

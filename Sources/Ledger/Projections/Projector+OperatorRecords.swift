@@ -3,6 +3,13 @@ import EventStore
 /// The record fields of what operators do between deployments, as JSON object text for the
 /// projection row: a manual rollback's request, the release it replaced, the approval gate.
 extension Projector {
+    /// The record's `services_deployed`: a manual rollback's are the services its rollback step
+    /// restored, once it succeeded.
+    static func servicesDeployed(_ state: DeploymentState) -> [String] {
+        guard let r = state.request, r.manualRollback != nil else { return state.servicesDeployed }
+        return state.steps[.rollback]?.succeeded == true ? r.services : []
+    }
+
     /// `{"target", "target_sha", "replaces", "reason", "requested_by"}` for a manual rollback.
     static func manualRollbackJSON(_ state: DeploymentState) -> String? {
         guard let r = state.request, let m = r.manualRollback else { return nil }

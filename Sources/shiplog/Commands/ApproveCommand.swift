@@ -27,6 +27,12 @@ struct ApproveCommand: ParsableCommand {
     @Option(help: "Why, or what was checked: recorded with the approval.") var comment: String?
     @Flag(help: "Print a JSON object instead of text.") var json = false
 
+    func validate() throws {
+        guard Identifier.isValid(by, as: .approver) else {
+            throw ValidationError("--by must name one person: \(Identifier.Kind.approver.form); got \(Identifier.quoted(by))")
+        }
+    }
+
     func run() throws {
         try reporting {
             let ledger = try self.ledger.ledger(.existing, textFilter: ProcessSecrets.filter)
