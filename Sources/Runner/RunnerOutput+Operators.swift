@@ -21,7 +21,7 @@ extension RunnerOutput {
         line("⏳ \(environment) is held by \(holder) (\(phase)); waiting up to \(Int(remaining.rounded(.up))) s for it to end")
     }
 
-    /// The lines for recorded events of this file's concern; false for any other event.
+    /// The lines of the recorded events this file is about; nothing for any other event.
     func operatorEvent(_ event: DeploymentEvent, stream: String) {
         let id = Identifier.deploymentID(inStream: stream) ?? "ID"
         switch event {
