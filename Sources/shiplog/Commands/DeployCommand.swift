@@ -22,12 +22,14 @@ struct DeployCommand: ParsableCommand {
             2 failed without a successful rollback; 5 the environment has an unfinished
             deployment (resume it or unlock it); 65 the pipeline file is wrong.
 
-            With an approval gate in the pipeline, the runner waits at it (a progress line, the
-            approve command printed) until enough approvals, a rejection or the timeout; a rejection
-            or the timeout fails the deployment before the gated phase (exit 6). --no-wait exits 7
-            at the gate instead, and `shiplog resume ID` continues later. --wait-for-lock waits for
-            the environment's active deployment to end instead of refusing (exit 5 if it is still
+            With an approval gate in the pipeline, the runner waits at it (a progress line, the \
+            approve command printed) until enough approvals, a rejection or the timeout; a rejection \
+            or the timeout fails the deployment before the gated phase (exit 6). --no-wait exits 7 \
+            at the gate instead, and `shiplog resume ID` continues later. --wait-for-lock waits for \
+            the environment's active deployment to end instead of refusing (exit 5 if it is still \
             active after the duration); SIGINT or SIGTERM ends that wait with nothing started.
+
+            Examples:
               shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --wait-for-lock 15m
               shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --no-wait   # exit 7 at the gate
             """)
