@@ -34,10 +34,12 @@ let package = Package(
                     .embedInCode("0002_projections.sql"),
                     .embedInCode("0003_artifact_facts.sql"),
                     .embedInCode("0004_commit_time.sql"),
+                    .embedInCode("0005_operator_records.sql"),
                     .embedInCode("postgres/0001_events.pg.sql"),
                     .embedInCode("postgres/0002_projections.pg.sql"),
                     .embedInCode("postgres/0003_artifact_blobs.pg.sql"),
                     .embedInCode("postgres/0004_commit_time.pg.sql"),
+                    .embedInCode("postgres/0005_operator_records.pg.sql"),
                 ]),
 
         // fork/exec with a parent-death signal: Swift cannot run code between fork and exec.

@@ -25,6 +25,7 @@ public enum Migrations {
         File("0002_projections.sql", PackageResources._002_projections_sql),
         File("0003_artifact_facts.sql", PackageResources._003_artifact_facts_sql),
         File("0004_commit_time.sql", PackageResources._004_commit_time_sql),
+        File("0005_operator_records.sql", PackageResources._005_operator_records_sql),
     ]
 
     /// The schema version this binary writes.
@@ -36,5 +37,6 @@ public enum Migrations {
         File("0002_projections.pg.sql", PackageResources._002_projections_pg_sql),
         File("0003_artifact_blobs.pg.sql", PackageResources._003_artifact_blobs_pg_sql),
         File("0004_commit_time.pg.sql", PackageResources._004_commit_time_pg_sql),
+        File("0005_operator_records.pg.sql", PackageResources._005_operator_records_pg_sql),
     ]
 }

@@ -16,6 +16,16 @@ public enum DeploymentCommand: Sendable, Equatable {
     case finish(FinishOutcome)
     case abandon(reason: String, by: String)
     case markBad(reason: String, by: String)
+    /// Open the approval gate the pipeline puts before a phase (the runner, on reaching it).
+    case requestApproval(ApprovalGate)
+    /// One approval by `by`, at `at` (the time, as a value: the domain has no clock).
+    case approve(by: String, comment: String?, at: String)
+    /// A rejection: the deployment fails before the gated phase runs.
+    case reject(by: String, reason: String, at: String)
+    /// The gate's deadline has passed without enough approvals (`at` is now).
+    case expireApproval(at: String)
+    /// Record on this finished release that the manual rollback `rollbackID` replaced it.
+    case recordManualRollback(rollbackID: String, targetID: String, targetSHA: String, reason: String, by: String)
 }
 
 /// How a deployment ends.

@@ -11,6 +11,7 @@ extension DeploymentEvent {
         case .deploymentRequested(var request):
             request.gitRef = transform(request.gitRef)
             request.triggeredBy = transform(request.triggeredBy)
+            if let reason = request.manualRollback?.reason { request.manualRollback?.reason = transform(reason) }
             return .deploymentRequested(request)
         case .stepSucceeded(let phase, let detail):
             return .stepSucceeded(phase, detail: detail.map(transform))
@@ -30,11 +31,17 @@ extension DeploymentEvent {
             return .deploymentAbandoned(reason: transform(reason), by: transform(by))
         case .deploymentMarkedBad(let reason, let by):
             return .deploymentMarkedBad(reason: transform(reason), by: transform(by))
+        case .approvalGranted(let by, let comment):
+            return .approvalGranted(by: by, comment: comment.map(transform))
+        case .approvalRejected(let by, let reason):
+            return .approvalRejected(by: by, reason: transform(reason))
+        case .deploymentRolledBackManually(let rollbackID, let targetID, let targetSHA, let reason, let by):
+            return .deploymentRolledBackManually(rollbackID: rollbackID, targetID: targetID, targetSHA: targetSHA, reason: transform(reason), by: transform(by))
         case .environmentUnlocked(let deploymentID, let reason, let by):
             return .environmentUnlocked(deploymentID: deploymentID, reason: transform(reason), by: transform(by))
         case .stepStarted, .serviceDeployed, .stabilizationWaitStarted, .stabilizationWaitFinished, .serviceHealthy,
             .healthChecksPassed, .healthChecksFailed, .rollbackStarted, .notificationSent, .artifactStored,
-            .deploymentSucceeded, .deploymentRolledBack, .environmentLocked, .environmentReleased, .artifactPruned:
+            .deploymentSucceeded, .deploymentRolledBack, .approvalRequested, .approvalTimedOut, .environmentLocked, .environmentReleased, .artifactPruned:
             return self
         }
     }

@@ -29,6 +29,17 @@ public enum DeploymentEvent: Sendable, Equatable {
     case deploymentRolledBack(targetID: String, targetSHA: String)
     case deploymentAbandoned(reason: String, by: String)
     case deploymentMarkedBad(reason: String, by: String)
+    /// The gate before `gate.before` was reached: the runner waits for approvals.
+    case approvalRequested(ApprovalGate)
+    /// One person approved (at most once each, only among the gate's approvers).
+    case approvalGranted(by: String, comment: String?)
+    /// One person rejected: the deployment fails without running the gated phase.
+    case approvalRejected(by: String, reason: String)
+    /// Nobody approved enough before the deadline.
+    case approvalTimedOut(deadline: String)
+    /// A finished, successful release was replaced by the manual rollback `rollbackID`, which
+    /// restored `targetID`: it is rolled back now, and never a rollback target again.
+    case deploymentRolledBackManually(rollbackID: String, targetID: String, targetSHA: String, reason: String, by: String)
     // Environment stream: environment-<name>
     case environmentLocked(deploymentID: String)
     case environmentReleased(deploymentID: String, status: String)
@@ -62,12 +73,15 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
     /// `deploy`/`record begin --commit-time`, or read with git where the runner has the
     /// repository. The lead time for changes is measured from it.
     public var commitTime: String?
+    /// Present exactly when this deployment is a manual rollback (`shiplog rollback`): what it
+    /// restores, what it replaces and why. `triggeredBy` is who asked for it.
+    public var manualRollback: ManualRollback?
 
     public init(
         deploymentID: String, environment: String, gitSHA: String, gitRef: String, services: [String],
         triggeredBy: String, mode: DeploymentMode, phases: [Phase] = [], checks: [String] = [],
         previousStableID: String? = nil, previousStableSHA: String? = nil,
-        pipelinePath: String? = nil, pipelineSHA256: String? = nil, commitTime: String? = nil
+        pipelinePath: String? = nil, pipelineSHA256: String? = nil, commitTime: String? = nil, manualRollback: ManualRollback? = nil
     ) {
         self.deploymentID = deploymentID
         self.environment = environment
@@ -83,6 +97,7 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
         self.pipelinePath = pipelinePath
         self.pipelineSHA256 = pipelineSHA256
         self.commitTime = commitTime
+        self.manualRollback = manualRollback
     }
 
     enum CodingKeys: String, CodingKey {
@@ -91,6 +106,7 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
         case previousStableID = "previous_stable_id", previousStableSHA = "previous_stable_sha"
         case pipelinePath = "pipeline_path", pipelineSHA256 = "pipeline_sha256"
         case commitTime = "commit_time"
+        case manualRollback = "manual_rollback"
     }
 
     /// `{unix-seconds}-{first 12 hex digits of the sha}`, the staging workflow's deployment id format.

@@ -12,8 +12,11 @@ import ShiplogCore
 /// the event being admitted (never later).
 extension DeploymentState {
     /// Refuses `event` when it cannot follow this state on the stream of deployment `id`.
+    ///
+    /// `time` is the event's `recorded_at`, for the rules about time (an approval after its
+    /// gate's deadline); nil skips them.
     public func admit(
-        _ event: DeploymentEvent, deploymentID id: String,
+        _ event: DeploymentEvent, deploymentID id: String, at time: String? = nil,
         lookup: (String) throws -> DeploymentState?
     ) throws(DomainError) {
         try event.validateIdentifiers()
@@ -36,6 +39,7 @@ extension DeploymentState {
                     stable, sha: r.previousStableSHA, environment: r.environment, for: id,
                     what: "its previous stable version", lookup: lookup)
             }
+            if let manual = r.manualRollback { try Self.admitManualRollbackRequest(r, manual, id: id, lookup: lookup) }
             return
         }
         if isFinished {
@@ -48,18 +52,26 @@ extension DeploymentState {
                 return
             case .notificationSent, .notificationFailed:
                 return
+            case .deploymentRolledBackManually(let rollbackID, let targetID, let targetSHA, _, _):
+                try admitReplacement(rollbackID, targetID: targetID, targetSHA: targetSHA, id: id, lookup: lookup)
+                return
             default:
                 throw DomainError("\(event.typeName) follows the end of deployment \(id), which finished as \(status!.rawValue)")
             }
         }
+        if let manual = request.manualRollback { try admitManualRollbackEvent(event, id: id, manual: manual) }
+        try admitApproval(event, id: id, at: time)
         switch event {
         case .deploymentRequested:
             throw DomainError("deployment \(id) is requested twice")
+        case .deploymentRolledBackManually:
+            throw DomainError("deployment \(id) is replaced by a manual rollback while it is still \(currentPhase)")
         case .deploymentMarkedBad:
             throw DomainError("deployment \(id) is marked bad before it finished")
         case .deploymentSucceeded:
             if let running = runningStep { throw DomainError("deployment \(id) succeeds while \(running) is still running") }
             if hasFailure { throw DomainError("deployment \(id) succeeds after a failure (\(failureSummary))") }
+            if let approval, !approval.isOpen { throw DomainError("deployment \(id) succeeds without its approval (\(approval.summary))") }
         case .deploymentFailed:
             if let running = runningStep { throw DomainError("deployment \(id) fails while \(running) is still running") }
         case .deploymentRolledBack(let targetID, let targetSHA):
@@ -70,7 +82,7 @@ extension DeploymentState {
                 throw DomainError("deployment \(id) is rolled back to \(Identifier.quoted(targetID)), not to the target its rollback restored (\(rollbackTargetID ?? "none"))")
             }
         case .rollbackStarted(let targetID, let targetSHA, _):
-            guard hasFailure else { throw DomainError("deployment \(id) starts a rollback although nothing failed") }
+            guard hasFailure || isManualRollback else { throw DomainError("deployment \(id) starts a rollback although nothing failed") }
             guard targetID != id else { throw DomainError("deployment \(id) rolls back onto itself") }
             try Self.requireStable(
                 targetID, sha: targetSHA, environment: request.environment, for: id,
@@ -188,6 +200,11 @@ extension DeploymentEvent {
             if let id = r.previousStableID { try Identifier.validate(id, as: .deploymentID) }
             if let sha = r.previousStableSHA { try Identifier.validate(sha, as: .gitSHA) }
             if let digest = r.pipelineSHA256 { try Identifier.validate(digest, as: .digest) }
+            if let manual = r.manualRollback {
+                try Identifier.validate(manual.targetID, as: .deploymentID)
+                try Identifier.validate(manual.targetSHA, as: .gitSHA)
+                if let replaced = manual.replaces { try Identifier.validate(replaced, as: .deploymentID) }
+            }
         case .serviceDeployed(let service):
             try Identifier.validate(service, as: .service)
         case .healthCheckAttempted(let a):
@@ -199,6 +216,14 @@ extension DeploymentEvent {
         case .rollbackStarted(let id, let sha, _), .deploymentRolledBack(let id, let sha):
             try Identifier.validate(id, as: .deploymentID)
             try Identifier.validate(sha, as: .gitSHA)
+        case .deploymentRolledBackManually(let rollbackID, let targetID, let targetSHA, _, _):
+            try Identifier.validate(rollbackID, as: .deploymentID)
+            try Identifier.validate(targetID, as: .deploymentID)
+            try Identifier.validate(targetSHA, as: .gitSHA)
+        case .approvalRequested(let gate):
+            for name in gate.approvers { try Identifier.validate(name, as: .approver) }
+        case .approvalGranted(let by, _), .approvalRejected(let by, _):
+            try Identifier.validate(by, as: .approver)
         case .artifactStored(let a):
             try Identifier.validate(a.name, as: .artifactName)
             try Identifier.validate(a.sha256, as: .digest)

@@ -12,6 +12,15 @@ extension DeploymentState {
             guard isFinished else { throw DomainError("deployment \(id) is still \(currentPhase); mark it bad after it finishes, or end it with `shiplog unlock`") }
             guard markedBad == nil else { return [] }
             return [.deploymentMarkedBad(reason: reason, by: by)]
+        case .recordManualRollback(let rollbackID, let targetID, let targetSHA, let reason, let by):
+            guard isFinished else {
+                throw DomainError("deployment \(id) is still \(currentPhase); a manual rollback replaces only a finished release")
+            }
+            if rolledBackManually?.rollbackID == rollbackID { return [] }
+            guard status == .success, rolledBackManually == nil else {
+                throw DomainError("deployment \(id) ended as \(status!.rawValue); a manual rollback replaces only a successful release")
+            }
+            return [.deploymentRolledBackManually(rollbackID: rollbackID, targetID: targetID, targetSHA: targetSHA, reason: reason, by: by)]
         case .storeArtifact(let artifact):
             if let existing = artifacts[artifact.name] {
                 if existing == artifact { return [] }
@@ -123,6 +132,9 @@ extension DeploymentState {
             let step = steps[.rollback] ?? Step()
             guard !step.succeeded, step.failure == nil else { throw DomainError("the rollback of \(id) already finished") }
             try checkCanRun(.rollback)
+            if let manual = request.manualRollback, manual.targetID != targetID || manual.targetSHA != targetSHA {
+                throw DomainError("deployment \(id) is a manual rollback to \(manual.targetID); it restores nothing else")
+            }
             if step.running && step.attempts >= attempt { return [] }
             return [.rollbackStarted(targetID: targetID, targetSHA: targetSHA, attempt: attempt)]
 
@@ -130,6 +142,10 @@ extension DeploymentState {
             if let running = runningStep { throw DomainError("\(running) is still running in \(id); record its outcome first") }
             switch outcome {
             case .succeeded:
+                if let approval, !approval.isOpen {
+                    throw DomainError("deployment \(id) cannot succeed: \(approval.failure ?? "it waits for approval (\(approval.summary))")")
+                }
+                if isManualRollback { return try decideManualRollbackSuccess() }
                 if hasFailure { throw DomainError("deployment \(id) cannot succeed: \(failureSummary); finish it as failed or rolled-back") }
                 if steps[.deploy]?.succeeded != true && !(request.mode == .record && request.phases.isEmpty && furthestPhase != nil) {
                     throw DomainError("deployment \(id) has not deployed anything yet; \(acceptsNext)")
@@ -145,6 +161,9 @@ extension DeploymentState {
             case .failed(let reason):
                 return [.deploymentFailed(reason: reason, phase: failedPhase ?? firstFailedPhase)]
             case .rolledBack:
+                if isManualRollback {
+                    throw DomainError("deployment \(id) is a manual rollback: it ends as success, or failed; it is not rolled back itself")
+                }
                 guard steps[.rollback]?.succeeded == true, let target = rollbackTarget else {
                     throw DomainError("deployment \(id) has no successful rollback recorded; record `phase rollback --status succeeded` first, or finish as failed")
                 }
@@ -160,7 +179,10 @@ extension DeploymentState {
         case .abandon(let reason, let by):
             return [.deploymentAbandoned(reason: reason, by: by)]
 
-        case .markBad, .storeArtifact, .recordNotification:
+        case .requestApproval, .approve, .reject, .expireApproval:
+            return try decideApproval(command)
+
+        case .markBad, .storeArtifact, .recordNotification, .recordManualRollback:
             return []
         }
     }
@@ -187,14 +209,23 @@ extension DeploymentState {
             throw DomainError("the pipeline of \(id) has no \(phase) phase")
         }
         if phase == .rollback {
-            guard hasFailure else { throw DomainError("nothing failed in \(id): a rollback follows a failed health check or smoke test; \(acceptsNext)") }
+            guard hasFailure || isManualRollback else {
+                throw DomainError("nothing failed in \(id): a rollback follows a failed health check or smoke test; \(acceptsNext)")
+            }
             return
+        }
+        if isManualRollback {
+            throw DomainError("deployment \(id) is a manual rollback: it runs only the rollback step and its health checks, not \(phase)")
         }
         // While the deploy round has no aggregate verdict, its other checks may still be recorded.
         let failed = phase == .health ? firstStepFailure != nil || healthPassed[.deploy] == false : hasFailure
         if failed { throw DomainError("deployment \(id) already failed (\(failureSummary)); it accepts a rollback or finish --status failed now") }
         if let furthest = furthestPhase, phase < furthest || (phase == furthest && phase != .health) {
             throw DomainError("\(phase) cannot follow \(furthest) in \(id): phases run in the order preflight, migrate, build, image, deploy, health, smoke; \(acceptsNext)")
+        }
+        if let approval, !approval.isOpen, phase >= approval.gate.before {
+            throw DomainError(
+                "\(phase) of \(id) waits for approval (\(approval.summary)): `shiplog approve \(id) --by NAME`, or `shiplog reject \(id) --by NAME --reason TEXT`")
         }
         if let missing = plan.first(where: { $0 < phase && $0 != .rollback && steps[$0]?.succeeded != true }) {
             throw DomainError("\(phase) cannot run before \(missing) in \(id): its pipeline runs \(plan.map(\.rawValue).joined(separator: ", ")) in order; \(acceptsNext)")

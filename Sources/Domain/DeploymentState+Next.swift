@@ -12,10 +12,12 @@ public struct DeploymentPlan: Sendable, Equatable {
     /// Steps whose interruption by a crash fails the deployment instead of running them again.
     public var failOnInterrupt: Set<Phase>
     public var notify: Bool
+    /// The approval gate the pipeline puts before a phase, if any.
+    public var approval: ApprovalGate?
 
     public init(
         phases: [Phase], checks: [String], stabilizeSeconds: Double, policy: HealthPolicy,
-        failOnInterrupt: Set<Phase> = [], notify: Bool = false
+        failOnInterrupt: Set<Phase> = [], notify: Bool = false, approval: ApprovalGate? = nil
     ) {
         self.phases = phases
         self.checks = checks
@@ -23,6 +25,7 @@ public struct DeploymentPlan: Sendable, Equatable {
         self.policy = policy
         self.failOnInterrupt = failOnInterrupt
         self.notify = notify
+        self.approval = approval
     }
 }
 
@@ -41,6 +44,12 @@ public enum NextStep: Sendable, Equatable {
     /// Roll back to the target (attempt > 1 after an interruption).
     case rollback(targetID: String, targetSHA: String, attempt: Int)
     case finish(FinishOutcome)
+    /// Record that the approval gate is reached (`ApprovalRequested`), before the gated phase.
+    case requestApproval(ApprovalGate)
+    /// Wait for approvals, polling the ledger, at most until the gate's deadline.
+    case awaitApproval(until: String)
+    /// The deadline passed without enough approvals: record the timeout, which fails the deployment.
+    case expireApproval
     /// Write the deployment record artifact.
     case storeRecord
     case notify
@@ -66,6 +75,7 @@ extension DeploymentState {
             }
             return .runStep(running, attempt: attempts + 1)
         }
+        if isManualRollback { return nextOfManualRollback(plan: plan, now: now) }
         // A check judged unhealthy while others are still being probed: the round ends first, then its aggregate decides.
         let deployRoundOpen =
             firstStepFailure == nil && healthPassed[.deploy] == nil
@@ -92,7 +102,10 @@ extension DeploymentState {
             return .finish(.rolledBack)
         }
         for phase in [Phase.preflight, .migrate, .build, .image, .deploy] where plan.phases.contains(phase) {
-            if steps[phase]?.succeeded != true { return .runStep(phase, attempt: (steps[phase]?.attempts ?? 0) + 1) }
+            if steps[phase]?.succeeded != true {
+                if let gate = approvalStep(before: phase, plan: plan, now: now) { return gate }
+                return .runStep(phase, attempt: (steps[phase]?.attempts ?? 0) + 1)
+            }
         }
         if plan.stabilizeSeconds > 0 && (!plan.checks.isEmpty || plan.phases.contains(.smoke)) {
             if stabilizationUntil == nil { return .stabilize(until: nil) }
@@ -107,7 +120,7 @@ extension DeploymentState {
         return .finish(.succeeded)
     }
 
-    private func probeOrWait(round: HealthRound, plan: DeploymentPlan, now: Date) -> NextStep {
+    func probeOrWait(round: HealthRound, plan: DeploymentPlan, now: Date) -> NextStep {
         let current = checks[round] ?? [:]
         let pending = plan.checks.filter { current[$0]?.verdict == nil }
         // Every check has a verdict but the round has none: probing nothing records the aggregate.

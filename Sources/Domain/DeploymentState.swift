@@ -1,3 +1,6 @@
+import Foundation
+import ShiplogCore
+
 /// A deployment as its events leave it: the fold of its stream, and nothing else.
 public struct DeploymentState: Sendable, Equatable {
     public enum Status: String, Sendable, Codable {
@@ -57,8 +60,16 @@ public struct DeploymentState: Sendable, Equatable {
     public var markedBadBy: String?
     /// The furthest phase that produced an outcome: phases before it can no longer run.
     public var furthestPhase: Phase?
+    /// The approval gate, once requested: who approved, who rejected, whether it timed out.
+    public var approval: ApprovalProgress?
+    /// Set when a manual rollback replaced this (successful) release: it is rolled back now.
+    public var rolledBackManually: ManualRollbackMark?
 
     public init() {}
+
+    /// True for a manual rollback (`shiplog rollback`): its request carries `manual_rollback`.
+    /// A restoration, not a change: it runs only the rollback step and its health checks.
+    public var isManualRollback: Bool { request?.manualRollback != nil }
 
     public var id: String? { request?.deploymentID }
     public var exists: Bool { request != nil }
@@ -106,6 +117,7 @@ public struct DeploymentState: Sendable, Equatable {
     public var currentPhase: String {
         if let status, status != .running { return status.rawValue }
         if let running = runningStep { return running.rawValue }
+        if let approval, approval.isPending { return "waiting for approval" }
         if stabilizationUntil != nil, !stabilized { return "stabilizing" }
         if let last = furthestPhase { return "after \(last.rawValue)" }
         return "requested"
@@ -121,7 +133,7 @@ extension DeploymentState {
             request = r
             status = .running
             requestedAt = time
-            rollbackTarget = r.previousStableID.map { ($0, r.previousStableSHA ?? "") }
+            rollbackTarget = r.manualRollback.map { ($0.targetID, $0.targetSHA) } ?? r.previousStableID.map { ($0, r.previousStableSHA ?? "") }
         case .stepStarted(let p, let attempt):
             var s = steps[p] ?? Step()
             s.attempts = max(s.attempts, attempt)
@@ -214,6 +226,19 @@ extension DeploymentState {
             finishedAt = time
         case .deploymentMarkedBad(let reason, let by):
             markedBad = (reason, by)
+        case .approvalRequested(let gate):
+            let deadline = Timestamp.parse(time).map { Timestamp.format($0.addingTimeInterval(gate.timeoutSeconds)) } ?? time
+            approval = ApprovalProgress(gate: gate, requestedAt: time, deadline: deadline)
+        case .approvalGranted(let by, let comment):
+            approval?.grants.append(ApprovalGrant(by: by, at: time, comment: comment))
+        case .approvalRejected(let by, let reason):
+            approval?.rejection = ApprovalRejection(by: by, at: time, reason: reason)
+        case .approvalTimedOut:
+            approval?.timedOutAt = time
+        case .deploymentRolledBackManually(let rollbackID, let targetID, let targetSHA, let reason, let by):
+            status = .rolledBack
+            rollbackTarget = (targetID, targetSHA)
+            rolledBackManually = ManualRollbackMark(rollbackID: rollbackID, reason: reason, by: by, at: time)
         case .environmentLocked, .environmentReleased, .environmentUnlocked, .artifactPruned:
             break
         }

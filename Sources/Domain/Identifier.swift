@@ -19,6 +19,8 @@ public enum Identifier {
         case gitSHA = "git sha"
         case artifactName = "artifact name"
         case digest = "SHA-256 digest"
+        case approver
+
 
         /// The accepted form, for error messages.
         public var form: String {
@@ -33,6 +35,8 @@ public enum Identifier {
                 "1–200 ASCII letters, digits, '.', '_' or '-', not starting with '.', without '..'"
             case .digest:
                 "exactly 64 lowercase hex digits"
+            case .approver:
+                "1–100 ASCII letters, digits, '.', '_', '-' or '@', starting with a letter or digit (e.g. alice or ops-lead@example.com)"
             }
         }
     }
@@ -49,6 +53,11 @@ public enum Identifier {
             return (7...64).contains(bytes.count) && bytes.allSatisfy(isLowerHex)
         case .digest:
             return bytes.count == 64 && bytes.allSatisfy(isLowerHex)
+        case .approver:
+            // Compared byte for byte: one person, one spelling, so "a second approval by the same
+            // name" cannot hide behind a look-alike or a trailing space.
+            guard (1...100).contains(bytes.count), isDigit(bytes[0]) || isLetter(bytes[0]) else { return false }
+            return bytes.allSatisfy { isDigit($0) || isLetter($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "@") }
         case .deploymentID:
             guard let dash = bytes.firstIndex(of: UInt8(ascii: "-")) else { return false }
             let seconds = bytes[..<dash], hex = bytes[(dash + 1)...]

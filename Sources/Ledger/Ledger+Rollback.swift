@@ -66,7 +66,13 @@ extension Ledger {
             let state = try load(id)
             guard let request = state.request else { throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them") }
             if let step = state.steps[.rollback], step.running, step.attempts >= attempt { return state }
-            guard let target = try lastStable(environment: request.environment) else {
+            // A manual rollback restores the release it was asked for, while that is still stable.
+            if let manual = request.manualRollback, try stableVersion(of: manual.targetID) == nil {
+                let why = Self.whyNotStable(try load(manual.targetID)) ?? "is no longer stable"
+                return try execute(.finish(.failed(reason: "\(manual.targetID), the release this manual rollback restores, \(why); nothing was restored")), on: id).state
+            }
+            let chosen = try request.manualRollback.map { try stableVersion(of: $0.targetID) } ?? lastStable(environment: request.environment)
+            guard let target = chosen else {
                 let was = state.rollbackTargetID.map { " (\($0), its rollback target when it began, was marked bad)" } ?? ""
                 return try execute(.finish(.failed(reason: "\(state.failureSummary); no stable version of \(request.environment) to roll back to\(was)")), on: id).state
             }

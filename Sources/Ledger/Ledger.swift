@@ -130,18 +130,7 @@ public final class Ledger {
         var seconds = now
         for _ in 0..<Self.maxRetries {
             let lock = try environmentLock(environment)
-            if let active = lock.active {
-                let state = try load(active)
-                let continueIt =
-                    state.request?.mode == .record
-                    ? "finish it with `shiplog record finish \(active) --status …`"
-                    : "continue it with `shiplog resume \(active)`"
-                throw LedgerError.refused(
-                    """
-                    environment \(environment) already has an active deployment: \(active) (\(state.currentPhase), started \(state.requestedAt ?? "?")). \
-                    Wait for it, \(continueIt), or end it with `shiplog unlock --env \(environment) --reason TEXT`.
-                    """)
-            }
+            if let active = lock.active { throw try activeRefusal(active, environment: environment) }
             let stable = try lastStable(environment: environment)
             let id = DeploymentRequest.makeID(at: seconds, sha: gitSHA)
             let request = DeploymentRequest(
@@ -150,15 +139,7 @@ public final class Ledger {
                 checks: checks, previousStableID: stable?.deploymentID, previousStableSHA: stable?.gitSHA,
                 pipelinePath: pipeline?.path, pipelineSHA256: pipeline?.sha256, commitTime: commitTime)
             do {
-                try append([
-                    StreamAppend(
-                        stream: Self.stream(deployment: id), expected: .noStream,
-                        events: [newEvent(.deploymentRequested(request))]),
-                    StreamAppend(
-                        stream: Self.stream(environment: environment), expected: lock.version.map { .exactly($0) } ?? .noStream,
-                        events: [newEvent(.environmentLocked(deploymentID: id))]),
-                ])
-                return try load(id)
+                return try appendRequest(request, lockVersion: lock.version)
             } catch EventStoreError.wrongExpectedVersion(let stream, _, _) {
                 // Same sha in the same second elsewhere: the next second's id is free. A lost race for
                 // the environment: reload and report the winner.
@@ -167,6 +148,36 @@ public final class Ledger {
             }
         }
         throw LedgerError.refused("too many concurrent writers on environment \(environment); retry")
+    }
+
+    /// The refusal a new deployment of `environment` meets while `active` holds it.
+    func activeRefusal(_ active: String, environment: String) throws -> LedgerError {
+        let state = try load(active)
+        let continueIt =
+            state.request?.mode == .record
+            ? "finish it with `shiplog record finish \(active) --status …`"
+            : "continue it with `shiplog resume \(active)`"
+        return LedgerError.refused(
+            """
+            environment \(environment) already has an active deployment: \(active) (\(state.currentPhase), started \(state.requestedAt ?? "?")). \
+            Wait for it, \(continueIt), or end it with `shiplog unlock --env \(environment) --reason TEXT`.
+            """)
+    }
+
+    /// Appends a request with its environment's lock (at `lockVersion`) and any `conditions`,
+    /// all or nothing; throws `wrongExpectedVersion` naming the stream that moved.
+    func appendRequest(_ request: DeploymentRequest, lockVersion: Int64?, conditions: [StreamAppend] = []) throws -> DeploymentState {
+        let id = request.deploymentID
+        try append(
+            [
+                StreamAppend(
+                    stream: Self.stream(deployment: id), expected: .noStream,
+                    events: [newEvent(.deploymentRequested(request))]),
+                StreamAppend(
+                    stream: Self.stream(environment: request.environment), expected: lockVersion.map { .exactly($0) } ?? .noStream,
+                    events: [newEvent(.environmentLocked(deploymentID: id))]),
+            ] + conditions)
+        return try load(id)
     }
 
     /// Decides `command` against the deployment's current state and appends the result.
@@ -202,6 +213,9 @@ public final class Ledger {
                             events: [newEvent(event)]))
                 }
             }
+            // A manual rollback that succeeds records, in the same append, that the release it
+            // replaced is rolled back (conditioned on that release's stream version).
+            if let replacement = try replacementBatch(decided, of: state) { batches.append(replacement) }
             do {
                 let recorded = try append(batches)
                 return (try load(id), recorded)

@@ -29,7 +29,7 @@ public final class PostgresProjectionStore: ProjectionStore {
     static let recordColumns = """
         deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks, triggered_by, mode, current_phase,
         started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to, failure_reason, marked_bad_reason, marked_bad_by,
-        request_position, last_position, commit_time
+        request_position, last_position, commit_time, manual_rollback, rolled_back_by, approval
         """
 
     static func records(_ r: PGResult) throws -> [DeploymentRecord] {
@@ -41,7 +41,8 @@ public final class PostgresProjectionStore: ProjectionStore {
                 currentPhase: r.string(i, 9) ?? "", startedAt: r.string(i, 10) ?? "", finishedAt: r.string(i, 11),
                 durationMs: try r.int64(i, 12), previousStableID: r.string(i, 13), rolledBackTo: r.string(i, 14),
                 failureReason: r.string(i, 15), markedBadReason: r.string(i, 16), markedBadBy: r.string(i, 17),
-                requestPosition: try r.int64(i, 18) ?? 0, lastPosition: try r.int64(i, 19) ?? 0, commitTime: r.string(i, 20))
+                requestPosition: try r.int64(i, 18) ?? 0, lastPosition: try r.int64(i, 19) ?? 0, commitTime: r.string(i, 20), manualRollback: r.string(i, 21),
+                rolledBackBy: r.string(i, 22), approval: r.string(i, 23))
         }
     }
 
@@ -52,7 +53,7 @@ public final class PostgresProjectionStore: ProjectionStore {
             r.deploymentID, r.environment, r.status, r.gitSHA, r.gitRef, r.servicesDeployed, r.healthChecks,
             r.triggeredBy, r.mode, r.currentPhase, r.startedAt, r.finishedAt, r.durationMs.map { String($0) },
             r.previousStableID, r.rolledBackTo, r.failureReason, r.markedBadReason, r.markedBadBy,
-            String(r.requestPosition), String(r.lastPosition), r.commitTime,
+            String(r.requestPosition), String(r.lastPosition), r.commitTime, r.manualRollback, r.rolledBackBy, r.approval,
         ]
         let columns = Self.recordColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         let updates = columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
@@ -60,7 +61,7 @@ public final class PostgresProjectionStore: ProjectionStore {
             try connection.query(
                 """
                 INSERT INTO \(prefix)deployments (\(Self.recordColumns))
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
                 ON CONFLICT (deployment_id) DO UPDATE SET \(updates)
                 """, values)
         }

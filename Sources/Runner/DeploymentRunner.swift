@@ -8,12 +8,18 @@ public struct DeploymentOutcome: Sendable, Equatable {
     public var deploymentID: String
     public var status: DeploymentState.Status
     public var reason: String?
+    /// The deployment ended at its approval gate (rejected, or not approved in time): nothing
+    /// of the gated phase ran, and nothing is rolled back.
+    public var endedAtApprovalGate = false
 
-    /// 0 deployed, 1 failed and rolled back, 2 failed without a successful rollback.
+    /// 0 deployed, 1 failed and rolled back, 2 failed without a successful rollback, 6 failed at
+    /// its approval gate, 7 waits for approval (`--no-wait`; `resume` continues it).
     public var exitCode: Int32 {
         switch status {
         case .success: 0
         case .rolledBack: 1
+        case .running: 7
+        case .failed where endedAtApprovalGate: 6
         default: 2
         }
     }
@@ -34,6 +40,12 @@ public final class DeploymentRunner {
     let output: RunnerOutput
     let claims: any RunnerClaims
     public let plan: DeploymentPlan
+    /// Wait at the approval gate (polling the ledger) until it opens or ends; false: return at
+    /// once with the deployment waiting (`deploy --no-wait`, exit 7).
+    public var waitsForApproval = true
+    /// Seconds `deploy` waits for the environment's active deployment to end before refusing
+    /// (`--wait-for-lock`); nil refuses at once.
+    public var lockWait: Double?
 
     /// - Parameters:
     ///   - ledger: its store is written through a ledger whose text filter also redacts the
@@ -83,7 +95,7 @@ public final class DeploymentRunner {
                 retries: p.health.retries, interval: seconds(p.health.interval),
                 totalTimeout: seconds(p.health.totalTimeout),
                 nonCritical: Set(p.health.checks.filter { !$0.critical }.map(\.name))),
-            failOnInterrupt: failOnInterrupt, notify: !webhook.isEmpty)
+            failOnInterrupt: failOnInterrupt, notify: !webhook.isEmpty, approval: p.approval?.gate)
     }
 
     // MARK: Entry points
@@ -91,10 +103,7 @@ public final class DeploymentRunner {
     /// Records a new deployment of `sha` and drives it to the end.
     public func deploy(sha: String, ref: String, triggeredBy: String, commitTime: String? = nil) throws -> DeploymentOutcome {
         try prepareLogDirectory()
-        let state = try ledger.request(
-            environment: pipeline.environment, gitSHA: sha, gitRef: ref, services: pipeline.services,
-            triggeredBy: triggeredBy, mode: .run, phases: plan.phases, checks: plan.checks,
-            pipeline: pipeline.source, commitTime: commitTime)
+        let state = try requestDeployment(sha: sha, ref: ref, triggeredBy: triggeredBy, commitTime: commitTime)
         let id = state.id!
         output.started(id: id, state: state)
         return try drive(id)
@@ -142,7 +151,9 @@ public final class DeploymentRunner {
             output.step(step, state: state)
             switch step {
             case .done:
-                return DeploymentOutcome(deploymentID: id, status: state.status ?? .failed, reason: state.failureReason)
+                var outcome = DeploymentOutcome(deploymentID: id, status: state.status ?? .failed, reason: state.failureReason)
+                outcome.endedAtApprovalGate = state.approval?.failure != nil
+                return outcome
             case .runStep(let phase, let attempt):
                 state = try runStep(phase, attempt: attempt, state: state)
             case .failInterrupted(let phase):
@@ -160,6 +171,13 @@ public final class DeploymentRunner {
                 state = try probe(checks, round: round, state: state)
             case .rollback(_, _, let attempt):
                 state = try rollback(attempt: attempt, state: state)
+            case .requestApproval(let gate):
+                state = try record(.requestApproval(gate), id)
+            case .awaitApproval(let until):
+                guard waitsForApproval else { return waitingOutcome(state) }
+                state = try awaitApproval(until: until, state: state)
+            case .expireApproval:
+                state = try record(.expireApproval(at: Timestamp.format(ledger.clock())), id)
             case .finish(let outcome):
                 state = try record(.finish(outcome), id)
             case .storeRecord:

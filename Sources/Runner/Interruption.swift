@@ -13,11 +13,18 @@ import CSpawn
 /// signal arrives, so a `poll()` wakes at once. Without `install()` the signals keep their
 /// default action and `signal` is always nil.
 public enum Interruption {
-    /// Installs the handlers for the whole process; later calls do nothing.
+    /// Installs the handlers for the whole process; later calls do nothing. Also unblocks
+    /// SIGINT and SIGTERM in the calling thread: a process started by a parent that blocked them
+    /// (a test harness, some CI agents) inherits that mask, and a blocked signal never arrives.
     public static func install() {
         if shiplog_interrupt_install() != 0 {
             preconditionFailure("cannot install the SIGINT/SIGTERM handlers: errno \(errno)")
         }
+        var stopping = sigset_t()
+        sigemptyset(&stopping)
+        sigaddset(&stopping, SIGINT)
+        sigaddset(&stopping, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopping, nil)
     }
 
     /// The first stopping signal received (SIGINT or SIGTERM), or nil.

@@ -58,7 +58,7 @@ public final class RunnerOutput: @unchecked Sendable {
             line("  retrying in \(String(format: "%.1f", remaining)) s")
         case .rollback(let id, let sha, let attempt):
             line("↩ rolling back to \(id) (\(sha.prefix(12)))\(attempt > 1 ? ", attempt \(attempt)" : "")")
-        case .finish, .storeRecord, .notify, .done:
+        case .finish, .storeRecord, .notify, .done, .requestApproval, .awaitApproval, .expireApproval:
             break
         }
     }
@@ -84,7 +84,7 @@ public final class RunnerOutput: @unchecked Sendable {
         case .deploymentRolledBack(let id, let sha): line("↩ deployment rolled back to \(id) (\(sha.prefix(12)))")
         case .notificationSent: line("  ✓ team notified")
         case .notificationFailed(_, _, let error): line("  ! notification failed (the deployment is unaffected): \(error)")
-        default: break
+        default: operatorEvent(decoded, stream: event.stream)
         }
     }
 

@@ -20,6 +20,13 @@ enum SlackMessage {
     private static func plainText(for state: DeploymentState) -> String {
         let r = state.request!
         let sha = String(r.gitSHA.prefix(12))
+        if let manual = r.manualRollback {
+            let replaced = manual.replaces.map { ", replacing \($0)" } ?? ""
+            if state.status == .success {
+                return "↩️ \(r.environment): rolled back by hand to \(sha) (\(manual.targetID))\(replaced), by \(r.triggeredBy): \(manual.reason)"
+            }
+            return "❌ \(r.environment): manual rollback \(r.deploymentID) to \(sha) failed: \(state.failureReason ?? "unknown reason")"
+        }
         switch state.status ?? .failed {
         case .success:
             return "✅ \(r.environment): deployed \(sha) (\(r.deploymentID)) — services: \(r.services.joined(separator: ", "))"

@@ -25,7 +25,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
     static let recordColumns = """
         deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks, triggered_by, mode, current_phase,
         started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to, failure_reason, marked_bad_reason, marked_bad_by,
-        request_position, last_position, commit_time
+        request_position, last_position, commit_time, manual_rollback, rolled_back_by, approval
         """
 
     static func record(_ s: Statement) -> DeploymentRecord {
@@ -35,7 +35,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
             currentPhase: s.string(9), startedAt: s.string(10), finishedAt: s.optionalString(11), durationMs: s.optionalInt64(12),
             previousStableID: s.optionalString(13), rolledBackTo: s.optionalString(14), failureReason: s.optionalString(15),
             markedBadReason: s.optionalString(16), markedBadBy: s.optionalString(17), requestPosition: s.int64(18),
-            lastPosition: s.int64(19), commitTime: s.optionalString(20))
+            lastPosition: s.int64(19), commitTime: s.optionalString(20), manualRollback: s.optionalString(21), rolledBackBy: s.optionalString(22), approval: s.optionalString(23))
     }
 
     // MARK: Writing
@@ -44,7 +44,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
         try database.withStatement(
             """
             INSERT OR REPLACE INTO \(prefix)deployments (\(Self.recordColumns))
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ) { s in
             s.bind(1, r.deploymentID)
@@ -68,6 +68,9 @@ public final class SQLiteProjectionStore: ProjectionStore {
             s.bind(19, r.requestPosition)
             s.bind(20, r.lastPosition)
             s.bind(21, r.commitTime)
+            s.bind(22, r.manualRollback)
+            s.bind(23, r.rolledBackBy)
+            s.bind(24, r.approval)
             try s.run()
         }
     }

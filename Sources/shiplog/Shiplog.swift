@@ -23,6 +23,9 @@ struct Shiplog: ParsableCommand {
                 subcommands: [
                     DeployCommand.self, ResumeCommand.self, StatusCommand.self, ValidateCommand.self,
                 ]),
+            CommandGroup(
+                name: "Operate (between deployments)",
+                subcommands: [RollbackCommand.self, LogsCommand.self, ApproveCommand.self, RejectCommand.self]),
             CommandGroup(name: "Record (pipelines run elsewhere)", subcommands: [RecordCommand.self]),
             CommandGroup(
                 name: "Audit",

@@ -41,6 +41,11 @@ struct CodecRoundTripTests {
         case .environmentReleased: "environmentReleased"
         case .environmentUnlocked: "environmentUnlocked"
         case .artifactPruned: "artifactPruned"
+        case .approvalRequested: "approvalRequested"
+        case .approvalGranted: "approvalGranted"
+        case .approvalRejected: "approvalRejected"
+        case .approvalTimedOut: "approvalTimedOut"
+        case .deploymentRolledBackManually: "deploymentRolledBackManually"
         }
     }
 
@@ -49,7 +54,8 @@ struct CodecRoundTripTests {
         "stabilizationWaitFinished", "healthCheckAttempted", "serviceHealthy", "serviceUnhealthy", "healthChecksPassed",
         "healthChecksFailed", "rollbackStarted", "notificationSent", "notificationFailed", "artifactStored", "deploymentSucceeded",
         "deploymentFailed", "deploymentRolledBack", "deploymentAbandoned", "deploymentMarkedBad", "environmentLocked",
-        "environmentReleased", "environmentUnlocked", "artifactPruned",
+        "environmentReleased", "environmentUnlocked", "artifactPruned", "approvalRequested", "approvalGranted", "approvalRejected",
+        "approvalTimedOut", "deploymentRolledBackManually",
     ]
 
     /// Samples of every case, each with every awkward text where it takes text.
@@ -62,7 +68,17 @@ struct CodecRoundTripTests {
                         deploymentID: "1732010400-abc123def456", environment: "staging", gitSHA: String(repeating: "ab", count: 20), gitRef: t,
                         services: [t, "api-gateway", ""], triggeredBy: t, mode: n % 2 == 0 ? .run : .record,
                         phases: n % 2 == 0 ? Phase.allCases : [], checks: n % 3 == 0 ? [] : [t, "auth_service"],
-                        previousStableID: n % 2 == 0 ? nil : t, previousStableSHA: n % 4 == 1 ? nil : "0123456789abcdef0123456789abcdef01234567")))
+                        previousStableID: n % 2 == 0 ? nil : t, previousStableSHA: n % 4 == 1 ? nil : "0123456789abcdef0123456789abcdef01234567",
+                        manualRollback: n % 3 == 0 ? nil : ManualRollback(targetID: t, targetSHA: "abc", replaces: n % 2 == 0 ? nil : t, reason: t))))
+            out.append(
+                .approvalRequested(
+                    ApprovalGate(
+                        before: n % 2 == 0 ? .deploy : .migrate, required: n + 1, approvers: n % 3 == 0 ? [] : [t, "alice"],
+                        timeoutSeconds: [1, 14_400, 2.5, 0.001][n % 4])))
+            out.append(.approvalGranted(by: t, comment: n % 2 == 0 ? nil : t))
+            out.append(.approvalRejected(by: "bob", reason: t))
+            out.append(.approvalTimedOut(deadline: t))
+            out.append(.deploymentRolledBackManually(rollbackID: t, targetID: "1732010400-abc123def456", targetSHA: "abc", reason: t, by: t))
             out.append(.stepSucceeded(.build, detail: t))
             out.append(.stepFailed(.migrate, reason: t))
             out.append(.serviceDeployed(service: t))
@@ -140,6 +156,10 @@ struct CodecRoundTripTests {
                 case let a as [String]: #expect(object[key]?.strings == a, "\(key) in \(data)")
                 case let n as NSNumber: #expect(object[key]?.doubleValue == n.doubleValue, "\(key) in \(data)")
                 case is NSNull: #expect(object[key] == .null, "\(key) in \(data)")
+                case let nested as [String: String]:
+                    guard case .object(let mine)? = object[key] else { Issue.record("\(key) is no object in \(data)"); continue }
+                    #expect(Set(mine.keys) == Set(nested.keys), "\(key) in \(data)")
+                    for (k, v) in nested { #expect(mine.string(k) == v, "\(key).\(k) in \(data)") }
                 default: Issue.record("unexpected member \(key) in \(data)")
                 }
             }
@@ -161,6 +181,12 @@ struct CodecRoundTripTests {
                 "deployment_id", "environment", "git_sha", "git_ref", "services", "triggered_by",
                 "mode", "phases", "checks", "previous_stable_id", "previous_stable_sha",
             ])
+        var rollback = request
+        rollback.manualRollback = ManualRollback(targetID: "p", targetSHA: "q", replaces: "x", reason: "why")
+        let data = DeploymentEvent.deploymentRequested(rollback).makeNewEvent().data
+        let manual = try #require((try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any])?["manual_rollback"] as? [String: Any])
+        #expect(Set(manual.keys) == ["target_deployment_id", "target_sha", "replaces", "reason"])
+        #expect(try DeploymentEvent.decode(Self.recorded(.deploymentRequested(rollback))) == .deploymentRequested(rollback))
         let attempt = HealthAttempt(check: "c", target: "t", attempt: 1, round: .deploy, httpStatus: 200, latencyMs: 5, error: "e", healthy: false)
         #expect(try keys(.healthCheckAttempted(attempt)) == ["service", "target", "attempt", "round", "http_status", "latency_ms", "error", "healthy"])
         let artifact = Artifact(name: "n", phase: "p", sha256: "s", size: 1, retentionDays: 2)

@@ -477,6 +477,9 @@ struct IdempotencyCase: Sendable, CustomTestStringConvertible {
                 .rollbackStarted(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1),
                 .stepSucceeded(.rollback, detail: nil),
             ]
+        let gate = ApprovalGate(before: .deploy, required: 2, approvers: ["alice", "bob"], timeoutSeconds: 3_600)
+        let gated = seedPlan(approval: gate)
+        let atGate = throughImage(gated) + [.approvalRequested(gate)]
         return [
             IdempotencyCase(name: "startStep", given: [runRequest()], command: .startStep(.preflight, attempt: 1)),
             IdempotencyCase(
@@ -523,6 +526,13 @@ struct IdempotencyCase: Sendable, CustomTestStringConvertible {
             IdempotencyCase(name: "finish rolled back", given: rollingBack, command: .finish(.rolledBack)),
             IdempotencyCase(name: "abandon", given: throughDeploy(), command: .abandon(reason: "runner died", by: "ops")),
             IdempotencyCase(name: "markBad", given: succeeded(), command: .markBad(reason: "memory leak", by: "ops")),
+            IdempotencyCase(name: "requestApproval", given: throughImage(gated), command: .requestApproval(gate)),
+            IdempotencyCase(name: "approve", given: atGate, command: .approve(by: "alice", comment: "ok", at: "2024-11-19T10:00:30.000Z")),
+            IdempotencyCase(name: "reject", given: atGate, command: .reject(by: "bob", reason: "not now", at: "2024-11-19T10:00:30.000Z")),
+            IdempotencyCase(name: "expireApproval", given: atGate, command: .expireApproval(at: "2024-11-19T12:00:00.000Z")),
+            IdempotencyCase(
+                name: "recordManualRollback", given: succeeded(),
+                command: .recordManualRollback(rollbackID: "1732020000-0123456789ab", targetID: previousStable.id, targetSHA: previousStable.sha, reason: "regression", by: "ops")),
         ]
     }()
 }
@@ -552,6 +562,7 @@ struct IdempotencyTests {
             covered == [
                 "startStep", "completeStep", "startStabilization", "finishStabilization", "recordHealthAttempts",
                 "recordHealthVerdict", "startRollback", "recordNotification", "storeArtifact", "finish", "abandon", "markBad",
+                "requestApproval", "approve", "reject", "expireApproval", "recordManualRollback",
             ])
     }
 }

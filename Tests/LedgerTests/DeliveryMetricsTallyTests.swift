@@ -15,7 +15,8 @@ struct DeliveryMetricsTallyTests {
     static func at(day: Double, hour: Double = 12) -> Date { monday.addingTimeInterval(day * 86_400 + hour * 3_600) }
 
     static func record(
-        _ status: String, env: String = "production", day: Double, hour: Double = 12, minutes: Double = 10, commit: Date? = nil
+        _ status: String, env: String = "production", day: Double, hour: Double = 12, minutes: Double = 10, commit: Date? = nil,
+        manualRollback: String? = nil
     ) -> DeploymentRecord {
         let start = at(day: day, hour: hour)
         let id = "\(Int64(start.timeIntervalSince1970))-abcdef\(String(format: "%06d", Int(day * 100 + hour)))"
@@ -24,7 +25,7 @@ struct DeliveryMetricsTallyTests {
             servicesDeployed: "[]", healthChecks: "{}", triggeredBy: "ci", mode: "record", currentPhase: status,
             startedAt: Timestamp.format(start), finishedAt: status == "running" ? nil : Timestamp.format(start.addingTimeInterval(minutes * 60)),
             durationMs: nil, previousStableID: nil, rolledBackTo: nil, failureReason: nil, markedBadReason: nil, markedBadBy: nil,
-            requestPosition: Int64(day * 100 + hour), lastPosition: 0, commitTime: commit.map(Timestamp.format))
+            requestPosition: Int64(day * 100 + hour), lastPosition: 0, commitTime: commit.map(Timestamp.format), manualRollback: manualRollback)
     }
 
     static func tally(_ records: [DeploymentRecord], since: Date? = nil, until: Date) -> DeliveryMetrics.Tally {
@@ -80,6 +81,24 @@ struct DeliveryMetricsTallyTests {
         // One outage, from the failure on day 1 (12:10) to the success on day 4 (12:10), across the rollback and the abandoned one.
         #expect(m.timeToRestore.restored == DeliveryMetrics.Distribution([3 * 86_400]))
         #expect(m.timeToRestore.unrestored == 0)
+    }
+
+    @Test func aManualRollbackIsARestorationNotAChangeAndTheReleaseItReplacedIsAFailure() {
+        let restore = #"{"target":"t","target_sha":"abc","replaces":"r","reason":"errors","requested_by":"oncall"}"#
+        let records = [
+            Self.record("success", day: 0),
+            // Released on day 1, rolled back by hand on day 2: the release is a change failure.
+            Self.record("rolled_back", day: 1),
+            Self.record("success", day: 2, manualRollback: restore),
+            // A manual rollback that failed is still no change: it is not a change failure either.
+            Self.record("failed", day: 3, manualRollback: restore),
+        ]
+        let m = Self.tally(records, until: Self.at(day: 6)).metrics(environment: "production")
+        #expect(m.restorations == 1, "successful restorations are counted; the failed one is neither a change nor a restoration")
+        #expect(m.frequency.deployments == 1, "only the change on day 0 counts as a deployment")
+        #expect(m.changeFailure.finished == 2 && m.changeFailure.rolledBack == 1 && m.changeFailure.failed == 0)
+        // The outage opened by the rolled-back release (day 1, 12:10) ends with the restoration's success (day 2, 12:10).
+        #expect(m.timeToRestore.restored == DeliveryMetrics.Distribution([86_400]))
     }
 
     @Test func anOutageOpenAtTheEndIsReportedAndOneFromBeforeTheWindowCountsWhenItEndsInside() {

@@ -129,11 +129,11 @@ let seedChecks = ["api_gateway", "auth_service", "database"]
 func seedPlan(
     phases: [Phase] = [.preflight, .migrate, .build, .image, .deploy, .smoke, .rollback],
     checks: [String] = seedChecks, stabilize: Double = 30, policy: HealthPolicy = HealthPolicy(),
-    failOnInterrupt: Set<Phase> = [], notify: Bool = true
+    failOnInterrupt: Set<Phase> = [], notify: Bool = true, approval: ApprovalGate? = nil
 ) -> DeploymentPlan {
     DeploymentPlan(
         phases: phases, checks: checks, stabilizeSeconds: stabilize, policy: policy,
-        failOnInterrupt: failOnInterrupt, notify: notify)
+        failOnInterrupt: failOnInterrupt, notify: notify, approval: approval)
 }
 
 // MARK: Driving a deployment the way the runner does
@@ -150,6 +150,10 @@ struct Script {
     var notificationDelivered = true
     /// Steps whose first attempt dies after it started: the runner crashed.
     var crashOnce: Set<Phase> = []
+    /// How people answer an approval gate.
+    var approvalAnswer: ApprovalAnswer = .approve
+
+    enum ApprovalAnswer { case approve, reject, timeOut }
 
     static let allGood = Script()
 }
@@ -239,6 +243,21 @@ struct RunnerSimulation {
             }
             let name = Phase.recordArtifactName(deploymentID: state.id!)
             state = try send(.storeArtifact(Artifact(name: name, phase: "summary", sha256: sha(stableHash(name)), size: 300, retentionDays: 365)))
+        case .requestApproval(let gate):
+            state = try send(.requestApproval(gate))
+        case .awaitApproval(let until):
+            let approval = try #require(state.approval)
+            switch script.approvalAnswer {
+            case .approve:
+                let name = approval.gate.approvers.first { n in !approval.grants.contains { $0.by == n } } ?? "approver-\(approval.grants.count + 1)"
+                state = try send(.approve(by: name, comment: "reviewed", at: ts(clock.now)))
+            case .reject:
+                state = try send(.reject(by: approval.gate.approvers.first ?? "reviewer", reason: "not this week", at: ts(clock.now)))
+            case .timeOut:
+                clock.now = max(clock.now, Timestamp.parse(until)!)
+            }
+        case .expireApproval:
+            state = try send(.expireApproval(at: ts(clock.now)))
         case .notify:
             state = try send(
                 .recordNotification(

@@ -58,6 +58,7 @@ struct RebuildPropertyTests {
         for outcome in [
             "success", "failed", "rolled_back", "abandoned", "marked bad", "artifact", "prune", "pruned file",
             "rollback failed", "no stable target", "interrupted", "record mode", "running at the end",
+            "manual rollback", "replaced by a manual rollback", "approved", "approval rejected", "approval timed out",
         ] {
             #expect(coverage.contains(outcome), "no seed produced \(outcome)")
         }
@@ -94,10 +95,17 @@ struct RandomLedger {
         let checks = seedChecks.filter { _ in chance(0.75) }
         let nonCritical = Set(checks.filter { _ in chance(0.15) })
         let failOnInterrupt = Set(phases.filter { _ in chance(0.2) })
+        var approval: ApprovalGate?
+        if chance(0.3) {
+            let approvers = chance(0.5) ? [] : ["alice", "bob", "carol"]
+            approval = ApprovalGate(
+                before: phases.contains(.migrate) && chance(0.5) ? .migrate : .deploy, required: Int.random(in: 1...2, using: &rng),
+                approvers: approvers, timeoutSeconds: 3_600)
+        }
         return DeploymentPlan(
             phases: phases, checks: checks, stabilizeSeconds: chance(0.7) ? 30 : 0,
             policy: HealthPolicy(retries: Int.random(in: 1...5, using: &rng), interval: 10, totalTimeout: 300, nonCritical: nonCritical),
-            failOnInterrupt: failOnInterrupt, notify: chance(0.7))
+            failOnInterrupt: failOnInterrupt, notify: chance(0.7), approval: approval)
     }
 
     mutating func randomScript(_ plan: DeploymentPlan) -> Script {
@@ -120,6 +128,7 @@ struct RandomLedger {
         }
         if chance(0.25), let phase = plan.phases.randomElement(using: &rng) { script.crashOnce.insert(phase) }
         script.notificationDelivered = chance(0.8)
+        script.approvalAnswer = chance(0.7) ? .approve : chance(0.5) ? .reject : .timeOut
         return script
     }
 
@@ -133,7 +142,8 @@ struct RandomLedger {
         for _ in 0..<actions {
             switch Int.random(in: 0..<100, using: &rng) {
             case 0..<18: try startDeployment()
-            case 18..<70: try stepSomeSimulation()
+            case 18..<62: try stepSomeSimulation()
+            case 62..<70: try manualRollback()
             case 70..<78: try storeArtifact()
             case 78..<86: t.clock.advance(Double(Int.random(in: 1...(20 * 86_400), using: &rng)))
             case 86..<90: try prune()
@@ -154,8 +164,13 @@ struct RandomLedger {
             if state.steps[.rollback]?.failure != nil { coverage.insert("rollback failed") }
             if state.failureReason?.contains("no stable version") == true { coverage.insert("no stable target") }
             if state.steps.values.contains(where: { $0.attempts > 1 }) { coverage.insert("interrupted") }
+            if state.isManualRollback { coverage.insert("manual rollback") }
+            if let approval = state.approval {
+                coverage.insert(approval.rejection != nil ? "approval rejected" : approval.timedOutAt != nil ? "approval timed out" : approval.isOpen ? "approved" : "awaiting approval")
+            }
         }
         if try t.queries.artifacts(now: t.clock.now).contains(where: { $0.state == .pruned }) { coverage.insert("pruned file") }
+        for id in deployments where try t.ledger.load(id).rolledBackManually != nil { coverage.insert("replaced by a manual rollback") }
     }
 
     mutating func startDeployment() throws {
@@ -182,6 +197,36 @@ struct RandomLedger {
         deployments.append(id)
         try checkRollbackTarget(id, expected: stable)
         simulations.append((id, try t.simulation(id, plan: plan, script: script)))
+    }
+
+    /// A manual rollback of a free environment, when one of its older releases is stable; it
+    /// restores that release and, once it succeeds, retires the one it replaced.
+    mutating func manualRollback() throws {
+        guard let environment = try freeEnvironments().randomElement(using: &rng) else { return }
+        t.clock.advance(Double(Int.random(in: 1...600, using: &rng)))
+        let checks = seedChecks.filter { _ in chance(0.7) }
+        let state: DeploymentState
+        do {
+            state = try t.ledger.requestManualRollback(
+                environment: environment, to: nil, reason: "regression in checkout", by: "oncall", services: seedServices, checks: checks)
+        } catch LedgerError.notFound {
+            return
+        }
+        let id = state.id!
+        deployments.append(id)
+        let replaced = state.request?.manualRollback?.replaces
+        #expect(state.request?.manualRollback?.targetID != replaced, "seed \(seed)")
+        var script = Script()
+        if chance(0.15) { script.failing[.rollback] = "rollback exited with status 1" }
+        if chance(0.1), let check = checks.randomElement(using: &rng) { script.unhealthyAfterRollback.insert(check) }
+        if chance(0.2) { script.crashOnce.insert(.rollback) }
+        let plan = DeploymentPlan(
+            phases: [.rollback], checks: checks, stabilizeSeconds: 0, policy: HealthPolicy(retries: 2, interval: 10, totalTimeout: 300),
+            notify: chance(0.5))
+        var sim = try t.simulation(id, plan: plan, script: script)
+        // Often driven to its end at once, as an operator's rollback usually is.
+        if chance(0.6) { _ = try sim.run() }
+        simulations.append((id, sim))
     }
 
     /// The target recorded at request time is the environment's last stable deployment then: a success not marked bad.

@@ -16,7 +16,9 @@ struct DeployEndToEndTests {
         let dir: TemporaryDirectory
         let server: HTTPTestServer
         var pipelinePath: String { dir.file("shiplog.yml") }
-        var db: String { dir.file("ledger/ledger.db") }
+        /// A PostgreSQL ledger's URL, for the tests of a shared ledger; nil: the SQLite file.
+        var ledgerURL: String?
+        var db: String { ledgerURL ?? dir.file("ledger/ledger.db") }
 
         init(
             interruptPolicy: String = "rerun", rollback: String? = nil, notify: Bool = false,

@@ -118,9 +118,39 @@ def rollback_target_that_failed(rows, stable, failed):
     return add(rows, "deployment-1800000000-ddddddd44444", "DeploymentRequested", request), "a rollback never lands on it"
 
 
+GATED = "1800000000-fffffff66666"
+
+
+def gated_deployment(rows):
+    """Appends a run-mode deployment of qa waiting at an approval gate: 2 of alice and bob, before deploy."""
+    add(rows, f"deployment-{GATED}", "DeploymentRequested",
+        f'{{"deployment_id":"{GATED}","environment":"qa","git_sha":"fffffff6666666","git_ref":"main","services":["api-gateway"],'
+        '"triggered_by":"ci","mode":"run","phases":["deploy"],"checks":[]}')
+    add(rows, "environment-qa", "EnvironmentLocked", f'{{"deployment_id":"{GATED}"}}')
+    add(rows, f"deployment-{GATED}", "ApprovalRequested", '{"before":"deploy","required":2,"approvers":["alice","bob"],"timeout_seconds":3600}')
+
+
+def second_approval_by_the_same_name(rows, stable, failed):
+    gated_deployment(rows)
+    add(rows, f"deployment-{GATED}", "ApprovalGranted", '{"by":"alice"}')
+    return add(rows, f"deployment-{GATED}", "ApprovalGranted", '{"by":"alice"}'), "a second time"
+
+
+def approval_by_a_name_outside_the_approvers(rows, stable, failed):
+    gated_deployment(rows)
+    return add(rows, f"deployment-{GATED}", "ApprovalGranted", '{"by":"mallory"}'), "not among the approvers"
+
+
+def deploy_before_the_gate_opened(rows, stable, failed):
+    gated_deployment(rows)
+    add(rows, f"deployment-{GATED}", "ApprovalGranted", '{"by":"alice"}')
+    return add(rows, f"deployment-{GATED}", "DeployStarted", '{"phase":"deploy","attempt":1}'), "comes before the approval"
+
+
 CRAFTED = [second_ending, success_after_unhealthy_verdict, success_after_mark_bad, lock_for_a_deployment_that_does_not_exist,
            stream_whose_id_differs_from_its_request, time_running_backwards_within_a_stream, time_in_the_future,
-           look_alike_environment_name, artifact_digest_that_is_a_path, rollback_target_that_failed]
+           look_alike_environment_name, artifact_digest_that_is_a_path, rollback_target_that_failed,
+           second_approval_by_the_same_name, approval_by_a_name_outside_the_approvers, deploy_before_the_gate_opened]
 
 
 @pytest.mark.parametrize("craft", CRAFTED, ids=[c.__name__.replace("_", "-") for c in CRAFTED])
@@ -138,6 +168,20 @@ def test_crafted_import_with_a_valid_chain_is_refused(craft, source, shiplog, wo
     assert f"line {line}:" in res.stderr, f"the error does not name line {line}: {res.first_error_line()[:160]}"
     assert words in res.stderr, f"the error does not say {words!r}: {res.first_error_line()[:160]}"
     assert not left.stdout.strip(), "events were imported anyway"
+
+
+def test_a_valid_approval_history_imports(source, shiplog, workdir, plain):
+    """The gate's rules refuse what is forged, never what is valid: two distinct approvals, then the deploy."""
+    rows = [dict(e) for e in source["events"]]
+    gated_deployment(rows)
+    for name in ("alice", "bob"):
+        add(rows, f"deployment-{GATED}", "ApprovalGranted", f'{{"by":"{name}"}}')
+    add(rows, f"deployment-{GATED}", "DeployStarted", '{"phase":"deploy","attempt":1}')
+    path = os.path.join(workdir, "approved.ndjson")
+    with open(path, "w") as f:
+        f.write("\n".join(make_chain(rows)) + "\n")
+    res = shiplog.run(["import", path, "--db", os.path.join(workdir, "imports", "approved", "ledger.db")], env=plain)
+    assert res.code == 0, res.describe()
 
 
 # --------------------------------------------------------------------------------------------

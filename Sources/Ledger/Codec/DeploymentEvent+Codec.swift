@@ -46,6 +46,16 @@ extension DeploymentEvent {
         case .deploymentRolledBack(let id, let sha): f = [("status", "rolled_back"), ("rollback_to", id), ("rollback_sha", sha)]
         case .deploymentAbandoned(let reason, let by): f = [("status", "abandoned"), ("reason", reason), ("by", by)]
         case .deploymentMarkedBad(let reason, let by): f = [("reason", reason), ("by", by)]
+        case .approvalRequested(let g):
+            f = [("before", g.before.rawValue), ("required", g.required), ("approvers", g.approvers), ("timeout_seconds", g.timeoutSeconds)]
+        case .approvalGranted(let by, let comment): f = [("by", by), ("comment", comment)]
+        case .approvalRejected(let by, let reason): f = [("by", by), ("reason", reason)]
+        case .approvalTimedOut(let deadline): f = [("deadline", deadline)]
+        case .deploymentRolledBackManually(let rollbackID, let targetID, let targetSHA, let reason, let by):
+            f = [
+                ("status", "rolled_back"), ("rolled_back_by", rollbackID), ("rollback_to", targetID), ("rollback_sha", targetSHA),
+                ("reason", reason), ("by", by),
+            ]
         case .environmentLocked(let id): f = [("deployment_id", id)]
         case .environmentReleased(let id, let status): f = [("deployment_id", id), ("status", status)]
         case .environmentUnlocked(let id, let reason, let by): f = [("deployment_id", id), ("reason", reason), ("by", by)]
@@ -92,6 +102,7 @@ extension DeploymentEvent {
         case requested, healthAttempt, artifact, serviceDeployed, stabilizationStarted, stabilizationFinished
         case serviceHealthy, serviceUnhealthy, checksPassed, checksFailed, rollbackStarted, notificationSent, notificationFailed
         case succeeded, failed, rolledBack, abandoned, markedBad, locked, released, unlocked, pruned
+        case approvalRequested, approvalGranted, approvalRejected, approvalTimedOut, rolledBackManually
         case stepStarted(Phase), stepSucceeded(Phase), stepFailed(Phase)
     }
 
@@ -139,6 +150,11 @@ extension DeploymentEvent {
                 (.environmentReleased(deploymentID: "", status: ""), .released),
                 (.environmentUnlocked(deploymentID: "", reason: "", by: ""), .unlocked),
                 (.artifactPruned(name: "", sha256: "", deploymentID: ""), .pruned),
+                (.approvalRequested(ApprovalGate(before: .deploy, required: 1, timeoutSeconds: 1)), .approvalRequested),
+                (.approvalGranted(by: "", comment: nil), .approvalGranted),
+                (.approvalRejected(by: "", reason: ""), .approvalRejected),
+                (.approvalTimedOut(deadline: ""), .approvalTimedOut),
+                (.deploymentRolledBackManually(rollbackID: "", targetID: "", targetSHA: "", reason: "", by: ""), .rolledBackManually),
             ]
             for (event, kind) in samples { kinds[event.typeName] = kind }
             return kinds
@@ -225,6 +241,17 @@ extension DeploymentEvent {
         case .released: return .environmentReleased(deploymentID: try s("deployment_id"), status: try s("status"))
         case .unlocked: return .environmentUnlocked(deploymentID: try s("deployment_id"), reason: try s("reason"), by: try s("by"))
         case .pruned: return .artifactPruned(name: try s("name"), sha256: try s("sha256"), deploymentID: try s("deployment_id"))
+        case .approvalRequested:
+            let before = try fields.raw("before", as: Phase.self)
+            guard let timeout = f["timeout_seconds"]?.doubleValue else { throw fields.fail("missing number field timeout_seconds") }
+            return .approvalRequested(ApprovalGate(before: before, required: try i("required"), approvers: try fields.strings("approvers"), timeoutSeconds: timeout))
+        case .approvalGranted: return .approvalGranted(by: try s("by"), comment: try fields.optionalString("comment"))
+        case .approvalRejected: return .approvalRejected(by: try s("by"), reason: try s("reason"))
+        case .approvalTimedOut: return .approvalTimedOut(deadline: try s("deadline"))
+        case .rolledBackManually:
+            return .deploymentRolledBackManually(
+                rollbackID: try s("rolled_back_by"), targetID: try s("rollback_to"), targetSHA: try s("rollback_sha"), reason: try s("reason"),
+                by: try s("by"))
         case .stepStarted(let p): return .stepStarted(p, attempt: try i("attempt"))
         case .stepSucceeded(let p): return .stepSucceeded(p, detail: f.string("detail"))
         case .stepFailed(let p): return .stepFailed(p, reason: try s("reason"))
@@ -273,6 +300,15 @@ struct PayloadFields {
         }
     }
 
+    /// A nested object member, read with the same errors; nil when absent or `null`.
+    func optionalObject(_ k: String) throws -> PayloadFields? {
+        switch object[k] {
+        case nil, .null?: return nil
+        case .object(let nested)?: return PayloadFields(object: nested, position: position, type: type)
+        default: throw fail("field \(k) is not an object")
+        }
+    }
+
     func optionalExactInt(_ k: String) throws -> Int? {
         switch object[k] {
         case nil, .null?: return nil
@@ -309,7 +345,16 @@ extension DeploymentRequest {
             checks: try f.strings("checks"), previousStableID: try f.optionalString("previous_stable_id"),
             previousStableSHA: try f.optionalString("previous_stable_sha"),
             pipelinePath: try f.optionalString("pipeline_path"), pipelineSHA256: try f.optionalString("pipeline_sha256"),
-            commitTime: try f.optionalString("commit_time"))
+            commitTime: try f.optionalString("commit_time"),
+            manualRollback: try f.optionalObject("manual_rollback").map(ManualRollback.init))
+    }
+}
+
+extension ManualRollback {
+    init(_ f: PayloadFields) throws {
+        self.init(
+            targetID: try f.string("target_deployment_id"), targetSHA: try f.string("target_sha"),
+            replaces: try f.optionalString("replaces"), reason: try f.string("reason"))
     }
 }
 

@@ -116,7 +116,7 @@ public final class Projector {
             }
             if admission.isChecked {
                 do {
-                    try entry.state.admit(decoded, deploymentID: entry.id) { try self.state(of: $0, before: event.position) }
+                    try entry.state.admit(decoded, deploymentID: entry.id, at: event.recordedAt) { try self.state(of: $0, before: event.position) }
                 } catch { throw HistoryViolation(event, error.message) }
                 if case .deploymentRequested(let r) = decoded { awaitingLock[entry.id] = r.environment }
             }
@@ -278,18 +278,20 @@ public final class Projector {
         try tables.upsert(
             deployment: DeploymentRecord(
                 deploymentID: r.deploymentID, environment: r.environment, status: (state.status ?? .running).rawValue, gitSHA: r.gitSHA,
-                gitRef: r.gitRef, servicesDeployed: JSONText.array(state.servicesDeployed.map(JSONText.quote)),
+                gitRef: r.gitRef, servicesDeployed: JSONText.array(Self.servicesDeployed(state).map(JSONText.quote)),
                 healthChecks: Self.healthChecksJSON(state), triggeredBy: r.triggeredBy, mode: r.mode.rawValue, currentPhase: state.currentPhase,
                 startedAt: state.requestedAt ?? "", finishedAt: state.finishedAt, durationMs: duration, previousStableID: r.previousStableID,
                 rolledBackTo: state.status == .rolledBack ? state.rollbackTargetID : nil, failureReason: state.failureReason,
                 markedBadReason: state.markedBadReason, markedBadBy: state.markedBadBy, requestPosition: requestPosition,
-                lastPosition: lastPosition, commitTime: r.commitTime))
+                lastPosition: lastPosition, commitTime: r.commitTime, manualRollback: Self.manualRollbackJSON(state), rolledBackBy: Self.rolledBackByJSON(state),
+                approval: Self.approvalJSON(state)))
     }
 
     /// The staging workflow's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.
+    /// A manual rollback's are the checks of the release it restored (the rollback round).
     static func healthChecksJSON(_ state: DeploymentState) -> String {
         var members: [(String, String)] = []
-        let deploy = state.checks[.deploy] ?? [:]
+        let deploy = state.checks[state.isManualRollback ? .rollback : .deploy] ?? [:]
         let names = (state.request?.checks.isEmpty == false ? state.request!.checks : deploy.keys.sorted())
         for name in names {
             guard let verdict = deploy[name]?.verdict else { continue }

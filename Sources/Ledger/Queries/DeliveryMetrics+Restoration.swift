@@ -7,10 +7,9 @@ extension DeliveryMetrics {
     /// A deployment whose status is `rolled_back` is a change failure whatever rolled it back
     /// (its own rollback step or a later restoration); a restoration itself never is one.
     ///
-    /// Today no deployment is a restoration: automatic rollbacks happen inside the failed
-    /// deployment. A manual rollback, recorded as a deployment of its own and flagged so in its
-    /// request, is one.
+    /// Automatic rollbacks happen inside the failed deployment, so the only restorations are
+    /// manual rollbacks (`shiplog rollback`): deployments of their own whose request says so.
     public static func isRestoration(_ deployment: DeploymentRecord) -> Bool {
-        false
+        deployment.isManualRollback
     }
 }

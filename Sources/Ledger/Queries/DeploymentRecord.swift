@@ -25,12 +25,21 @@ public struct DeploymentRecord: Sendable, Equatable {
     public var lastPosition: Int64
     /// When the deployed commit was made, if its request carries it (`--commit-time`, or git).
     public var commitTime: String?
+    /// JSON object text when this deployment is a manual rollback (`shiplog rollback`):
+    /// `{"target", "target_sha", "replaces", "reason", "requested_by"}`; nil otherwise.
+    public var manualRollback: String?
+    /// JSON object text when a manual rollback replaced this release:
+    /// `{"deployment_id", "reason", "by", "at"}`; nil otherwise.
+    public var rolledBackBy: String?
+    /// JSON object text of the approval gate, once requested: who approved, when, who rejected.
+    public var approval: String?
 
     public init(
         deploymentID: String, environment: String, status: String, gitSHA: String, gitRef: String, servicesDeployed: String,
         healthChecks: String, triggeredBy: String, mode: String, currentPhase: String, startedAt: String, finishedAt: String?,
         durationMs: Int64?, previousStableID: String?, rolledBackTo: String?, failureReason: String?, markedBadReason: String?,
-        markedBadBy: String?, requestPosition: Int64, lastPosition: Int64, commitTime: String? = nil
+        markedBadBy: String?, requestPosition: Int64, lastPosition: Int64, commitTime: String? = nil, manualRollback: String? = nil, rolledBackBy: String? = nil,
+        approval: String? = nil
     ) {
         self.deploymentID = deploymentID
         self.environment = environment
@@ -53,7 +62,13 @@ public struct DeploymentRecord: Sendable, Equatable {
         self.requestPosition = requestPosition
         self.lastPosition = lastPosition
         self.commitTime = commitTime
+        self.manualRollback = manualRollback
+        self.rolledBackBy = rolledBackBy
+        self.approval = approval
     }
+
+    /// True for a manual rollback: a restoration of an earlier release, not a change.
+    public var isManualRollback: Bool { manualRollback != nil }
 
     /// The staging workflow's `timestamp`: when the record was completed, else when it began.
     public var timestamp: String { finishedAt ?? startedAt }
@@ -80,6 +95,9 @@ public struct DeploymentRecord: Sendable, Equatable {
             ("failure_reason", failureReason.map(JSONText.quote) ?? "null"),
             ("commit_time", commitTime.map(JSONText.quote) ?? "null"),
             ("marked_bad", markedBadReason.map { JSONText.object([("reason", JSONText.quote($0)), ("by", JSONText.quote(markedBadBy ?? ""))]) } ?? "null"),
+            ("manual_rollback", manualRollback ?? "null"),
+            ("rolled_back_by", rolledBackBy ?? "null"),
+            ("approval", approval ?? "null"),
         ])
     }
 

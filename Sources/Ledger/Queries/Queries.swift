@@ -26,7 +26,12 @@ public struct Queries {
             switch r.status {
             case "success": why = "marked bad by \(r.markedBadBy ?? "?"): \(r.markedBadReason ?? "")"
             case "failed": why = "failed: \(r.failureReason ?? "no reason recorded")"
-            case "rolled_back": why = "rolled back to \(r.rolledBackTo ?? "?")"
+            case "rolled_back":
+                if let by = r.rolledBackBy.flatMap({ try? JSONObject(parsing: $0) }) {
+                    why = "replaced by the manual rollback \(by.string("deployment_id") ?? "?") to \(r.rolledBackTo ?? "?"): \(by.string("reason") ?? "")"
+                } else {
+                    why = "rolled back to \(r.rolledBackTo ?? "?")"
+                }
             case "abandoned": why = "abandoned: \(r.failureReason ?? "")"
             default: why = "still running (\(r.currentPhase))"
             }

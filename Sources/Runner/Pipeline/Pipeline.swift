@@ -40,6 +40,8 @@ public struct Pipeline: Sendable, Equatable {
     public var notify: NotifyConfig?
     /// Where logs and records are kept.
     public var artifacts: ArtifactsConfig
+    /// The approval gate before `migrate` or `deploy`, if any.
+    public var approval: ApprovalConfig?
 
     var origin: PipelineOrigin
 

@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import Yams
 
 /// Yams' node, named so that it cannot be confused with any other `Node`.
@@ -9,7 +10,7 @@ typealias YAMLNode = Yams.Node
 struct PipelineParser {
     static let topLevelKeys = [
         "environment", "services", "secrets", "preflight", "migrate", "build",
-        "image", "deploy", "health", "rollback", "notify", "artifacts",
+        "image", "deploy", "health", "rollback", "notify", "artifacts", "approval",
     ]
     static let stepKeys = ["run", "timeout", "on_interrupt", "env", "workdir"]
     static let healthKeys = [
@@ -20,6 +21,7 @@ struct PipelineParser {
     static let commandCheckKeys = ["name"] + stepKeys + ["critical"]
     static let notifyKeys = ["slack_webhook_env", "timeout"]
     static let artifactsKeys = ["dir", "retention"]
+    static let approvalKeys = ["before", "required", "approvers", "timeout"]
 
     /// The variables the runner gives every step; a step's `env` cannot set them.
     static let reservedVariables: Set<String> = [
@@ -112,6 +114,9 @@ struct PipelineParser {
         }
         if let node = top["artifacts"], !isNull(node) {
             pipeline.artifacts = try artifacts(node, path: "artifacts")
+        }
+        if let node = top["approval"], !isNull(node) {
+            pipeline.approval = try approval(node, path: "approval")
         }
         return pipeline
     }
@@ -379,6 +384,34 @@ struct PipelineParser {
             artifacts.retentionDays = days
         }
         return artifacts
+    }
+
+    /// `approval: { before: migrate|deploy, required: N, approvers: [names], timeout: DURATION }`.
+    private func approval(_ node: YAMLNode, path: String) throws(PipelineError) -> ApprovalConfig {
+        let fields = try fields(
+            node, path: path, allowed: Self.approvalKeys,
+            expected: "a mapping with before and timeout (and required, approvers)", keyOwner: "approval")
+        let beforeNode = try fields.required("before", parser: self)
+        let before = try nonEmptyString(beforeNode, path: path + ".before", expected: "migrate or deploy")
+        guard let phase = Phase(rawValue: before), ApprovalGate.gatedPhases.contains(phase) else {
+            throw mismatch(beforeNode, path: path + ".before", expected: "migrate or deploy")
+        }
+        let timeout = try duration(try fields.required("timeout", parser: self), path: path + ".timeout", allowZero: false)
+        var config = ApprovalConfig(before: phase, timeout: timeout)
+        if let node = fields["approvers"] {
+            config.approvers = try names(
+                node, path: path + ".approvers", what: "approver", isValid: { Identifier.isValid($0, as: .approver) },
+                form: Identifier.Kind.approver.form)
+        }
+        if let node = fields["required"] {
+            config.required = try wholeNumber(node, path: path + ".required", in: 1...1_000, expected: "a whole number ≥ 1")
+            if !config.approvers.isEmpty, config.required > config.approvers.count {
+                throw error(
+                    node, path: path + ".required",
+                    "\(config.required) approvals are required but approvers names only \(config.approvers.count); name more approvers or require fewer")
+            }
+        }
+        return config
     }
 
     // MARK: Mappings

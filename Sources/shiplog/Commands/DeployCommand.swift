@@ -22,6 +22,17 @@ struct DeployCommand: ParsableCommand {
             Exit codes: 0 deployed; 1 failed and rolled back to the last stable version; \
             2 failed without a successful rollback; 5 the environment has an unfinished \
             deployment (resume it or unlock it); 65 the pipeline file is wrong.
+
+            With an approval gate in the pipeline, the runner waits at it (a progress line, the \
+            approve command printed) until enough approvals, a rejection or the timeout; a rejection \
+            or the timeout fails the deployment before the gated phase (exit 6). --no-wait exits 7 \
+            at the gate instead, and `shiplog resume ID` continues later. --wait-for-lock waits for \
+            the environment's active deployment to end instead of refusing (exit 5 if it is still \
+            active after the duration); SIGINT or SIGTERM ends that wait with nothing started.
+
+            Examples:
+              shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --wait-for-lock 15m
+              shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --no-wait   # exit 7 at the gate
             """)
 
     @OptionGroup var ledger: LedgerOptions
@@ -36,12 +47,21 @@ struct DeployCommand: ParsableCommand {
         help: ArgumentHelp("When the commit was made, for the lead time (default: git's committer time, when the pipeline file's directory holds the repository).", valueName: "time"))
     var commitTime: String?
     @Flag(help: "Print one JSON object per recorded event instead of progress lines.") var json = false
+    @Option(
+        name: .customLong("wait-for-lock"),
+        help: ArgumentHelp("Wait this long for the environment's active deployment to end instead of refusing (30s, 10m, 1h).", valueName: "duration"))
+    var waitForLock: String?
+    @Flag(name: .customLong("no-wait"), help: "At an approval gate, exit 7 instead of waiting; `shiplog resume ID` continues later.")
+    var noWait = false
 
     func validate() throws {
         guard (7...64).contains(sha.count), sha.allSatisfy(\.isHexDigit) else {
             throw ValidationError("--sha must be a git commit: 7 to 64 hex digits; got \(sha)")
         }
         if let commitTime { _ = try TimeArgument.require(commitTime, option: "--commit-time") }
+        if let waitForLock, DeploymentRunner.seconds(parsing: waitForLock) == nil {
+            throw ValidationError("--wait-for-lock must be a duration such as 30s, 10m or 1h; got \(waitForLock)")
+        }
     }
 
     func run() throws {
@@ -50,6 +70,8 @@ struct DeployCommand: ParsableCommand {
             var pipeline = try pipelineOptions.load(environment: environment)
             if let env { pipeline.environment = env }
             let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
+            runner.lockWait = waitForLock.flatMap(DeploymentRunner.seconds(parsing:))
+            runner.waitsForApproval = !noWait
             let who = triggeredBy ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
             let committed = CommitTime.resolve(option: commitTime, sha: sha, directory: FileSystem.directory(of: pipelineOptions.config))
             let outcome = try driving { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who, commitTime: committed) }
@@ -69,6 +91,10 @@ func driving(_ body: () throws -> DeploymentOutcome) throws -> DeploymentOutcome
         switch error {
         case .lockUnavailable: throw Failure(error.description, code: Exit.cannotWrite)
         }
+    } catch let stopped as RunnerInterrupted {
+        let signal = stopped.signal == SIGINT ? "SIGINT" : "SIGTERM"
+        let next = stopped.deploymentID.map { "; it waits where it was: `shiplog resume \($0)` continues it" } ?? "; nothing was started"
+        throw Failure("\(signal) ended \(stopped.activity)\(next)", code: stopped.exitCode)
     }
 }
 
@@ -105,6 +131,7 @@ struct ResumeCommand: ParsableCommand {
     var allowChangedPipeline = false
     @Argument(help: "The deployment id.") var id: String
     @Flag(help: "Print one JSON object per recorded event instead of progress lines.") var json = false
+    @Flag(name: .customLong("no-wait"), help: "At an approval gate still waiting, exit 7 instead of waiting.") var noWait = false
 
     func run() throws {
         try reporting {
@@ -113,6 +140,7 @@ struct ResumeCommand: ParsableCommand {
             let path = config ?? request?.pipelinePath ?? Pipeline.defaultFileName
             let pipeline = try PipelineOptions.load(path: path, environment: environment)
             let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: verbose)
+            runner.waitsForApproval = !noWait
             let outcome = try driving { try runner.resume(id, allowChangedPipeline: allowChangedPipeline) }
             try finish(outcome, runner: runner)
         }

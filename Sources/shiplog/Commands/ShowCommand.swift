@@ -92,7 +92,7 @@ struct ShowCommand: ParsableCommand {
         if let to = r.rolledBackTo { fields.append(("rolled back", "to \(to)")) }
         if let why = r.failureReason { fields.append(("failure", why)) }
         if let bad = r.markedBadReason { fields.append(("marked bad", "\(bad) (by \(r.markedBadBy ?? "?"))")) }
-        return fields
+        return fields + operatorFields(r)
     }
 
     /// One line per event, in words.
@@ -135,6 +135,14 @@ struct ShowCommand: ParsableCommand {
         case .environmentReleased(let id, let status): return "environment released by \(id) (\(status))"
         case .environmentUnlocked(let id, let reason, let by): return "environment unlocked from \(id) by \(by): \(reason)"
         case .artifactPruned(let name, _, _): return "\(name) pruned"
+        case .approvalRequested(let gate):
+            let who = gate.approvers.isEmpty ? "anyone" : gate.approvers.joined(separator: ", ")
+            return "\(gate.required) approval\(gate.required == 1 ? "" : "s") needed before \(gate.before) from \(who), within \(Int(gate.timeoutSeconds)) s"
+        case .approvalGranted(let by, let comment): return "approved by \(by)" + (comment.map { ": \($0)" } ?? "")
+        case .approvalRejected(let by, let reason): return "rejected by \(by): \(reason)"
+        case .approvalTimedOut(let deadline): return "not approved before \(deadline)"
+        case .deploymentRolledBackManually(let rollbackID, let targetID, _, let reason, let by):
+            return "rolled back by the manual rollback \(rollbackID) to \(targetID), asked by \(by): \(reason)"
         }
     }
 }

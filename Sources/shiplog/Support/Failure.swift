@@ -18,6 +18,8 @@ enum Exit {
     static let notFound: Int32 = 4
     /// Refused: a conflicting writer, an active deployment, a step out of order.
     static let refused: Int32 = 5
+    /// deploy/resume --no-wait: the deployment waits for approval; `resume` continues it.
+    static let waitsForApproval: Int32 = 7
     static let usage: Int32 = 64
     /// Bad input: malformed JSON, pipeline file or import file.
     static let dataError: Int32 = 65
@@ -41,6 +43,7 @@ enum Exit {
               import --expect: the history differs from the pinned digest
           4   not found (deployment, stable version, artifact)
           5   refused (another writer, an active deployment, a step out of order)
+          7   deploy/resume --no-wait: waits for approval; resume continues it
           64  usage error
           65  bad input (malformed JSON, pipeline file or import file)
           73  cannot write (read-only file or directory, disk full)
