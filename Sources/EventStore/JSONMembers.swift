@@ -11,31 +11,45 @@ public struct JSONMembers {
     /// The most members read in place; a larger object is left to `JSONObject`.
     public static let capacity = 32
 
+    /// Where one member's name and value lie: `JSONObject.Span` in 16 bytes, so that the spans
+    /// of `capacity` members fit in a small stack allocation.
+    struct Span {
+        var keyStart: Int32
+        var keyEnd: Int32
+        var valueStart: Int32
+        var keyEscaped: Bool
+    }
+
     let bytes: UnsafeBufferPointer<UInt8>
-    let spans: UnsafeBufferPointer<JSONObject.Span>
+    let spans: UnsafeBufferPointer<Span>
 
     /// Checks `bytes` as one JSON text and, when it is an object of at most `capacity` members,
-    /// calls `body` with them. Nil when the text is another value or a larger object (read
-    /// those with `JSONValue`); malformed text throws the `JSONReadError` `JSONValue` would.
-    public static func withObject<R>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (JSONMembers) throws -> R) throws -> R? {
-        guard bytes.count > 0 else { return nil }
-        return try withUnsafeTemporaryAllocation(of: JSONObject.Span.self, capacity: capacity) { buffer -> R? in
+    /// calls `body` with them and returns true. False when the text is another value or a larger
+    /// object (read those with `JSONValue`); malformed text throws the `JSONReadError`
+    /// `JSONValue` would. Not generic, so that it runs specialized from every module.
+    public static func withObject(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (JSONMembers) throws -> Void) throws -> Bool {
+        guard bytes.count > 0, bytes.count < Int(Int32.max) else { return false }
+        return try withUnsafeTemporaryAllocation(of: Span.self, capacity: capacity) { buffer -> Bool in
             var parser = JSONParser(bytes, source: "")
             parser.skipWhitespace()
-            guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return nil }
+            guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return false }
             var count = 0
             // Depth 1, as `JSONValue(parsing:)` reads a top-level object.
             let complete = try parser.members(depth: 1) { span in
                 guard count < buffer.count else { return false }
-                buffer.initializeElement(at: count, to: span)
+                buffer.initializeElement(
+                    at: count,
+                    to: Span(
+                        keyStart: Int32(truncatingIfNeeded: span.keyStart), keyEnd: Int32(truncatingIfNeeded: span.keyEnd),
+                        valueStart: Int32(truncatingIfNeeded: span.valueStart), keyEscaped: span.keyEscaped))
                 count += 1
                 return true
             }
-            guard complete else { return nil }
+            guard complete else { return false }
             parser.skipWhitespace()
             guard parser.index == bytes.count else { throw parser.error("unexpected text after the JSON value") }
-            let members = JSONMembers(bytes: bytes, spans: UnsafeBufferPointer(rebasing: buffer[0..<count]))
-            return try body(members)
+            try body(JSONMembers(bytes: bytes, spans: UnsafeBufferPointer(rebasing: buffer[0..<count])))
+            return true
         }
     }
 
@@ -49,14 +63,14 @@ public struct JSONMembers {
             let span = spans[i]
             if span.keyEscaped {
                 var parser = JSONParser(bytes, source: "")
-                parser.index = span.keyStart - 1
+                parser.index = Int(span.keyStart) - 1
                 guard (try? parser.string()) == key.description else { continue }
             } else {
-                guard span.keyEnd - span.keyStart == length,
-                    length == 0 || memcmp(bytes.baseAddress! + span.keyStart, wanted, length) == 0
+                guard Int(span.keyEnd - span.keyStart) == length,
+                    length == 0 || memcmp(bytes.baseAddress! + Int(span.keyStart), wanted, length) == 0
                 else { continue }
             }
-            return span.valueStart
+            return Int(span.valueStart)
         }
         return nil
     }

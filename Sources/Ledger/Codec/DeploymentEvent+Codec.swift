@@ -196,21 +196,20 @@ extension DeploymentEvent {
     }
 
     private static func decodeThrowing(_ event: RecordedEvent) throws -> DeploymentEvent? {
+        // A type that is not the domain's still has its payload checked: the general reader does it.
+        guard let kind = kinds[event.type] else { return try decodeGeneral(event) }
         var data = event.data
+        var decoded: DeploymentEvent? = nil
         // In place first: the payload's bytes are checked and indexed on the stack, and only the
         // members kept become strings. Anything else (not an object, a very large one, any
         // error) is left to the general reader below, which words the error.
-        let fast: DeploymentEvent?? = data.withUTF8 { bytes in
-            do {
-                return try JSONMembers.withObject(bytes) { members -> DeploymentEvent? in
-                    guard let kind = kinds[event.type] else { return nil }
-                    return try decode(kind, PayloadFields(object: members, position: event.position, type: event.type), schema: event.schema)
-                }
-            } catch {
-                return nil
+        let read = data.withUTF8 { bytes in
+            let object = try? JSONMembers.withObject(bytes) { members in
+                decoded = try decode(kind, PayloadFields(object: members, position: event.position, type: event.type), schema: event.schema)
             }
+            return object == true
         }
-        if let fast { return fast }
+        if read { return decoded }
         return try decodeGeneral(event)
     }
 
