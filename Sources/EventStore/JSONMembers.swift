@@ -13,7 +13,7 @@ public struct JSONMembers {
 
     /// Where one member's name and value lie: `JSONObject.Span` in 16 bytes, so that the spans
     /// of `capacity` members fit in a small stack allocation.
-    struct Span {
+    public struct Span {
         var keyStart: Int32
         var keyEnd: Int32
         var valueStart: Int32
@@ -23,32 +23,42 @@ public struct JSONMembers {
     let bytes: UnsafeBufferPointer<UInt8>
     let spans: UnsafeBufferPointer<Span>
 
-    /// Checks `bytes` as one JSON text and, when it is an object of at most `capacity` members,
-    /// calls `body` with them and returns true. False when the text is another value or a larger
-    /// object (read those with `JSONValue`); malformed text throws the `JSONReadError`
-    /// `JSONValue` would. Not generic, so that it runs specialized from every module.
+    /// Checks `bytes` as one JSON text and, when it is an object of at most `spans.count`
+    /// members, notes where they lie in `spans` (the caller's, on its stack:
+    /// `withUnsafeTemporaryAllocation(of: JSONMembers.Span.self, capacity: JSONMembers.capacity)`).
+    /// Nil when the text is another value or a larger object (read those with `JSONValue`);
+    /// malformed text throws the `JSONReadError` `JSONValue` would. Valid while `bytes` and
+    /// `spans` are.
+    public init?(_ bytes: UnsafeBufferPointer<UInt8>, spans buffer: UnsafeMutableBufferPointer<Span>) throws {
+        guard bytes.count > 0, bytes.count < Int(Int32.max) else { return nil }
+        var parser = JSONParser(bytes, source: "")
+        parser.skipWhitespace()
+        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return nil }
+        var count = 0
+        // Depth 1, as `JSONValue(parsing:)` reads a top-level object.
+        let complete = try parser.members(depth: 1) { span in
+            guard count < buffer.count else { return false }
+            buffer.initializeElement(
+                at: count,
+                to: Span(
+                    keyStart: Int32(truncatingIfNeeded: span.keyStart), keyEnd: Int32(truncatingIfNeeded: span.keyEnd),
+                    valueStart: Int32(truncatingIfNeeded: span.valueStart), keyEscaped: span.keyEscaped))
+            count += 1
+            return true
+        }
+        guard complete else { return nil }
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.error("unexpected text after the JSON value") }
+        self.bytes = bytes
+        spans = UnsafeBufferPointer(rebasing: buffer[0..<count])
+    }
+
+    /// `init(_:spans:)` with spans on the stack, for `body`; false when the text is not an object
+    /// of at most `capacity` members.
     public static func withObject(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (JSONMembers) throws -> Void) throws -> Bool {
-        guard bytes.count > 0, bytes.count < Int(Int32.max) else { return false }
-        return try withUnsafeTemporaryAllocation(of: Span.self, capacity: capacity) { buffer -> Bool in
-            var parser = JSONParser(bytes, source: "")
-            parser.skipWhitespace()
-            guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return false }
-            var count = 0
-            // Depth 1, as `JSONValue(parsing:)` reads a top-level object.
-            let complete = try parser.members(depth: 1) { span in
-                guard count < buffer.count else { return false }
-                buffer.initializeElement(
-                    at: count,
-                    to: Span(
-                        keyStart: Int32(truncatingIfNeeded: span.keyStart), keyEnd: Int32(truncatingIfNeeded: span.keyEnd),
-                        valueStart: Int32(truncatingIfNeeded: span.valueStart), keyEscaped: span.keyEscaped))
-                count += 1
-                return true
-            }
-            guard complete else { return false }
-            parser.skipWhitespace()
-            guard parser.index == bytes.count else { throw parser.error("unexpected text after the JSON value") }
-            try body(JSONMembers(bytes: bytes, spans: UnsafeBufferPointer(rebasing: buffer[0..<count])))
+        try withUnsafeTemporaryAllocation(of: Span.self, capacity: capacity) { buffer -> Bool in
+            guard let members = try JSONMembers(bytes, spans: buffer) else { return false }
+            try body(members)
             return true
         }
     }

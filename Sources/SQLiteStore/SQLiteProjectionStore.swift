@@ -142,6 +142,34 @@ public final class SQLiteProjectionStore: ProjectionStore {
         try database.execute("DELETE FROM \(p)deployments; DELETE FROM \(p)artifacts; DELETE FROM \(p)environments; UPDATE \(p)projection_state SET position = 0")
     }
 
+    /// The secondary indexes set aside during a replay, with the statements that make them.
+    private var setAside: [(name: String, sql: String)] = []
+
+    /// A replay into the ledger's own tables drops their secondary indexes and makes them again
+    /// at the end (`endReplay`), from the very statements that made them: building an index
+    /// from sorted rows once costs less than updating it for every row. The primary keys stay,
+    /// so replacing a row still finds it. All of it runs in the rebuild's transaction.
+    public func beginReplay() throws {
+        guard prefix.isEmpty else { return }
+        setAside = try database.withStatement(
+            """
+            SELECT name, sql FROM main.sqlite_master
+            WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('deployments', 'artifacts', 'environments') ORDER BY name
+            """
+        ) { s in
+            var found: [(String, String)] = []
+            while try s.step() { found.append((s.string(0), s.string(1))) }
+            return found
+        }
+        for index in setAside { try database.execute("DROP INDEX main.\"\(index.name.replacingOccurrences(of: "\"", with: "\"\""))\"") }
+    }
+
+    public func endReplay() throws {
+        let indexes = setAside
+        setAside = []
+        for index in indexes { try database.execute(index.sql) }
+    }
+
     // MARK: Reading
 
     public func record(_ id: String) throws -> DeploymentRecord? {

@@ -44,6 +44,35 @@ struct CodecPropertyTests {
         #expect(agreed == Self.rounds)
     }
 
+    /// A replay hands payloads over as the bytes SQLite holds (`decode(_:data:)`): the same
+    /// events and errors as from the string, also for bytes that are not valid UTF-8 (a file
+    /// edited by hand), which read as the string SQLite's text would make.
+    @Test func payloadBytesReadAsTheirString() throws {
+        var rng = SeededRNG(seed: 0xB17E5)
+        for round in 0..<2_000 {
+            let new = Self.randomEvent(&rng).makeNewEvent()
+            var bytes = Array((round % 2 == 0 ? new.data : Self.mutate(new.data, &rng)).utf8)
+            if rng.chance(0.2), !bytes.isEmpty {
+                for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &rng)] = [0xFF, 0xC3, 0x80, 0xE2, 0xF0].randomElement(using: &rng)!
+                }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let event = RecordedEvent(
+                position: Int64(round + 1), eventID: new.id, stream: "deployment-x", version: 1, type: new.type, schema: new.schema,
+                data: text, metadata: "{}", recordedAt: "2026-01-01T00:00:00.000Z", hash: "")
+            var withoutData = event
+            withoutData.data = ""
+            let fromBytes = Result { try bytes.withUnsafeBufferPointer { try DeploymentEvent.decode(withoutData, data: $0) } }
+            let fromText = Result { try DeploymentEvent.decode(event) }
+            switch (fromBytes, fromText) {
+            case (.success(let a), .success(let b)): #expect(a == b, "round \(round): \(text)")
+            case (.failure(let a), .failure(let b)): #expect("\(a)" == "\(b)", "round \(round): \(text)")
+            default: Issue.record("round \(round): from bytes \(fromBytes), from the string \(fromText) for \(text)")
+            }
+        }
+    }
+
     @Test func unmodifiedPayloadsOfEveryCaseReadBackAsThemselves() throws {
         var rng = SeededRNG(seed: 0xFEED)
         for _ in 0..<1_000 {

@@ -80,6 +80,15 @@ extension DeploymentEvent {
         try decode(event, inPlace: true)
     }
 
+    /// Reads an event whose data is given as its UTF-8 bytes (`event.data` is not read), as a
+    /// replay hands them over: the same result as `decode` on the event with that data.
+    public static func decode(_ event: RecordedEvent, data: UnsafeBufferPointer<UInt8>) throws -> DeploymentEvent? {
+        if let kind = kinds[event.type], let decoded = decodeInPlace(kind, event, data) { return decoded }
+        var event = event
+        event.data = String(decoding: data, as: UTF8.self)
+        return try decode(event, inPlace: false)
+    }
+
     /// `inPlace: false` reads with the general reader only (for comparing the two).
     static func decode(_ event: RecordedEvent, inPlace: Bool) throws -> DeploymentEvent? {
         do {
@@ -199,18 +208,21 @@ extension DeploymentEvent {
         // A type that is not the domain's still has its payload checked: the general reader does it.
         guard let kind = kinds[event.type] else { return try decodeGeneral(event) }
         var data = event.data
-        var decoded: DeploymentEvent? = nil
         // In place first: the payload's bytes are checked and indexed on the stack, and only the
         // members kept become strings. Anything else (not an object, a very large one, any
         // error) is left to the general reader below, which words the error.
-        let read = data.withUTF8 { bytes in
-            let object = try? JSONMembers.withObject(bytes) { members in
-                decoded = try decode(kind, PayloadFields(object: members, position: event.position, type: event.type), schema: event.schema)
-            }
-            return object == true
-        }
-        if read { return decoded }
+        let decoded = data.withUTF8 { decodeInPlace(kind, event, $0) }
+        if let decoded { return decoded }
         return try decodeGeneral(event)
+    }
+
+    /// The event read from its payload's bytes in place; nil for anything the general reader
+    /// must read (or refuse).
+    private static func decodeInPlace(_ kind: Kind, _ event: RecordedEvent, _ bytes: UnsafeBufferPointer<UInt8>) -> DeploymentEvent? {
+        withUnsafeTemporaryAllocation(of: JSONMembers.Span.self, capacity: JSONMembers.capacity) { spans in
+            guard let members = try? JSONMembers(bytes, spans: spans) else { return nil }
+            return try? decode(kind, PayloadFields(object: members, position: event.position, type: event.type), schema: event.schema)
+        }
     }
 
     /// The general reader: the whole payload as a `JSONObject`. Every payload reads the same
