@@ -65,6 +65,8 @@ final class Bench {
     let schema: String
     let testserver: String
     let scratch: Scratch
+    /// The scratch directory is tmpfs (`tools/bench --tmpfs`): the CPU-bound table.
+    let ledgersInTmpfs: Bool
     let backend: any BenchBackend
     var isPostgres: Bool { backend is PostgresBackend }
     var report: Report
@@ -82,6 +84,7 @@ final class Bench {
             guard FileManager.default.fileExists(atPath: path) else { throw BenchError("\(what) not found at \(path); tools/bench builds it") }
         }
         scratch = try Scratch("shiplog-bench")
+        ledgersInTmpfs = scratch.isTmpfs
         switch options.backend {
         case "sqlite":
             backend = SQLiteBackend(scratch: scratch, baseline: baseline, schema: schema, oneThread: options.oneThread)
@@ -100,11 +103,20 @@ final class Bench {
         let date = ISO8601DateFormatter().string(from: Date())
         report = Report(mode: options.quick ? "quick" : "full", date: date, cores: ProcessInfo.processInfo.activeProcessorCount)
         if isPostgres { report.notes.append(("backend", backend.description + ", a throwaway local cluster on a Unix socket")) }
+        report.notes.append(
+            (
+                "ledgers",
+                ledgersInTmpfs
+                    ? "in tmpfs (\(scratch.path)): no disk, fsync returns at once, so rates compare CPU per event"
+                    : "on disk (\(scratch.path)): durable appends wait for fsync"
+            ))
     }
 
-    /// The figure's target on this backend: SQLite's own, or the PostgreSQL one (`Targets`).
+    /// The figure's target on this backend: SQLite's own (in tmpfs, the CPU-bound one where
+    /// there is one), or the PostgreSQL one (`Targets`).
     func target(_ key: String, _ sqlite: Figure.Target?) -> Figure.Target? {
-        isPostgres ? Targets.postgres[key] : sqlite
+        if isPostgres { return Targets.postgres[key] }
+        return ledgersInTmpfs ? Targets.tmpfs[key] ?? sqlite : sqlite
     }
 
     func wants(_ workload: String) -> Bool { options.only.isEmpty || options.only.contains(workload) }

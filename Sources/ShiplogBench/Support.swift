@@ -41,7 +41,7 @@ final class Scratch {
     let path: String
 
     init(_ prefix: String) throws {
-        var template = Array((NSTemporaryDirectory() + "/\(prefix)-XXXXXX").utf8CString)
+        var template = Array(((NSTemporaryDirectory() as NSString).appendingPathComponent("\(prefix)-XXXXXX")).utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw BenchError("cannot create a temporary directory: \(String(cString: strerror(errno)))")
         }
@@ -49,6 +49,22 @@ final class Scratch {
     }
 
     func file(_ name: String) -> String { path + "/" + name }
+
+    /// True when the directory lives in memory (tmpfs, as /dev/shm: `tools/bench --tmpfs`).
+    /// Read from the mount table: the file system of the longest mount point above the directory.
+    var isTmpfs: Bool {
+        guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return false }
+        let directory = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        var best = (point: "", type: "")
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            let point = fields[1].replacingOccurrences(of: "\\040", with: " ")
+            let inside = point == "/" || directory == point || directory.hasPrefix(point + "/")
+            if inside && point.count >= best.point.count { best = (point, String(fields[2])) }
+        }
+        return best.type == "tmpfs"
+    }
 
     /// Removes a ledger file and its WAL companions.
     func removeLedger(_ name: String) {
