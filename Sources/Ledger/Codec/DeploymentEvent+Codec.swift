@@ -178,10 +178,23 @@ extension DeploymentEvent {
             }
         }
 
+        /// FNV-1a's multiply over eight bytes at a time, then the tail byte by byte.
         static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-            var h: UInt32 = 2_166_136_261
-            for b in bytes { h = (h ^ UInt32(b)) &* 16_777_619 }
-            return Int(h)
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            var i = 0
+            let count = bytes.count
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while i + 8 <= count {
+                    h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x0000_0100_0000_01B3
+                    i += 8
+                }
+                while i < count {
+                    h = (h ^ UInt64(base[i])) &* 0x0000_0100_0000_01B3
+                    i += 1
+                }
+            }
+            return Int(truncatingIfNeeded: ((h ^ (h >> 32)) &* 0xBF58_476D_1CE4_E5B9) >> 40)
         }
 
         subscript(name: String) -> Kind? {

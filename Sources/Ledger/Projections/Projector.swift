@@ -298,14 +298,15 @@ public final class Projector {
     /// The staging workflow's `health_checks` object: each check healthy/unhealthy, then `smoke_tests` passed/failed.
     static func healthChecksJSON(_ state: DeploymentState) -> String {
         var members: [(String, String)] = []
+        members.reserveCapacity(8)
         let deploy = state.checks[.deploy] ?? [:]
         let names = (state.request?.checks.isEmpty == false ? state.request!.checks : deploy.keys.sorted())
         for name in names {
             guard let verdict = deploy[name]?.verdict else { continue }
-            members.append((name, JSONText.quote(verdict ? "healthy" : "unhealthy")))
+            members.append((name, verdict ? #""healthy""# : #""unhealthy""#))
         }
         if let smoke = state.steps[.smoke], smoke.succeeded || smoke.failure != nil {
-            members.append(("smoke_tests", JSONText.quote(smoke.succeeded ? "passed" : "failed")))
+            members.append(("smoke_tests", smoke.succeeded ? #""passed""# : #""failed""#))
         }
         return JSONText.object(members)
     }

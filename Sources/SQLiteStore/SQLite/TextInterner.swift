@@ -14,11 +14,30 @@ final class TextInterner {
         bytes.count > 15 ? keyed(bytes).text : String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The text and an FNV-1a hash of its bytes, for keying a table without hashing them again.
+    /// FNV-1a's multiply over eight bytes at a time, then the tail byte by byte, mixed and folded to 32 bits.
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var i = 0
+        let count = bytes.count
+        if let base = bytes.baseAddress {
+            while i + 8 <= count {
+                h = (h ^ base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x0000_0100_0000_01B3
+                i += 8
+            }
+            while i < count {
+                h = (h ^ UInt64(base.load(fromByteOffset: i, as: UInt8.self))) &* 0x0000_0100_0000_01B3
+                i += 1
+            }
+        }
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        return UInt32(truncatingIfNeeded: h >> 32)
+    }
+
+    /// The text and a hash of its bytes, for keying a table without hashing them again.
     func keyed(_ bytes: UnsafeRawBufferPointer) -> (text: String, hash: UInt32) {
         let count = bytes.count
-        var hash: UInt32 = 2_166_136_261
-        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let hash = Self.hash(bytes)
         guard count > 15, let base = bytes.baseAddress else { return (String(decoding: bytes, as: UTF8.self), hash) }
         let slot = Int(hash & 255)
         if let entry = slots[slot], entry.bytes.count == count,
