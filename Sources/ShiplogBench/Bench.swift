@@ -167,10 +167,15 @@ final class Bench {
     /// The payloads are made before the clock starts, as the C baseline's are; event ids are made
     /// in the loop, as a writer makes them.
     func swiftAppend(location: String, events: Int, perTransaction: Int, streamOffset: Int = 0) throws -> Double {
+        try swiftAppendRates(location: location, events: events, perTransaction: perTransaction, streamOffset: streamOffset).wall
+    }
+
+    /// `swiftAppend`'s rate over wall time and over the CPU time the appends used.
+    func swiftAppendRates(location: String, events: Int, perTransaction: Int, streamOffset: Int = 0) throws -> Rates {
         let store = try backend.open(location, mode: .create)
         let streamSize = 20
         let payloads = (0..<events).map { Payload.make(seq: $0, stream: Payload.stream(streamOffset + $0 / streamSize)) }
-        let start = now()
+        let start = now(), cpuStart = cpuNow()
         var done = 0
         while done < events {
             let inTransaction = min(perTransaction, events - done)
@@ -188,22 +193,27 @@ final class Bench {
             try store.append(batches)
             done += inTransaction
         }
-        return Double(events) / (now() - start)
+        return Rates(wall: Double(events) / (now() - start), cpu: Double(events) / (cpuNow() - cpuStart))
     }
 
     /// C: the same workload from tools/bench-baseline.c (or -pg.c) on its own fresh ledger.
-    func cAppend(location: String, events: Int, perTransaction: Int) throws -> Double {
+    func cAppend(location: String, events: Int, perTransaction: Int) throws -> Rates {
         let (program, arguments) = backend.baselineAppend(location, events: events, perTransaction: perTransaction)
-        return try rate(try runChecked(program, arguments, captureOutput: true).stdout)
+        return try rates(try runChecked(program, arguments, captureOutput: true).stdout)
     }
 
-    func rate(_ json: String) throws -> Double {
+    func rate(_ json: String) throws -> Double { try rates(json).wall }
+
+    /// A baseline's rate over wall time, and over its CPU time where it reports one (NaN otherwise).
+    func rates(_ json: String) throws -> Rates {
         guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
             let rate = (object["events_per_s"] as? NSNumber)?.doubleValue
         else {
             throw BenchError("bench-baseline printed no rate: \(json)")
         }
-        return rate
+        let events = (object["events"] as? NSNumber)?.doubleValue ?? .nan
+        let cpu = (object["cpu_seconds"] as? NSNumber)?.doubleValue ?? .nan
+        return Rates(wall: rate, cpu: events / cpu)
     }
 
     func appendWorkloads() throws {
@@ -214,14 +224,14 @@ final class Bench {
         ]
         for w in workloads {
             note("\(w.label)…")
-            var swift: [Double] = [], c: [Double] = []
+            var swift: [Rates] = [], c: [Rates] = []
             for run in 0..<sizes.runs {
                 // Alternate which goes first, so neither always meets a warmer disk.
                 let order = run % 2 == 0 ? [true, false] : [false, true]
                 for isSwift in order {
                     let location = try backend.fresh("\(w.key)-\(isSwift ? "swift" : "c")-\(run)")
                     if isSwift {
-                        swift.append(try swiftAppend(location: location, events: w.events, perTransaction: w.perTx))
+                        swift.append(try swiftAppendRates(location: location, events: w.events, perTransaction: w.perTx))
                     } else {
                         c.append(try cAppend(location: location, events: w.events, perTransaction: w.perTx))
                     }
@@ -230,8 +240,9 @@ final class Bench {
             }
             report.figures.append(
                 Figure(
-                    key: w.key, label: w.label, value: swift.median, unit: .eventsPerSecond,
-                    baseline: c.median, target: target(w.key, .ratioAtLeast(w.target))))
+                    key: w.key, label: w.label, value: swift.map(\.wall).median, unit: .eventsPerSecond,
+                    baseline: c.map(\.wall).median, target: target(w.key, .ratioAtLeast(w.target)),
+                    extra: Rates.cpuExtra(swift, c)))
         }
     }
 
@@ -315,9 +326,10 @@ final class Bench {
 
     func readAll(_ domain: DomainLedger, _ store: any EventStore) throws {
         note("read-all-and-decode…")
-        var read: [Double] = [], cRead: [Double] = []
+        var read: [Rates] = [], cRead: [Rates] = []
         for _ in 0..<sizes.runs {
             var count: Int64 = 0, decoded: Int64 = 0
+            let cpuStart = cpuNow()
             let seconds = try timed {
                 try store.forEachEvent(from: 1, through: .max) { event in
                     count += 1
@@ -327,30 +339,32 @@ final class Bench {
             guard count == domain.events, decoded >= domain.domainEvents else {
                 throw BenchError("read \(count) of \(domain.events) events, decoded \(decoded) of \(domain.domainEvents)")
             }
-            read.append(Double(count) / seconds)
+            read.append(Rates(wall: Double(count) / seconds, cpu: Double(count) / (cpuNow() - cpuStart)))
             let (program, arguments) = backend.baselineRead(domain.location)
-            cRead.append(try rate(try runChecked(program, arguments, captureOutput: true).stdout))
+            cRead.append(try rates(try runChecked(program, arguments, captureOutput: true).stdout))
         }
         report.figures.append(
             Figure(
-                key: "read_all_decode", label: "read all + decode (\(domain.label) events)", value: read.median,
-                unit: .eventsPerSecond, baseline: cRead.median,
-                target: target("read_all_decode", .atLeast(500_000))))
+                key: "read_all_decode", label: "read all + decode (\(domain.label) events)", value: read.map(\.wall).median,
+                unit: .eventsPerSecond, baseline: cRead.map(\.wall).median,
+                target: target("read_all_decode", .atLeast(500_000)), extra: Rates.cpuExtra(read, cRead)))
     }
 
     func rebuild(_ domain: DomainLedger, _ store: any EventStore) throws {
         note("rebuild…")
-        var rates: [Double] = []
+        var rates: [Double] = [], cpuRates: [Double] = []
         for _ in 0..<sizes.runs {
             var count: Int64 = 0
+            let cpuStart = cpuNow()
             let seconds = try timed { count = try backend.ledger(on: store).rebuild() }
             guard count == domain.events else { throw BenchError("rebuild replayed \(count) of \(domain.events) events") }
             rates.append(Double(count) / seconds)
+            cpuRates.append(Double(count) / (cpuNow() - cpuStart))
         }
         report.figures.append(
             Figure(
                 key: "rebuild", label: "projection rebuild (\(domain.label) events)", value: rates.median,
-                unit: .eventsPerSecond, target: target("rebuild", .atLeast(500_000))))
+                unit: .eventsPerSecond, target: target("rebuild", .atLeast(500_000)), extra: [("cpu_events_per_s", cpuRates.median)]))
     }
 
     func verify(_ domain: DomainLedger, _ store: any EventStore) throws {

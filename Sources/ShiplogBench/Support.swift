@@ -7,6 +7,14 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
+/// CPU seconds this process has used (user and system): a rate over them leaves out the time
+/// spent waiting for a core, so Shiplog and the C baseline compare on a busy machine too.
+func cpuNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
 /// Seconds `body` took.
 func timed(_ body: () throws -> Void) rethrows -> Double {
     let start = now()
@@ -28,6 +36,19 @@ extension Array where Element == Double {
         let s = sorted()
         let rank = Int((0.99 * Double(s.count)).rounded(.up))
         return s[Swift.max(0, Swift.min(s.count - 1, rank - 1))]
+    }
+}
+
+/// A rate over wall time and over CPU time (NaN when a baseline does not report its CPU time).
+struct Rates {
+    var wall: Double
+    var cpu: Double
+
+    /// The CPU-time figures kept beside a wall-time figure: both sides' medians and their ratio.
+    static func cpuExtra(_ swift: [Rates], _ c: [Rates]) -> [(String, Double)] {
+        let mine = swift.map(\.cpu).median, theirs = c.map(\.cpu).median
+        guard mine.isFinite, theirs.isFinite, theirs > 0 else { return [] }
+        return [("cpu_events_per_s", mine), ("baseline_cpu_events_per_s", theirs), ("cpu_ratio", mine / theirs)]
     }
 }
 
