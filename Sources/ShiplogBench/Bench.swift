@@ -20,6 +20,8 @@ final class Bench {
         var ledger: String?
         /// Scans and verify on one thread only, to see what the second one brings.
         var oneThread = false
+        /// Only the append workloads of these sizes (events per transaction: 1, 20, 1000), for profiling one.
+        var appendSizes: Set<Int> = []
         /// `sqlite` or `postgres`.
         var backend = "sqlite"
         /// The PostgreSQL cluster without a database name (tools/pg's DIR/url).
@@ -222,7 +224,7 @@ final class Bench {
             ("append_deployment_batch", "append, 20 events/tx (\(sizes.batchEvents))", sizes.batchEvents, 20, 0.5),
             ("append_bulk_import", "bulk import, 1,000 events/tx (\(sizes.batchEvents))", sizes.batchEvents, 1_000, 0.5),
         ]
-        for w in workloads {
+        for w in workloads where options.appendSizes.isEmpty || options.appendSizes.contains(w.perTx) {
             note("\(w.label)…")
             var swift: [Rates] = [], c: [Rates] = []
             for run in 0..<sizes.runs {
