@@ -143,6 +143,12 @@ public final class Statement {
         return interner.text(UnsafeRawBufferPointer(start: text, count: count))
     }
 
+    /// The column's bytes (empty for NULL), valid until the next step or reset.
+    func textBytes(_ column: Int32) -> UnsafeRawBufferPointer {
+        guard let text = sqlite3_column_text(handle, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column)))
+    }
+
     /// The column as text shared with earlier rows, with a hash of its bytes.
     func keyedString(_ column: Int32, interning interner: TextInterner) -> (text: String, hash: UInt32) {
         let text = sqlite3_column_text(handle, column)

@@ -1,14 +1,27 @@
 import EventStore
 import Foundation
 
-/// One `String` for text that repeats row after row (stream names, event types), so a scan of
-/// the ledger allocates and validates each only once instead of once per row.
+/// One `String` for text that repeats row after row (stream names, event types, a runner's
+/// metadata), so a scan of the ledger allocates and validates each only once instead of once per row.
 ///
 /// A small direct-mapped table keyed by a hash of the bytes; a miss just makes the string
 /// and takes the slot. Short text (15 bytes or less) is stored inline by `String` anyway and
 /// is made directly.
 final class TextInterner {
     private var slots: [(bytes: [UInt8], text: String)?] = Array(repeating: nil, count: 256)
+    // A scan uses its interner from one thread, row after row: no run-time exclusivity checks.
+    @exclusivity(unchecked) private var streams = RecentText()
+    @exclusivity(unchecked) private var metadata = RecentText()
+
+    /// A stream name: one of the last two seen, or from the table.
+    func stream(_ bytes: UnsafeRawBufferPointer) -> String {
+        streams.text(bytes) { keyed($0).text }
+    }
+
+    /// A metadata object: one of the last two seen, or made (metadata varies too much to keep in the table).
+    func metadata(_ bytes: UnsafeRawBufferPointer) -> String {
+        metadata.text(bytes) { String(decoding: $0, as: UTF8.self) }
+    }
 
     func text(_ bytes: UnsafeRawBufferPointer) -> String {
         bytes.count > 15 ? keyed(bytes).text : String(decoding: bytes, as: UTF8.self)
