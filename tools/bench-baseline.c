@@ -14,7 +14,8 @@
  *       Recomputes the hash chain from the column buffers, checking gapless positions and
  *       per-stream versions, as `shiplog verify` does.
  *
- * Each prints one JSON object: {"events": N, "seconds": S, "events_per_s": R}.
+ * Each prints one JSON object: {"events": N, "seconds": S, "events_per_s": R}; append and read
+ * also "cpu_seconds", the CPU time (user and system) of the timed part.
  *
  *   bench-baseline run PROGRAM [ARGS...]
  *       Runs PROGRAM (stdout and stderr to /dev/null) and prints
@@ -91,7 +92,7 @@ static int cmd_append(const char *schema_path, const char *path, long events, lo
         lengths[i] = payload(payloads + i * 512, i, stream);
     }
 
-    double start = now_seconds();
+    double start = now_seconds(), cpu_start = cpu_seconds();
     long done = 0;
     while (done < events) {
         exec(db, "BEGIN IMMEDIATE");
@@ -139,8 +140,8 @@ static int cmd_append(const char *schema_path, const char *path, long events, lo
         }
         exec(db, "COMMIT");
     }
-    double seconds = now_seconds() - start;
-    printf("{\"events\": %ld, \"seconds\": %.6f, \"events_per_s\": %.1f}\n", events, seconds, events / seconds);
+    double seconds = now_seconds() - start, cpu = cpu_seconds() - cpu_start;
+    printf("{\"events\": %ld, \"seconds\": %.6f, \"events_per_s\": %.1f, \"cpu_seconds\": %.6f}\n", events, seconds, events / seconds, cpu);
     sqlite3_finalize(head);
     sqlite3_finalize(version);
     sqlite3_finalize(insert);
@@ -157,7 +158,7 @@ static int cmd_read(const char *path) {
     sqlite3 *db = open_ledger(path, 1);
     exec(db, "BEGIN DEFERRED");
     sqlite3_stmt *s = prepare(db, select_all);
-    double start = now_seconds();
+    double start = now_seconds(), cpu_start = cpu_seconds();
     long events = 0;
     uint64_t bytes = 0;
     while (sqlite3_step(s) == SQLITE_ROW) {
@@ -169,10 +170,10 @@ static int cmd_read(const char *path) {
         }
         events++;
     }
-    double seconds = now_seconds() - start;
+    double seconds = now_seconds() - start, cpu = cpu_seconds() - cpu_start;
     exec(db, "COMMIT");
-    printf("{\"events\": %ld, \"seconds\": %.6f, \"events_per_s\": %.1f, \"checksum\": %llu}\n", events, seconds,
-           events / seconds, (unsigned long long)bytes);
+    printf("{\"events\": %ld, \"seconds\": %.6f, \"events_per_s\": %.1f, \"cpu_seconds\": %.6f, \"checksum\": %llu}\n", events,
+           seconds, events / seconds, cpu, (unsigned long long)bytes);
     sqlite3_finalize(s);
     sqlite3_close(db);
     return 0;

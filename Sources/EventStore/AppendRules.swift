@@ -1,3 +1,5 @@
+import Foundation
+
 /// The lookups and the insert a backend offers the append and import algorithms, inside its
 /// write transaction. Everything else — expected versions, EventStoreDB's idempotency rules,
 /// the hash chain, what an import must prove — is decided once, in `AppendRules`.
@@ -15,15 +17,24 @@ public enum AppendRules {
     /// Lowercases ids (a UUID in capitals is the same event), validates every batch, and
     /// refuses an append that would write nothing.
     public static func prepare(_ batches: [StreamAppend]) throws -> [StreamAppend] {
-        let batches = batches.map { batch in
-            var batch = batch
-            if batch.events.contains(where: { $0.id.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } }) {
-                batch.events = batch.events.map {
-                    var e = $0; e.id = e.id.lowercased(); return e
-                }
+        func hasCapitals(_ batch: StreamAppend) -> Bool {
+            batch.events.contains { event in
+                event.id.utf8.withContiguousStorageIfAvailable { $0.contains { $0 >= 0x41 && $0 <= 0x5A } } ?? event.id.utf8.contains { $0 >= 0x41 && $0 <= 0x5A }
             }
-            return batch
         }
+        // Ids are made lowercase; copied only when one is not.
+        let batches =
+            !batches.contains(where: hasCapitals)
+            ? batches
+            : batches.map { batch in
+                var batch = batch
+                if hasCapitals(batch) {
+                    batch.events = batch.events.map {
+                        var e = $0; e.id = e.id.lowercased(); return e
+                    }
+                }
+                return batch
+            }
         for batch in batches { try validate(batch) }
         guard batches.contains(where: { !$0.events.isEmpty }) else {
             throw EventStoreError.invalidEvent("no events to append (a batch without events is only a condition on another stream's version)")
@@ -33,15 +44,38 @@ public enum AppendRules {
 
     static func validate(_ batch: StreamAppend) throws {
         guard !batch.stream.isEmpty else { throw EventStoreError.invalidEvent("the stream name is empty") }
-        var ids = Set<String>()
         for event in batch.events {
             guard !event.type.isEmpty else { throw EventStoreError.invalidEvent("an event type is empty") }
             guard event.schema >= 1 else { throw EventStoreError.invalidEvent("schema version must be 1 or more") }
             guard UUIDv7.isWellFormed(event.id) else { throw EventStoreError.invalidEvent("event id \(event.id) is not a UUID") }
-            guard batch.events.count == 1 || ids.insert(event.id).inserted else {
+        }
+        // Ids made one after another by UUIDv7.make ascend, so no two can be equal: one
+        // comparison per event instead of hashing every id into a set.
+        guard batch.events.count > 1, !idsAscend(batch.events) else { return }
+        var ids = Set<String>(minimumCapacity: batch.events.count)
+        for event in batch.events {
+            guard ids.insert(event.id).inserted else {
                 throw EventStoreError.invalidEvent("event id \(event.id) appears twice in one batch")
             }
         }
+    }
+
+    /// True when each id's bytes sort strictly after the previous id's (ids are 36 ASCII bytes here).
+    static func idsAscend(_ events: [NewEvent]) -> Bool {
+        var previous = events[0].id
+        for event in events.dropFirst() {
+            var id = event.id
+            let ascending = previous.withUTF8 { a in
+                id.withUTF8 { b in
+                    let common = min(a.count, b.count)
+                    let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+                    return order < 0 || (order == 0 && a.count < b.count)
+                }
+            }
+            guard ascending else { return false }
+            previous = id
+        }
+        return true
     }
 
     /// Appends prepared batches after `head`, all at time `now`: the caller holds the write
@@ -56,6 +90,7 @@ public enum AppendRules {
         var previous = Hex.decode(head.hash) ?? HashChain.genesis
         var results: [AppendResult] = []
         var recorded: [RecordedEvent] = []
+        recorded.reserveCapacity(batches.reduce(0) { $0 + $1.events.count })
         for batch in batches {
             let current = try backend.streamVersion(batch.stream)
             if batch.events.isEmpty {

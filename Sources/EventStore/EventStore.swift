@@ -70,6 +70,11 @@ public protocol EventStore: AnyObject {
     /// Every event, oldest first, as fast as the backend can read them (rebuilds and replays).
     func forEachEventForReplay(from position: Int64, _ body: (RecordedEvent) throws -> Void) throws
 
+    /// `forEachEventForReplay`, each event's data handed over as its UTF-8 bytes (valid during
+    /// the call) and `data` left empty, so that a replay reads payloads in place instead of
+    /// making a string of each.
+    func forEachEventForReplay(from position: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws
+
     /// The events of the given types, oldest first: the backend keeps an index for the few
     /// types that are read this way (`ArtifactStored`, `ArtifactPruned`).
     func forEachEvent(ofTypes types: [String], _ body: (RecordedEvent) throws -> Void) throws
@@ -85,6 +90,18 @@ public protocol EventStore: AnyObject {
 }
 
 extension EventStore {
+    /// The bytes of each event's `data` string, for a backend that has no cheaper way.
+    public func forEachEventForReplay(from position: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        try forEachEventForReplay(from: position) { event in
+            var data = event.data
+            try data.withUTF8 { bytes in
+                var event = event
+                event.data = ""
+                try body(event, bytes)
+            }
+        }
+    }
+
     @discardableResult
     public func append(_ events: [NewEvent], to stream: String, expected: ExpectedVersion) throws -> AppendResult {
         try append([StreamAppend(stream: stream, expected: expected, events: events)])[0]

@@ -38,21 +38,27 @@ public final class HashChain {
         type: String, schema: Int, data: String, metadata: String, recordedAt: String
     ) -> [UInt8] {
         // Laid out whole, then hashed in one call: cheaper than one digest update per field.
-        canonical.removeAll()
-        previous.withUnsafeBytes { canonical.append($0) }
-        canonical.appendInteger(UInt64(bitPattern: position))
         var eventID = eventID, stream = stream, type = type, data = data, metadata = metadata, recordedAt = recordedAt
-        eventID.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
-        stream.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
-        canonical.appendInteger(UInt64(bitPattern: version))
-        type.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
-        canonical.appendInteger(UInt64(schema))
-        data.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
-        metadata.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
-        recordedAt.withUTF8 { canonical.appendField(UnsafeRawBufferPointer($0)) }
-        var out = [UInt8](repeating: 0, count: 32)
-        out.withUnsafeMutableBufferPointer { hashCanonical(canonical.bytes, into: $0) }
-        return out
+        let fields = eventID.utf8.count + stream.utf8.count + type.utf8.count + data.utf8.count + metadata.utf8.count + recordedAt.utf8.count
+        // The previous hash (32 bytes), three integers, six length prefixes.
+        let total = previous.count + 3 * 8 + 6 * 4 + fields
+        let base = canonical.start(count: total)
+        // A local cursor (not a variable captured by closures, which Swift checks on every access).
+        var out = CanonicalWriter(at: base)
+        previous.withUnsafeBytes { out.raw($0) }
+        out.integer(UInt64(bitPattern: position))
+        eventID.withUTF8 { out.field($0) }
+        stream.withUTF8 { out.field($0) }
+        out.integer(UInt64(bitPattern: version))
+        type.withUTF8 { out.field($0) }
+        out.integer(UInt64(schema))
+        data.withUTF8 { out.field($0) }
+        metadata.withUTF8 { out.field($0) }
+        recordedAt.withUTF8 { out.field($0) }
+        precondition(out.at - base == total, "the canonical bytes were laid out short")
+        var result = [UInt8](repeating: 0, count: 32)
+        result.withUnsafeMutableBufferPointer { hashCanonical(UnsafeRawBufferPointer(start: base, count: total), into: $0) }
+        return result
     }
 
     // The incremental form, used by verify to hash straight from SQLite's column buffers.
@@ -107,6 +113,27 @@ public final class HashChain {
     }
 }
 
+/// Writes canonical bytes at a cursor, in a buffer already large enough.
+struct CanonicalWriter {
+    var at: UnsafeMutableRawPointer
+
+    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        if let source = bytes.baseAddress, bytes.count > 0 { at.copyMemory(from: source, byteCount: bytes.count) }
+        at += bytes.count
+    }
+
+    mutating func integer(_ value: UInt64) {
+        at.storeBytes(of: value.bigEndian, as: UInt64.self)
+        at += 8
+    }
+
+    mutating func field(_ bytes: UnsafeBufferPointer<UInt8>) {
+        at.storeBytes(of: UInt32(bytes.count).bigEndian, as: UInt32.self)
+        at += 4
+        raw(UnsafeRawBufferPointer(bytes))
+    }
+}
+
 /// One event's canonical bytes (docs/HASH-CHAIN.md), laid out in a buffer reused from event to
 /// event, so the chain is hashed with one call per event instead of one per field.
 public final class CanonicalBytes {
@@ -124,6 +151,15 @@ public final class CanonicalBytes {
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     public func removeAll() { count = 0 }
+
+    /// Room for exactly `count` bytes, to be written in place: the buffer then holds them.
+    /// One call per event, instead of a capacity check per field.
+    public func start(count: Int) -> UnsafeMutableRawPointer {
+        self.count = 0
+        reserve(count)
+        self.count = count
+        return base
+    }
 
     private func reserve(_ more: Int) {
         guard count + more > capacity else { return }

@@ -309,14 +309,26 @@ struct JSONParser {
 
     /// Checks the object at `index` and records where each member is.
     mutating func object(depth: Int) throws(JSONReadError) -> JSONObject {
-        index += 1  // {
         var spans: [JSONObject.Span] = []
+        _ = try members(depth: depth) { span in
+            if spans.isEmpty { spans.reserveCapacity(12) }
+            spans.append(span)
+            return true
+        }
+        return JSONObject(source: source, spans: spans)
+    }
+
+    /// Checks the object at `index` and steps over it, handing each member's span to `add`;
+    /// false from `add` stops the walk there (the caller then reads the object another way).
+    /// Returns false when stopped so.
+    @inline(__always)
+    mutating func members(depth: Int, _ add: (JSONObject.Span) -> Bool) throws(JSONReadError) -> Bool {
+        index += 1  // {
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return JSONObject(source: source, spans: spans)
+            return true
         }
-        spans.reserveCapacity(12)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -327,12 +339,12 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            spans.append(JSONObject.Span(keyStart: keyStart, keyEnd: keyEnd, keyEscaped: escaped, valueStart: index, depth: depth))
+            guard add(JSONObject.Span(keyStart: keyStart, keyEnd: keyEnd, keyEscaped: escaped, valueStart: index, depth: depth)) else { return false }
             try skipValue(depth: depth)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of text") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return JSONObject(source: source, spans: spans) }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return true }
             throw error("expected ',' or '}'")
         }
     }
@@ -344,10 +356,16 @@ struct JSONParser {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         while index + 8 <= bytes.count {
-            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            // Byte 0 in the low bits, whatever the machine's order.
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
             let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
-            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-            if special & highs != 0 { return }
+            let special = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)) & highs
+            if special != 0 {
+                // Borrows only run upward, so the lowest flagged byte is the first special one:
+                // step to it, and the byte-wise loop takes it from there.
+                index += special.trailingZeroBitCount >> 3
+                return
+            }
             index += 8
         }
     }

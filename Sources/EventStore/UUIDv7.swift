@@ -49,9 +49,15 @@ public enum UUIDv7 {
 
     /// True for the canonical 8-4-4-4-12 lowercase or uppercase hex form.
     public static func isWellFormed(_ text: String) -> Bool {
-        let utf8 = text.utf8
-        guard utf8.count == 36 else { return false }
-        for (i, c) in utf8.enumerated() {
+        // Over the string's bytes directly: every appended event's id is checked.
+        if let checked = text.utf8.withContiguousStorageIfAvailable(isWellFormed) { return checked }
+        return Array(text.utf8).withUnsafeBufferPointer(isWellFormed)
+    }
+
+    private static func isWellFormed(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == 36 else { return false }
+        for i in 0..<36 {
+            let c = bytes[i]
             if i == 8 || i == 13 || i == 18 || i == 23 {
                 if c != UInt8(ascii: "-") { return false }
             } else if !((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) {

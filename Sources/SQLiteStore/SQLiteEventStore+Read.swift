@@ -138,6 +138,27 @@ extension SQLiteEventStore {
         }
     }
 
+    /// The replay scan with each row's data as the bytes SQLite holds, without a string made of it.
+    public func forEachEventForReplay(from position: Int64 = 1, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        try database.inReadTransaction {
+            try database.withStatement(
+                """
+                SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? ORDER BY position
+                """
+            ) { s in
+                s.bind(1, position)
+                let interner = TextInterner()
+                while try s.step() {
+                    let event = RecordedEvent(
+                        position: s.int64(0), eventID: "", stream: interner.stream(s.textBytes(1)), version: s.int64(2),
+                        type: s.string(3, interning: interner), schema: s.int(4), data: "", metadata: "",
+                        recordedAt: s.string(6), hash: "")
+                    try s.withBytes(5) { data in try body(event, data.bindMemory(to: UInt8.self)) }
+                }
+            }
+        }
+    }
+
     public func head() throws -> Head { try currentHead() }
 
     /// The `events` columns in `RecordedEvent` order, for projections that read streams themselves.
@@ -154,11 +175,11 @@ extension SQLiteEventStore {
             schema: s.int(5), data: s.string(6), metadata: s.string(7), recordedAt: s.string(8), hash: s.string(9))
     }
 
-    /// A row of a scan: stream and type, which repeat, come from `interner`.
+    /// A row of a scan: stream, type and metadata, which repeat, come from `interner`.
     static func row(_ s: Statement, _ interner: TextInterner) -> RecordedEvent {
         RecordedEvent(
-            position: s.int64(0), eventID: s.string(1), stream: s.string(2, interning: interner), version: s.int64(3),
-            type: s.string(4, interning: interner), schema: s.int(5), data: s.string(6), metadata: s.string(7),
+            position: s.int64(0), eventID: s.string(1), stream: interner.stream(s.textBytes(2)), version: s.int64(3),
+            type: s.string(4, interning: interner), schema: s.int(5), data: s.string(6), metadata: interner.metadata(s.textBytes(7)),
             recordedAt: s.string(8), hash: s.string(9))
     }
 }

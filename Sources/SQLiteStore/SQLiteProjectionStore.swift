@@ -20,7 +20,40 @@ public final class SQLiteProjectionStore: ProjectionStore {
     init(database: Database, prefix: String) {
         self.database = database
         self.prefix = prefix
+        writes = Writes(prefix: prefix)
     }
+
+    /// The statements the projector runs per row, spelled once: a rebuild writes a row every few
+    /// events, and building the text each time cost more than finding its prepared statement.
+    struct Writes {
+        let deployment: String
+        let artifact: String
+        let markPruned: String
+        let setActive: String
+        let setPosition: String
+
+        init(prefix: String) {
+            deployment = """
+                INSERT OR REPLACE INTO \(prefix)deployments (\(SQLiteProjectionStore.recordColumns))
+                VALUES (\(SQLiteProjectionStore.recordPlaceholders))
+                """
+            artifact = """
+                INSERT OR REPLACE INTO \(prefix)artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            markPruned = "UPDATE \(prefix)artifacts SET pruned_at = ? WHERE name = ?"
+            setActive = """
+                INSERT INTO \(prefix)environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = excluded.updated_at
+                """
+            setPosition = "UPDATE \(prefix)projection_state SET position = ? WHERE name = 'all'"
+        }
+    }
+
+    let writes: Writes
+
+    /// One `?` for each of `recordColumns`.
+    static let recordPlaceholders = Array(repeating: "?", count: recordColumns.split(separator: ",").count).joined(separator: ", ")
 
     static let recordColumns = """
         deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks, triggered_by, mode, current_phase,
@@ -41,12 +74,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
     // MARK: Writing
 
     public func upsert(deployment r: DeploymentRecord) throws {
-        try database.withStatement(
-            """
-            INSERT OR REPLACE INTO \(prefix)deployments (\(Self.recordColumns))
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
-        ) { s in
+        try database.withStatement(writes.deployment) { s in
             s.bind(1, r.deploymentID)
             s.bind(2, r.environment)
             s.bind(3, r.status)
@@ -76,12 +104,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
     }
 
     public func upsert(artifact a: ArtifactRow) throws {
-        try database.withStatement(
-            """
-            INSERT OR REPLACE INTO \(prefix)artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
-        ) { s in
+        try database.withStatement(writes.artifact) { s in
             s.bind(1, a.name)
             s.bind(2, a.deploymentID)
             s.bind(3, a.environment)
@@ -98,7 +121,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
     }
 
     public func markPruned(artifact name: String, at time: String) throws {
-        try database.withStatement("UPDATE \(prefix)artifacts SET pruned_at = ? WHERE name = ?") { s in
+        try database.withStatement(writes.markPruned) { s in
             s.bind(1, time)
             s.bind(2, name)
             try s.run()
@@ -106,12 +129,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
     }
 
     public func setActive(environment: String, deploymentID: String?, at time: String) throws {
-        try database.withStatement(
-            """
-            INSERT INTO \(prefix)environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
-            ON CONFLICT (name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = excluded.updated_at
-            """
-        ) { s in
+        try database.withStatement(writes.setActive) { s in
             s.bind(1, environment)
             s.bind(2, deploymentID)
             s.bind(3, time)
@@ -120,7 +138,7 @@ public final class SQLiteProjectionStore: ProjectionStore {
     }
 
     public func setPosition(_ position: Int64) throws {
-        try database.withStatement("UPDATE \(prefix)projection_state SET position = ? WHERE name = 'all'") { s in
+        try database.withStatement(writes.setPosition) { s in
             s.bind(1, position)
             try s.run()
         }
@@ -129,6 +147,34 @@ public final class SQLiteProjectionStore: ProjectionStore {
     public func removeAll() throws {
         let p = prefix
         try database.execute("DELETE FROM \(p)deployments; DELETE FROM \(p)artifacts; DELETE FROM \(p)environments; UPDATE \(p)projection_state SET position = 0")
+    }
+
+    /// The secondary indexes set aside during a replay, with the statements that make them.
+    private var setAside: [(name: String, sql: String)] = []
+
+    /// A replay into the ledger's own tables drops their secondary indexes and makes them again
+    /// at the end (`endReplay`), from the very statements that made them: building an index
+    /// from sorted rows once costs less than updating it for every row. The primary keys stay,
+    /// so replacing a row still finds it. All of it runs in the rebuild's transaction.
+    public func beginReplay() throws {
+        guard prefix.isEmpty else { return }
+        setAside = try database.withStatement(
+            """
+            SELECT name, sql FROM main.sqlite_master
+            WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('deployments', 'artifacts', 'environments') ORDER BY name
+            """
+        ) { s in
+            var found: [(String, String)] = []
+            while try s.step() { found.append((s.string(0), s.string(1))) }
+            return found
+        }
+        for index in setAside { try database.execute("DROP INDEX main.\"\(index.name.replacingOccurrences(of: "\"", with: "\"\""))\"") }
+    }
+
+    public func endReplay() throws {
+        let indexes = setAside
+        setAside = []
+        for index in indexes { try database.execute(index.sql) }
     }
 
     // MARK: Reading

@@ -20,6 +20,8 @@ final class Bench {
         var ledger: String?
         /// Scans and verify on one thread only, to see what the second one brings.
         var oneThread = false
+        /// Only the append workloads of these sizes (events per transaction: 1, 20, 1000), for profiling one.
+        var appendSizes: Set<Int> = []
         /// `sqlite` or `postgres`.
         var backend = "sqlite"
         /// The PostgreSQL cluster without a database name (tools/pg's DIR/url).
@@ -65,6 +67,8 @@ final class Bench {
     let schema: String
     let testserver: String
     let scratch: Scratch
+    /// The scratch directory is tmpfs (`tools/bench --tmpfs`): the CPU-bound table.
+    let ledgersInTmpfs: Bool
     let backend: any BenchBackend
     var isPostgres: Bool { backend is PostgresBackend }
     var report: Report
@@ -82,6 +86,7 @@ final class Bench {
             guard FileManager.default.fileExists(atPath: path) else { throw BenchError("\(what) not found at \(path); tools/bench builds it") }
         }
         scratch = try Scratch("shiplog-bench")
+        ledgersInTmpfs = scratch.isTmpfs
         switch options.backend {
         case "sqlite":
             backend = SQLiteBackend(scratch: scratch, baseline: baseline, schema: schema, oneThread: options.oneThread)
@@ -100,11 +105,20 @@ final class Bench {
         let date = ISO8601DateFormatter().string(from: Date())
         report = Report(mode: options.quick ? "quick" : "full", date: date, cores: ProcessInfo.processInfo.activeProcessorCount)
         if isPostgres { report.notes.append(("backend", backend.description + ", a throwaway local cluster on a Unix socket")) }
+        report.notes.append(
+            (
+                "ledgers",
+                ledgersInTmpfs
+                    ? "in tmpfs (\(scratch.path)): no disk, fsync returns at once, so rates compare CPU per event"
+                    : "on disk (\(scratch.path)): durable appends wait for fsync"
+            ))
     }
 
-    /// The figure's target on this backend: SQLite's own, or the PostgreSQL one (`Targets`).
+    /// The figure's target on this backend: SQLite's own (in tmpfs, the CPU-bound one where
+    /// there is one), or the PostgreSQL one (`Targets`).
     func target(_ key: String, _ sqlite: Figure.Target?) -> Figure.Target? {
-        isPostgres ? Targets.postgres[key] : sqlite
+        if isPostgres { return Targets.postgres[key] }
+        return ledgersInTmpfs ? Targets.tmpfs[key] ?? sqlite : sqlite
     }
 
     func wants(_ workload: String) -> Bool { options.only.isEmpty || options.only.contains(workload) }
@@ -156,10 +170,15 @@ final class Bench {
     /// The payloads are made before the clock starts, as the C baseline's are; event ids are made
     /// in the loop, as a writer makes them.
     func swiftAppend(location: String, events: Int, perTransaction: Int, streamOffset: Int = 0) throws -> Double {
+        try swiftAppendRates(location: location, events: events, perTransaction: perTransaction, streamOffset: streamOffset).wall
+    }
+
+    /// `swiftAppend`'s rate over wall time and over the CPU time the appends used.
+    func swiftAppendRates(location: String, events: Int, perTransaction: Int, streamOffset: Int = 0) throws -> Rates {
         let store = try backend.open(location, mode: .create)
         let streamSize = 20
         let payloads = (0..<events).map { Payload.make(seq: $0, stream: Payload.stream(streamOffset + $0 / streamSize)) }
-        let start = now()
+        let start = now(), cpuStart = cpuNow()
         var done = 0
         while done < events {
             let inTransaction = min(perTransaction, events - done)
@@ -177,22 +196,27 @@ final class Bench {
             try store.append(batches)
             done += inTransaction
         }
-        return Double(events) / (now() - start)
+        return Rates(wall: Double(events) / (now() - start), cpu: Double(events) / (cpuNow() - cpuStart))
     }
 
     /// C: the same workload from tools/bench-baseline.c (or -pg.c) on its own fresh ledger.
-    func cAppend(location: String, events: Int, perTransaction: Int) throws -> Double {
+    func cAppend(location: String, events: Int, perTransaction: Int) throws -> Rates {
         let (program, arguments) = backend.baselineAppend(location, events: events, perTransaction: perTransaction)
-        return try rate(try runChecked(program, arguments, captureOutput: true).stdout)
+        return try rates(try runChecked(program, arguments, captureOutput: true).stdout)
     }
 
-    func rate(_ json: String) throws -> Double {
+    func rate(_ json: String) throws -> Double { try rates(json).wall }
+
+    /// A baseline's rate over wall time, and over its CPU time where it reports one (NaN otherwise).
+    func rates(_ json: String) throws -> Rates {
         guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
             let rate = (object["events_per_s"] as? NSNumber)?.doubleValue
         else {
             throw BenchError("bench-baseline printed no rate: \(json)")
         }
-        return rate
+        let events = (object["events"] as? NSNumber)?.doubleValue ?? .nan
+        let cpu = (object["cpu_seconds"] as? NSNumber)?.doubleValue ?? .nan
+        return Rates(wall: rate, cpu: events / cpu)
     }
 
     func appendWorkloads() throws {
@@ -201,16 +225,16 @@ final class Bench {
             ("append_deployment_batch", "append, 20 events/tx (\(sizes.batchEvents))", sizes.batchEvents, 20, 0.5),
             ("append_bulk_import", "bulk import, 1,000 events/tx (\(sizes.batchEvents))", sizes.batchEvents, 1_000, 0.5),
         ]
-        for w in workloads {
+        for w in workloads where options.appendSizes.isEmpty || options.appendSizes.contains(w.perTx) {
             note("\(w.label)…")
-            var swift: [Double] = [], c: [Double] = []
+            var swift: [Rates] = [], c: [Rates] = []
             for run in 0..<sizes.runs {
                 // Alternate which goes first, so neither always meets a warmer disk.
                 let order = run % 2 == 0 ? [true, false] : [false, true]
                 for isSwift in order {
                     let location = try backend.fresh("\(w.key)-\(isSwift ? "swift" : "c")-\(run)")
                     if isSwift {
-                        swift.append(try swiftAppend(location: location, events: w.events, perTransaction: w.perTx))
+                        swift.append(try swiftAppendRates(location: location, events: w.events, perTransaction: w.perTx))
                     } else {
                         c.append(try cAppend(location: location, events: w.events, perTransaction: w.perTx))
                     }
@@ -219,8 +243,9 @@ final class Bench {
             }
             report.figures.append(
                 Figure(
-                    key: w.key, label: w.label, value: swift.median, unit: .eventsPerSecond,
-                    baseline: c.median, target: target(w.key, .ratioAtLeast(w.target))))
+                    key: w.key, label: w.label, value: swift.map(\.wall).median, unit: .eventsPerSecond,
+                    baseline: c.map(\.wall).median, target: target(w.key, .ratioAtLeast(w.target)),
+                    extra: Rates.cpuExtra(swift, c)))
         }
     }
 
@@ -304,9 +329,10 @@ final class Bench {
 
     func readAll(_ domain: DomainLedger, _ store: any EventStore) throws {
         note("read-all-and-decode…")
-        var read: [Double] = [], cRead: [Double] = []
+        var read: [Rates] = [], cRead: [Rates] = []
         for _ in 0..<sizes.runs {
             var count: Int64 = 0, decoded: Int64 = 0
+            let cpuStart = cpuNow()
             let seconds = try timed {
                 try store.forEachEvent(from: 1, through: .max) { event in
                     count += 1
@@ -316,30 +342,32 @@ final class Bench {
             guard count == domain.events, decoded >= domain.domainEvents else {
                 throw BenchError("read \(count) of \(domain.events) events, decoded \(decoded) of \(domain.domainEvents)")
             }
-            read.append(Double(count) / seconds)
+            read.append(Rates(wall: Double(count) / seconds, cpu: Double(count) / (cpuNow() - cpuStart)))
             let (program, arguments) = backend.baselineRead(domain.location)
-            cRead.append(try rate(try runChecked(program, arguments, captureOutput: true).stdout))
+            cRead.append(try rates(try runChecked(program, arguments, captureOutput: true).stdout))
         }
         report.figures.append(
             Figure(
-                key: "read_all_decode", label: "read all + decode (\(domain.label) events)", value: read.median,
-                unit: .eventsPerSecond, baseline: cRead.median,
-                target: target("read_all_decode", .atLeast(500_000))))
+                key: "read_all_decode", label: "read all + decode (\(domain.label) events)", value: read.map(\.wall).median,
+                unit: .eventsPerSecond, baseline: cRead.map(\.wall).median,
+                target: target("read_all_decode", .atLeast(500_000)), extra: Rates.cpuExtra(read, cRead)))
     }
 
     func rebuild(_ domain: DomainLedger, _ store: any EventStore) throws {
         note("rebuild…")
-        var rates: [Double] = []
+        var rates: [Double] = [], cpuRates: [Double] = []
         for _ in 0..<sizes.runs {
             var count: Int64 = 0
+            let cpuStart = cpuNow()
             let seconds = try timed { count = try backend.ledger(on: store).rebuild() }
             guard count == domain.events else { throw BenchError("rebuild replayed \(count) of \(domain.events) events") }
             rates.append(Double(count) / seconds)
+            cpuRates.append(Double(count) / (cpuNow() - cpuStart))
         }
         report.figures.append(
             Figure(
                 key: "rebuild", label: "projection rebuild (\(domain.label) events)", value: rates.median,
-                unit: .eventsPerSecond, target: target("rebuild", .atLeast(500_000))))
+                unit: .eventsPerSecond, target: target("rebuild", .atLeast(500_000)), extra: [("cpu_events_per_s", cpuRates.median)]))
     }
 
     func verify(_ domain: DomainLedger, _ store: any EventStore) throws {

@@ -81,7 +81,8 @@ struct Report {
     var notes: [(String, String)] = []
 
     func table() -> String {
-        let header = ["workload", "shiplog", "C baseline", "ratio", "target", ""]
+        // "CPU ratio": the same ratio over each side's CPU time, which a busy machine disturbs less.
+        let header = ["workload", "shiplog", "C baseline", "ratio", "CPU ratio", "target", ""]
         var rows: [[String]] = [header]
         for f in figures {
             let p99 = f.extra.first { $0.0 == "p99" }.map { "  (p99 \(Figure.number($0.1)))" } ?? ""
@@ -90,6 +91,7 @@ struct Report {
                 f.formatted(f.value) + p99,
                 f.baseline.map(f.formatted) ?? "",
                 f.ratio.map { String(format: "%.2f×", $0) } ?? "",
+                f.extra.first { $0.0 == "cpu_ratio" }.map { String(format: "%.2f×", $0.1) } ?? "",
                 f.target.map { $0.text + (f.unit == .ratio || { if case .ratioAtLeast = $0 { return true } else { return false } }($0) ? "" : " " + f.unit.rawValue) } ?? "",
                 f.met.map { $0 ? "met" : "MISSED" } ?? "",
             ])

@@ -7,6 +7,14 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
+/// CPU seconds this process has used (user and system): a rate over them leaves out the time
+/// spent waiting for a core, so Shiplog and the C baseline compare on a busy machine too.
+func cpuNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
 /// Seconds `body` took.
 func timed(_ body: () throws -> Void) rethrows -> Double {
     let start = now()
@@ -31,6 +39,19 @@ extension Array where Element == Double {
     }
 }
 
+/// A rate over wall time and over CPU time (NaN when a baseline does not report its CPU time).
+struct Rates {
+    var wall: Double
+    var cpu: Double
+
+    /// The CPU-time figures kept beside a wall-time figure: both sides' medians and their ratio.
+    static func cpuExtra(_ swift: [Rates], _ c: [Rates]) -> [(String, Double)] {
+        let mine = swift.map(\.cpu).median, theirs = c.map(\.cpu).median
+        guard mine.isFinite, theirs.isFinite, theirs > 0 else { return [] }
+        return [("cpu_events_per_s", mine), ("baseline_cpu_events_per_s", theirs), ("cpu_ratio", mine / theirs)]
+    }
+}
+
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
@@ -41,7 +62,7 @@ final class Scratch {
     let path: String
 
     init(_ prefix: String) throws {
-        var template = Array((NSTemporaryDirectory() + "/\(prefix)-XXXXXX").utf8CString)
+        var template = Array(((NSTemporaryDirectory() as NSString).appendingPathComponent("\(prefix)-XXXXXX")).utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw BenchError("cannot create a temporary directory: \(String(cString: strerror(errno)))")
         }
@@ -49,6 +70,22 @@ final class Scratch {
     }
 
     func file(_ name: String) -> String { path + "/" + name }
+
+    /// True when the directory lives in memory (tmpfs, as /dev/shm: `tools/bench --tmpfs`).
+    /// Read from the mount table: the file system of the longest mount point above the directory.
+    var isTmpfs: Bool {
+        guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return false }
+        let directory = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        var best = (point: "", type: "")
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            let point = fields[1].replacingOccurrences(of: "\\040", with: " ")
+            let inside = point == "/" || directory == point || directory.hasPrefix(point + "/")
+            if inside && point.count >= best.point.count { best = (point, String(fields[2])) }
+        }
+        return best.type == "tmpfs"
+    }
 
     /// Removes a ledger file and its WAL companions.
     func removeLedger(_ name: String) {

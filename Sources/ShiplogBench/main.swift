@@ -2,7 +2,7 @@
 import Foundation
 
 let usage = """
-    usage: shiplog-bench [--quick] [--json] [--only LIST] [--ledger PATH] [--one-thread]
+    usage: shiplog-bench [--quick] [--json] [--only LIST] [--ledger PATH] [--one-thread] [--append-tx LIST]
                          [--shiplog PATH] [--baseline PATH] [--schema PATH] [--testserver PATH]
                          [--backend sqlite|postgres] [--pg-url URL] [--pg-baseline PATH] [--pg-schema PATH]
 
@@ -11,6 +11,7 @@ let usage = """
       --only LIST   only these workloads, comma-separated: \(Bench.workloads.joined(separator: ","))
       --ledger PATH keep the large ledger here, and reuse it on later runs (for profiling one workload)
       --one-thread  verify on one thread (to compare with the default two halves at once)
+      --append-tx LIST  only the append workloads of these transaction sizes (1,20,1000), to profile one
       --shiplog     the release shiplog binary (default: next to this program)
       --baseline    the compiled tools/bench-baseline.c (default: next to this program)
       --schema      migrations/0001_events.sql, for the C baseline
@@ -42,6 +43,13 @@ while let argument = arguments.popFirst() {
     case "--testserver": options.testserver = value()
     case "--ledger": options.ledger = value()
     case "--one-thread": options.oneThread = true
+    case "--append-tx":
+        let sizes = value().split(separator: ",").map { Int($0) }
+        guard sizes.allSatisfy({ $0 != nil }) else {
+            FileHandle.standardError.write(Data("shiplog-bench: --append-tx takes sizes such as 1,20,1000\n\(usage)\n".utf8))
+            exit(2)
+        }
+        options.appendSizes = Set(sizes.compactMap { $0 })
     case "--backend":
         options.backend = value()
         guard ["sqlite", "postgres"].contains(options.backend) else {

@@ -98,6 +98,15 @@ func dumpProjections(_ store: SQLiteEventStore) throws -> [String] {
     return out
 }
 
+/// Every table, index and trigger of the ledger as its defining statement, by name.
+func dumpSchema(_ store: SQLiteEventStore) throws -> [String] {
+    try store.database.withStatement("SELECT type, name, tbl_name, coalesce(sql, '') FROM main.sqlite_master ORDER BY name") { s in
+        var out: [String] = []
+        while try s.step() { out.append("\(s.string(0)) \(s.string(1)) on \(s.string(2)): \(s.string(3))") }
+        return out
+    }
+}
+
 /// A deployment list as ids, oldest first.
 func history(_ queries: Queries, environment: String? = nil, newestFirst: Bool = false) throws -> [DeploymentRecord] {
     var out: [DeploymentRecord] = []

@@ -30,8 +30,12 @@ struct RebuildPropertyTests {
         let lastIsOwn = try allEvents(t.store).last.map { ["deployment-", "environment-", "artifact-"].contains(where: $0.stream.hasPrefix) } ?? true
         let keep: (String) -> Bool = { lastIsOwn || !$0.hasPrefix("projection_state") }
         let incremental = try dumpProjections(t.store).filter(keep)
+        let schema = try dumpSchema(t.store)
         let replayed = try t.ledger.rebuild()
         let rebuilt = try dumpProjections(t.store).filter(keep)
+        // A rebuild sets the projections' indexes aside and makes them again: the same ones.
+        #expect(try dumpSchema(t.store) == schema, "seed \(seed): the schema changed in the rebuild")
+        #expect(schema.contains { $0.hasPrefix("index deployments_stable on deployments") })
         #expect(replayed == head)
         #expect(try dumpProjections(t.store).last == "projection_state: 'all'|\(head)")
         if incremental != rebuilt {
@@ -46,6 +50,23 @@ struct RebuildPropertyTests {
         #expect(try dumpProjections(copy.store) == dumpProjections(t.store), "seed \(seed): an imported copy differs")
         #expect(try t.store.verify(expect: nil, progress: nil).isIntact, "seed \(seed)")
         #expect(world.coverage.count >= 4, "seed \(seed) exercised only \(world.coverage.sorted())")
+    }
+
+    /// A rebuild that fails partway (here on a payload the domain cannot read) rolls back
+    /// whole: the indexes it set aside are there again, and the rows are the ones it started from.
+    @Test func aFailedRebuildLeavesTablesAndIndexesAsTheyWere() throws {
+        let t = try TestLedger()
+        let request = try t.ledger.request(
+            environment: "staging", gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
+            services: ["api"], triggeredBy: "ci", mode: .record)
+        let id = try #require(request.id)
+        let schema = try dumpSchema(t.store)
+        let tables = try dumpProjections(t.store)
+        // Written at the store, below the ledger's checks: its payload lacks `service`.
+        try t.store.append([NewEvent(type: "ServiceDeployed", data: #"{"service":1}"#)], to: Ledger.stream(deployment: id), expected: .any)
+        #expect(throws: EventDecodingError.self) { try t.ledger.rebuild() }
+        #expect(try dumpSchema(t.store) == schema)
+        #expect(try dumpProjections(t.store) == tables)
     }
 
     @Test func theSeedsTogetherCoverEveryOutcome() throws {

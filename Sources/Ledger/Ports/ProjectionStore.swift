@@ -21,6 +21,11 @@ public protocol ProjectionStore: AnyObject {
     func setPosition(_ position: Int64) throws
     /// Empties every table (a rebuild follows).
     func removeAll() throws
+    /// Called after `removeAll` and before a replay refills the tables, then once it is done,
+    /// in the same transaction: a backend may set aside what it maintains row by row (indexes)
+    /// and build it once at the end. The tables end up the same either way.
+    func beginReplay() throws
+    func endReplay() throws
 
     // MARK: Reading
 
@@ -44,6 +49,11 @@ public protocol ProjectionStore: AnyObject {
     /// The first row where these tables and `replica` differ, by table and key.
     func firstDifference(from replica: ProjectionStore) throws -> ProjectionDifference?
     func discardReplica(_ replica: ProjectionStore)
+}
+
+extension ProjectionStore {
+    public func beginReplay() throws {}
+    public func endReplay() throws {}
 }
 
 /// A filter for `history` and `export`.

@@ -11,15 +11,18 @@ public final class Projector {
     let events: any EventStore
     /// Where the rows go: the ledger's projection tables, or a replica `verify` compares with them.
     let tables: any ProjectionStore
+    // A projector is used by one thread, inside one transaction: the properties touched per
+    // event skip Swift's run-time exclusivity checks.
+
     /// Folded deployments by stream name, updated in place: a rebuild touches each once per event.
-    private var cache: [String: Entry] = [:]
+    @exclusivity(unchecked) private var cache: [String: Entry] = [:]
     /// The entries used last: consecutive events mostly belong to the same few deployments,
     /// and comparing a stream name costs less than hashing it.
-    private var recent: [Entry] = []
+    @exclusivity(unchecked) private var recent: [Entry] = []
     /// Entries changed since the last flush, each once.
-    private var dirty: [Entry] = []
+    @exclusivity(unchecked) private var dirty: [Entry] = []
     /// Environments whose holder changed since the last flush: only the latest is written.
-    private var environments: [String: (id: String?, time: String)] = [:]
+    @exclusivity(unchecked) private var environments: [String: (id: String?, time: String)] = [:]
     private let cacheStreams: Bool
     private let admission: Admission
     /// Checked mode: who holds each environment touched so far (nil: nobody).
@@ -95,6 +98,12 @@ public final class Projector {
     static func decodeOwn(_ event: RecordedEvent) throws -> DeploymentEvent? {
         guard StreamKind(event.stream) != nil else { return nil }
         return try DeploymentEvent.decode(event)
+    }
+
+    /// `decodeOwn` for an event whose data comes as bytes (a replay).
+    static func decodeOwn(_ event: RecordedEvent, data: UnsafeBufferPointer<UInt8>) throws -> DeploymentEvent? {
+        guard StreamKind(event.stream) != nil else { return nil }
+        return try DeploymentEvent.decode(event, data: data)
     }
 
     /// Applies one decoded event; `endBatch` completes a batch.
@@ -291,14 +300,15 @@ public final class Projector {
     /// A manual rollback's are the checks of the release it restored (the rollback round).
     static func healthChecksJSON(_ state: DeploymentState) -> String {
         var members: [(String, String)] = []
+        members.reserveCapacity(8)
         let deploy = state.checks[state.isManualRollback ? .rollback : .deploy] ?? [:]
         let names = (state.request?.checks.isEmpty == false ? state.request!.checks : deploy.keys.sorted())
         for name in names {
             guard let verdict = deploy[name]?.verdict else { continue }
-            members.append((name, JSONText.quote(verdict ? "healthy" : "unhealthy")))
+            members.append((name, verdict ? #""healthy""# : #""unhealthy""#))
         }
         if let smoke = state.steps[.smoke], smoke.succeeded || smoke.failure != nil {
-            members.append(("smoke_tests", JSONText.quote(smoke.succeeded ? "passed" : "failed")))
+            members.append(("smoke_tests", smoke.succeeded ? #""passed""# : #""failed""#))
         }
         return JSONText.object(members)
     }
@@ -307,20 +317,24 @@ public final class Projector {
     /// memory: each deployment's row is written once, when it finishes. Run it in a transaction.
     static func replay(events: any EventStore, into tables: any ProjectionStore, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
         try tables.removeAll()
+        try tables.beginReplay()
         let projector = Projector(events: events, tables: tables, cacheStreams: true)
         var count: Int64 = 0
         var last: Int64 = 0
-        try events.forEachEventForReplay(from: 1) { event in
-            if let decoded = try Projector.decodeOwn(event) { try projector.apply(event, decoded) }
-            count += 1
-            last = event.position
-            if count % 1_000 == 0 {
-                try projector.endBatch(at: last)
-                if count % 100_000 == 0 { progress?(count) }
-            }
-        }
+        try events.forEachEventForReplay(
+            from: 1,
+            dataBytes: { event, data in
+                if let decoded = try Projector.decodeOwn(event, data: data) { try projector.apply(event, decoded) }
+                count += 1
+                last = event.position
+                if count % 1_000 == 0 {
+                    try projector.endBatch(at: last)
+                    if count % 100_000 == 0 { progress?(count) }
+                }
+            })
         if last > 0 { try projector.endBatch(at: last) }
         try projector.flush()
+        try tables.endReplay()
         return count
     }
 }

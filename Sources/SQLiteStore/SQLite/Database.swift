@@ -123,7 +123,8 @@ public final class Database {
             defer { transactionDepth -= 1 }
             return try body()
         }
-        try execute("BEGIN IMMEDIATE")
+        // Prepared once, like any statement: `execute` would parse the text again on every append.
+        try withStatement("BEGIN IMMEDIATE") { try $0.run() }
         transactionDepth = 1
         defer { transactionDepth = 0 }
         let result: T
@@ -134,7 +135,7 @@ public final class Database {
             throw error
         }
         do {
-            try execute("COMMIT")
+            try withStatement("COMMIT") { try $0.run() }
         } catch {
             try? execute("ROLLBACK")
             throw error

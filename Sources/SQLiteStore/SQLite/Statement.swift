@@ -20,11 +20,51 @@ public final class Statement {
         self.sql = sql
     }
 
-    deinit { sqlite3_finalize(handle) }
+    /// Text bound since the last reset, copied here and bound without SQLite copying it again
+    /// (SQLITE_STATIC): an append binds six texts per event, and SQLite's own copies each cost
+    /// an allocation behind its memory mutex. Chunks are never moved, so a bound pointer stays
+    /// valid until `reset`, which clears the bindings before the bytes are reused.
+    // Touched several times per bound text; one statement is used by one thread at a time
+    // (see `Database`), so the accesses need no run-time exclusivity checks.
+    @exclusivity(unchecked) private var chunks: [UnsafeMutableRawPointer] = []
+    @exclusivity(unchecked) private var chunkUsed = 0
+    private static let chunkSize = 16_384
+
+    deinit {
+        sqlite3_finalize(handle)
+        for chunk in chunks { chunk.deallocate() }
+    }
 
     func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
+        if chunks.count > 1 {
+            for chunk in chunks.dropFirst() { chunk.deallocate() }
+            chunks.removeSubrange(1...)
+        }
+        chunkUsed = 0
+    }
+
+    /// Room for `count` bytes that stays put until `reset`. `chunks[0]` is the chunk being
+    /// filled (kept across resets); the rest are full chunks and oversized texts, freed at reset.
+    private func room(_ count: Int) -> UnsafeMutableRawPointer {
+        if chunks.isEmpty {
+            chunks.append(UnsafeMutableRawPointer.allocate(byteCount: Self.chunkSize, alignment: 8))
+            chunkUsed = 0
+        }
+        if count > Self.chunkSize {
+            let own = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
+            chunks.append(own)
+            return own
+        }
+        if chunkUsed + count > Self.chunkSize {
+            chunks.append(chunks[0])
+            chunks[0] = UnsafeMutableRawPointer.allocate(byteCount: Self.chunkSize, alignment: 8)
+            chunkUsed = 0
+        }
+        let at = chunks[0] + chunkUsed
+        chunkUsed += count
+        return at
     }
 
     public func bind(_ index: Int32, _ value: Int64) {
@@ -40,17 +80,18 @@ public final class Statement {
     }
 
     public func bind(_ index: Int32, _ value: String) {
-        // With its length, straight from the string's own bytes: passing a String where C wants a
-        // pointer would first copy it into a new NUL-terminated array.
+        // With its length, from the string's own bytes copied once into this statement's chunks:
+        // passing a String where C wants a pointer would first copy it into a new
+        // NUL-terminated array, and SQLITE_TRANSIENT would have SQLite copy it again.
         var value = value
         value.withUTF8 { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { text in
-                if let base = text.baseAddress, text.count > 0 {
-                    sqlite3_bind_text(handle, index, base, Int32(text.count), shiplog_sqlite_transient())
-                } else {
-                    sqlite3_bind_text(handle, index, "", 0, shiplog_sqlite_transient())
-                }
+            guard let source = bytes.baseAddress, bytes.count > 0 else {
+                sqlite3_bind_text(handle, index, "", 0, shiplog_sqlite_transient())
+                return
             }
+            let copy = room(bytes.count)
+            copy.copyMemory(from: source, byteCount: bytes.count)
+            sqlite3_bind_text(handle, index, copy.assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
         }
     }
 
@@ -100,6 +141,12 @@ public final class Statement {
         guard let text = sqlite3_column_text(handle, column) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, column))
         return interner.text(UnsafeRawBufferPointer(start: text, count: count))
+    }
+
+    /// The column's bytes (empty for NULL), valid until the next step or reset.
+    func textBytes(_ column: Int32) -> UnsafeRawBufferPointer {
+        guard let text = sqlite3_column_text(handle, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column)))
     }
 
     /// The column as text shared with earlier rows, with a hash of its bytes.
