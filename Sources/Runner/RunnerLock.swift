@@ -43,6 +43,46 @@ public final class RunnerLock: RunnerClaim {
         if ftruncate(fd, 0) == 0 { _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
     }
 
+    /// Who holds the lock of `deploymentID`, read without taking it: a probe that took the lock
+    /// even briefly could make a runner starting at that instant refuse. The kernel's table of
+    /// file locks (/proc/locks) says whether the file is locked; the file says by whom. Without
+    /// /proc, a holder on this machine counts while its pid is alive.
+    public static func holder(directory: String, deploymentID: String) -> RunnerHolder? {
+        let fd = open(directory + "/" + deploymentID + ".lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = pread(fd, &buffer, buffer.count, 0)
+        let named = n > 0 ? RunnerHolder(parsing: String(decoding: buffer[..<n], as: UTF8.self)) : nil
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        switch isFlocked(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) {
+        case true?: return named ?? RunnerHolder(host: "unknown", pid: 0, since: "?")
+        case false?: return nil
+        case nil:
+            guard let named else { return nil }
+            if named.isLocal { return kill(named.pid, 0) == 0 || errno == EPERM ? named : nil }
+            return named
+        }
+    }
+
+    /// Whether /proc/locks lists a granted flock on this file; nil without /proc/locks. Its lines
+    /// read `1: FLOCK  ADVISORY  WRITE 1234 08:01:131077 0 EOF` (device numbers in hex), and a
+    /// waiting request has `->` after the number.
+    static func isFlocked(device: UInt64, inode: UInt64) -> Bool? {
+        guard let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return nil }
+        let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~UInt64(0xfff))
+        let minor = (device & 0xff) | ((device >> 12) & ~UInt64(0xff))
+        for line in table.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "FLOCK" else { continue }
+            let id = fields[5].split(separator: ":")
+            guard id.count == 3, UInt64(id[2]) == inode, UInt64(id[0], radix: 16) == major, UInt64(id[1], radix: 16) == minor else { continue }
+            return true
+        }
+        return false
+    }
+
     public func release() {
         if fd >= 0 {
             flock(fd, LOCK_UN)
@@ -75,5 +115,9 @@ public struct FileRunnerClaims: RunnerClaims {
 
     public func claim(_ deploymentID: String) throws -> any RunnerClaim {
         try RunnerLock(directory: directory, deploymentID: deploymentID)
+    }
+
+    public func holder(of deploymentID: String) throws -> RunnerHolder? {
+        RunnerLock.holder(directory: directory, deploymentID: deploymentID)
     }
 }

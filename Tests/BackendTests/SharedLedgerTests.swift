@@ -93,6 +93,7 @@ struct SharedLedgerTests {
     func aServerCrashMidDeploymentIsAClearErrorAndResumeFinishesIt() throws {
         let cluster = PostgresCluster.dedicated()
         let url = try cluster.makeDatabase()
+        #expect(runShiplog(["init", "--db", url]).status == 0)
         let dir = try TemporaryDirectory(prefix: "shiplog-crash")
         let marker = dir.file("deploying")
         let config = try Self.pipeline("staging", in: dir, deploy: "touch \(marker); sleep 2")

@@ -60,7 +60,7 @@ def drive(faults, env, plan):
             deployment_id = found[-1]
         else:
             status = sh.run(["status", "--env", env.name, "--json"], env=environ)
-            active = [json.loads(line)["deployment_id"] for line in status.stdout.splitlines() if line.strip()]
+            active = [d["deployment_id"] for d in json.loads(status.stdout)["deployments"]] if status.code == 0 else []
             deployment_id = active[0] if active else None
         if deployment_id or not killed:
             break
@@ -243,7 +243,7 @@ def test_every_environment_taken_and_released_once_per_deployment(storm, shiplog
         if held:
             problems.append(f"{env.name} still held by {held}")
     status = shiplog.run(["status", "--db", storm["db"], "--json"])
-    if status.stdout.strip():
+    if json.loads(status.stdout)["deployments"]:
         problems.append(f"`status` still shows: {status.stdout.strip()[:200]}")
     assert not problems, "; ".join(problems[:5])
 

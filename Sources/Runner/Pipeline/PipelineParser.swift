@@ -9,7 +9,7 @@ typealias YAMLNode = Yams.Node
 struct PipelineParser {
     static let topLevelKeys = [
         "environment", "services", "secrets", "preflight", "migrate", "build",
-        "image", "deploy", "health", "rollback", "notify", "artifacts",
+        "image", "deploy", "health", "rollback", "notify", "artifacts", "ledger",
     ]
     static let stepKeys = ["run", "timeout", "on_interrupt", "env", "workdir"]
     static let healthKeys = [
@@ -57,6 +57,20 @@ struct PipelineParser {
         if directory.isEmpty { directory = "." }
         pipeline.origin = PipelineOrigin(file: file, baseDirectory: directory, positions: positions)
         return pipeline
+    }
+
+    /// Only the top-level `ledger:` of a document, nil when absent.
+    mutating func ledgerKey(yaml: String) throws(PipelineError) -> String? {
+        let root: YAMLNode?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw syntaxError(error, yaml: yaml)
+        } catch {
+            throw PipelineError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
+        }
+        guard let root, case let .mapping(mapping) = root, let node = mapping["ledger"] else { return nil }
+        return try nonEmptyString(node, path: "ledger", expected: "the ledger: a path relative to this file, or a postgres:// URL")
     }
 
     // MARK: The document
@@ -112,6 +126,9 @@ struct PipelineParser {
         }
         if let node = top["artifacts"], !isNull(node) {
             pipeline.artifacts = try artifacts(node, path: "artifacts")
+        }
+        if let node = top["ledger"] {
+            pipeline.ledger = try nonEmptyString(node, path: "ledger", expected: "the ledger: a path relative to this file, or a postgres:// URL")
         }
         return pipeline
     }

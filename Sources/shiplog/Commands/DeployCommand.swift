@@ -43,7 +43,8 @@ struct DeployCommand: ParsableCommand {
             let environment = ProcessInfo.processInfo.environment
             var pipeline = try pipelineOptions.load(environment: environment)
             if let env { pipeline.environment = env }
-            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
+            let location = try ledger.location(pipeline: pipeline)
+            let runner = try DeploymentRunner.make(ledger: ledger, at: location, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
             let who = triggeredBy ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
             let outcome = try driving { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who) }
             try finish(outcome, runner: runner)
@@ -102,10 +103,11 @@ struct ResumeCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let environment = ProcessInfo.processInfo.environment
-            let request = try self.ledger.ledger(.existing).load(id).request
+            let location = try config.map { try ledger.location(pipelineFile: $0) } ?? ledger.location()
+            let request = try self.ledger.ledger(.existing, at: location).load(id).request
             let path = config ?? request?.pipelinePath ?? Pipeline.defaultFileName
             let pipeline = try PipelineOptions.load(path: path, environment: environment)
-            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: verbose)
+            let runner = try DeploymentRunner.make(ledger: ledger, at: location, pipeline: pipeline, json: json, verbose: verbose)
             let outcome = try driving { try runner.resume(id, allowChangedPipeline: allowChangedPipeline) }
             try finish(outcome, runner: runner)
         }
@@ -154,26 +156,66 @@ struct ValidateCommand: ParsableCommand {
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "What is deploying now, at which step, since when.")
+        abstract: "What is deploying now, at which step, since when, and whether its runner is alive.",
+        discussion: """
+            Prints the ledger it reads first. For each unfinished deployment: its step, and \
+            whether a runner drives it (host and pid) or none does, and then how to continue it.
+
+            --json prints one object: {"ledger": …, "deployments": [{"deployment_id", \
+            "environment", "git_sha", "current_step" (null between steps), "phase", "attempt", \
+            "started_at", "triggered_by", "mode", "runner": {"alive", "host", "pid", "since"}}]}; \
+            "deployments" is empty when nothing is deploying.
+            """)
 
     @OptionGroup var ledger: LedgerOptions
     @Option(help: "Only this environment.") var env: String?
-    @Flag(help: "Print JSON lines.") var json = false
+    @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         try reporting {
-            let opened = try ledger.ledger(.readOnly)
-            let queries = Queries(ledger: opened)
-            let active = try queries.activeDeployments(environment: env)
-            if json {
-                for r in active { Terminal.out(r.json) }
-                return
-            }
-            if active.isEmpty {
-                TerminalText.out("nothing is deploying\(env.map { " to \($0)" } ?? "")")
+            let location = try ledger.location()
+            let store = try ledger.open(.readOnly, at: location)
+            let opened = LedgerOptions.ledger(on: store)
+            let claims = LedgerOptions.claims(for: store, ledgerPath: location.path)
+            let active = try Queries(ledger: opened).activeDeployments(environment: env)
+            var entries: [String] = []
+            if !json {
+                TerminalText.out("ledger \(location.shown) (\(location.reason))")
+                if active.isEmpty { TerminalText.out("nothing is deploying\(env.map { " to \($0)" } ?? "")") }
             }
             for r in active {
-                TerminalText.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(r.currentPhase), since \(r.startedAt)")
+                let state = try opened.load(r.deploymentID)
+                let step = state.runningStep
+                let attempt = step.flatMap { state.steps[$0]?.attempts }
+                let holder = try claims.holder(of: r.deploymentID)
+                if json {
+                    let runner: [(String, String)] =
+                        holder.map {
+                            [("alive", "true"), ("host", JSONText.quote($0.host)), ("pid", String($0.pid)), ("since", JSONText.quote($0.since))]
+                        } ?? [("alive", "false")]
+                    entries.append(
+                        JSONText.object([
+                            ("deployment_id", JSONText.quote(r.deploymentID)), ("environment", JSONText.quote(r.environment)),
+                            ("git_sha", JSONText.quote(r.gitSHA)), ("current_step", step.map { JSONText.quote($0.rawValue) } ?? "null"),
+                            ("phase", JSONText.quote(r.currentPhase)), ("attempt", attempt.map(String.init) ?? "null"),
+                            ("started_at", JSONText.quote(r.startedAt)), ("triggered_by", JSONText.quote(r.triggeredBy)),
+                            ("mode", JSONText.quote(r.mode)), ("runner", JSONText.object(runner)),
+                        ]))
+                    continue
+                }
+                let doing = step.map { "\($0.rawValue) (attempt \(attempt ?? 1))" } ?? r.currentPhase
+                TerminalText.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(doing), since \(r.startedAt), triggered by \(r.triggeredBy)")
+                if let holder {
+                    TerminalText.out("  runner: alive, \(holder)")
+                } else if state.request?.mode == .record {
+                    TerminalText.out("  recorded by another pipeline; it continues with `shiplog record …`")
+                } else {
+                    TerminalText.out("  runner: none is alive; continue it with `shiplog resume \(r.deploymentID)`, or end it with `shiplog unlock --env \(r.environment) --reason …`")
+                }
+            }
+            if json {
+                Terminal.out(JSONText.object([("ledger", JSONText.quote(location.shown)), ("deployments", JSONText.array(entries))]))
+                return
             }
             if let env, let stable = try opened.lastStableRecord(environment: env) {
                 TerminalText.out("\(env): last stable \(stable.deploymentID) (\(stable.gitSHA.prefix(12)))")

@@ -47,7 +47,7 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let reader = try LineReader(path: file)
-            let store = try ledger.open(.createOrUpgrade)
+            let store = try ledger.open(.existing)
             let target = LedgerOptions.ledger(on: store).makeImport()
             let decoder = JSONDecoder()
             var count: Int64 = 0

@@ -69,7 +69,7 @@ struct RecordCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let store = try ledger.open(.createOrUpgrade)
+                let store = try ledger.open(.existing)
                 let state = try LedgerOptions.ledger(on: store, textFilter: ProcessSecrets.filter).request(
                     environment: env, gitSHA: sha.lowercased(), gitRef: ref, services: serviceList,
                     triggeredBy: triggeredBy ?? Who.current, mode: .record)
