@@ -19,6 +19,7 @@ extension DeploymentEvent {
         case .healthCheckAttempted(var attempt):
             attempt.target = transform(attempt.target)
             attempt.error = attempt.error.map(transform)
+            attempt.body = attempt.body.map(transform)
             return .healthCheckAttempted(attempt)
         case .serviceUnhealthy(let check, let attempts, let reason, let round):
             return .serviceUnhealthy(check: check, attempts: attempts, reason: transform(reason), round: round)

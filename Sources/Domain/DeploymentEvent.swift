@@ -113,8 +113,15 @@ public struct HealthAttempt: Sendable, Equatable, Codable {
     public var latencyMs: Int
     public var error: String?
     public var healthy: Bool
+    /// The start of an unhealthy answer's body, redacted and at most 512 bytes of UTF-8 (an
+    /// ellipsis marks a cut); nil for a healthy answer, a command check, or an event written
+    /// before it existed.
+    public var body: String?
 
-    public init(check: String, target: String, attempt: Int, round: HealthRound, httpStatus: Int?, latencyMs: Int, error: String?, healthy: Bool) {
+    public init(
+        check: String, target: String, attempt: Int, round: HealthRound, httpStatus: Int?, latencyMs: Int, error: String?, healthy: Bool,
+        body: String? = nil
+    ) {
         self.check = check
         self.target = target
         self.attempt = attempt
@@ -123,10 +130,11 @@ public struct HealthAttempt: Sendable, Equatable, Codable {
         self.latencyMs = latencyMs
         self.error = error
         self.healthy = healthy
+        self.body = body
     }
 
     enum CodingKeys: String, CodingKey {
-        case check = "service", target, attempt, round, httpStatus = "http_status", latencyMs = "latency_ms", error, healthy
+        case check = "service", target, attempt, round, httpStatus = "http_status", latencyMs = "latency_ms", error, healthy, body
     }
 }
 

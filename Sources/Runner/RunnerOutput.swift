@@ -76,6 +76,7 @@ public final class RunnerOutput: @unchecked Sendable {
         case .healthCheckAttempted(let a):
             let status = a.httpStatus.map { "HTTP \($0)" } ?? ""
             line("  \(a.healthy ? "✓" : "✗") \(a.check) attempt \(a.attempt): \(a.healthy ? "healthy" : "unhealthy") \(status) \(a.latencyMs) ms\(a.error.map { " — \($0)" } ?? "")")
+            if let body = a.body { line("    answered: \(body)") }
         case .serviceUnhealthy(let check, let attempts, let reason, _): line("  ✗ \(check) unhealthy after \(attempts) attempts: \(reason)")
         case .healthChecksPassed(let round): line("  ✓ health checks passed\(round == .rollback ? " on the restored version" : "")")
         case .healthChecksFailed(let round, let failed): line("  ✗ health checks failed\(round == .rollback ? " on the restored version" : ""): \(failed.joined(separator: ", "))")
@@ -86,6 +87,16 @@ public final class RunnerOutput: @unchecked Sendable {
         case .notificationFailed(_, _, let error): line("  ! notification failed (the deployment is unaffected): \(error)")
         default: break
         }
+    }
+
+    /// The end of a failed step's log, and where the whole of it is.
+    func logTail(_ lines: [String], path: String, artifact: String) {
+        guard style == .text else { return }
+        if !lines.isEmpty {
+            line("  last lines of its log:")
+            for text in lines { line("    │ \(text)") }
+        }
+        line("  full log: \(path) (kept as \(artifact))")
     }
 
     func artifact(_ artifact: Artifact) {

@@ -317,7 +317,8 @@ extension HealthAttempt {
         self.init(
             check: try f.string("service"), target: try f.string("target"), attempt: try f.exactInt("attempt"),
             round: try f.raw("round", as: HealthRound.self), httpStatus: try f.optionalExactInt("http_status"),
-            latencyMs: try f.exactInt("latency_ms"), error: try f.optionalString("error"), healthy: try f.bool("healthy"))
+            latencyMs: try f.exactInt("latency_ms"), error: try f.optionalString("error"), healthy: try f.bool("healthy"),
+            body: try f.optionalString("body"))
     }
 }
 

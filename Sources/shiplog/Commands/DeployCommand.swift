@@ -46,7 +46,8 @@ struct DeployCommand: ParsableCommand {
             let location = try ledger.location(pipeline: pipeline)
             let runner = try DeploymentRunner.make(ledger: ledger, at: location, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
             let who = triggeredBy ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
-            let outcome = try driving { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who) }
+            let interrupts = InterruptReport(location: location, config: pipelineOptions.config, json: json)
+            let outcome = try interrupts.drive(runner) { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who) }
             try finish(outcome, runner: runner)
         }
     }
@@ -108,7 +109,8 @@ struct ResumeCommand: ParsableCommand {
             let path = config ?? request?.pipelinePath ?? Pipeline.defaultFileName
             let pipeline = try PipelineOptions.load(path: path, environment: environment)
             let runner = try DeploymentRunner.make(ledger: ledger, at: location, pipeline: pipeline, json: json, verbose: verbose)
-            let outcome = try driving { try runner.resume(id, allowChangedPipeline: allowChangedPipeline) }
+            let interrupts = InterruptReport(location: location, config: config, json: json)
+            let outcome = try interrupts.drive(runner) { try runner.resume(id, allowChangedPipeline: allowChangedPipeline) }
             try finish(outcome, runner: runner)
         }
     }

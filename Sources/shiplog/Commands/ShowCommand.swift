@@ -114,7 +114,7 @@ struct ShowCommand: ParsableCommand {
             parts.append("\(a.latencyMs) ms")
             if let error = a.error { parts.append(error) }
             if a.round == .rollback { parts.append("after rollback") }
-            return parts.joined(separator: ", ") + " (\(a.target))"
+            return parts.joined(separator: ", ") + " (\(a.target))" + (a.body.map { "; answered: \($0)" } ?? "")
         case .serviceHealthy(let check, let attempts, let round):
             return "\(check) healthy after \(attempts) attempt\(attempts == 1 ? "" : "s")" + (round == .rollback ? " (after rollback)" : "")
         case .serviceUnhealthy(let check, let attempts, let reason, let round):
