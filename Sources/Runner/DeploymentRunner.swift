@@ -8,13 +8,32 @@ public struct DeploymentOutcome: Sendable, Equatable {
     public var deploymentID: String
     public var status: DeploymentState.Status
     public var reason: String?
+    /// True when the deployment ended before anything that changes the environment started:
+    /// no migration, no deploy step, no rollback (a preflight check, a build or an image failed,
+    /// an approval was refused). Nothing needs to be rolled back.
+    public var environmentUnchanged = false
 
-    /// 0 deployed, 1 failed and rolled back, 2 failed without a successful rollback.
+    public init(deploymentID: String, status: DeploymentState.Status, reason: String?, environmentUnchanged: Bool = false) {
+        self.deploymentID = deploymentID
+        self.status = status
+        self.reason = reason
+        self.environmentUnchanged = environmentUnchanged
+    }
+
+    /// The outcome of a deployment whose events end in `state`.
+    public init(_ state: DeploymentState) {
+        self.init(
+            deploymentID: state.id ?? "?", status: state.status ?? .failed, reason: state.failureReason,
+            environmentUnchanged: [Phase.migrate, .deploy, .rollback].allSatisfy { state.steps[$0] == nil })
+    }
+
+    /// 0 deployed, 1 failed and rolled back, 6 failed before anything in the environment
+    /// changed, 2 failed otherwise: the environment may be broken.
     public var exitCode: Int32 {
         switch status {
         case .success: 0
         case .rolledBack: 1
-        default: 2
+        default: environmentUnchanged ? 6 : 2
         }
     }
 }
@@ -144,7 +163,7 @@ public final class DeploymentRunner {
             let step = state.next(plan: plan, now: ledger.clock())
             if case .done = step {
                 output.step(step, state: state)
-                return DeploymentOutcome(deploymentID: id, status: state.status ?? .failed, reason: state.failureReason)
+                return DeploymentOutcome(state)
             }
             // A safe point: nothing runs, everything so far is recorded.
             if let signal = Interruption.signal {

@@ -14,46 +14,6 @@ import Testing
 /// log; `status` says whether a runner is alive.
 @Suite(.serialized)
 struct InterruptedDeployTests {
-    /// A pipeline whose steps are shell snippets, a ledger, and a directory the steps write to.
-    final class Site {
-        let dir: TemporaryDirectory
-        var pipeline: String { dir.file("shiplog.yml") }
-        var db: String { dir.file("ledger.db") }
-        var environment: [String: String] = [:]
-
-        init(_ body: String, secrets: [String] = ["STAGING_DATABASE_URL"]) throws {
-            dir = try TemporaryDirectory(prefix: "shiplog-interrupt")
-            try FileManager.default.createDirectory(atPath: dir.file("runs"), withIntermediateDirectories: true)
-            environment = ["RUNS": dir.file("runs"), "USER": "tester", "GITHUB_OUTPUT": "", "STAGING_DATABASE_URL": "postgresql://app:pw-0f9e8d7c@db/app"]
-            try ("environment: staging\nservices: [web]\nsecrets: [\(secrets.joined(separator: ", "))]\nartifacts: { dir: logs }\n" + body)
-                .write(toFile: pipeline, atomically: true, encoding: .utf8)
-            let created = runShiplog(["init", "--db", db])
-            #expect(created.status == 0, "\(created.stderr)")
-        }
-
-        func start(_ args: [String]) throws -> ChildProcess {
-            try ChildProcess(ShiplogBinary.url, args + ["--db", db], environment: environment, in: dir.url)
-        }
-
-        func shiplog(_ args: [String]) -> ProcessOutput {
-            runShiplog(args + ["--db", db], environment: environment, in: dir.url)
-        }
-
-        /// Waits until `file` (under runs/) exists.
-        func waitFor(_ file: String) {
-            let deadline = Date().addingTimeInterval(30)
-            while !FileManager.default.fileExists(atPath: dir.file("runs/\(file)")) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        }
-
-        func lines(_ file: String) -> [String] {
-            ((try? String(contentsOfFile: dir.file("runs/\(file)"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
-
-        func events(_ id: String) throws -> [RecordedEvent] {
-            try SQLiteEventStore(path: db, mode: .readOnly).readStream("deployment-\(id)", from: 1)
-        }
-    }
-
     /// True while `pid` is a process that is not a zombie.
     static func alive(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -76,7 +36,7 @@ struct InterruptedDeployTests {
 
     @Test(arguments: [SIGINT, SIGTERM])
     func aSignalStopsTheStepRecordsNoOutcomeAndTheResumeCommandFinishesIt(_ signal: Int32) throws {
-        let site = try Site(Self.sleepingBuild)
+        let site = try PipelineSite(Self.sleepingBuild)
         let child = try site.start(["deploy", "--config", site.pipeline, "--sha", "abcdef1234567"])
         site.waitFor("sleep.pid")
         let shell = try #require(Int32(site.lines("shell.pid").first ?? ""))
@@ -115,7 +75,7 @@ struct InterruptedDeployTests {
 
     /// A step that ignores SIGTERM: the first Ctrl-C asks it to stop, a second kills it at once.
     @Test func aSecondSignalKillsAStepThatIgnoresTheFirst() throws {
-        let site = try Site(
+        let site = try PipelineSite(
             """
             deploy: { run: 'trap "" TERM; echo $$ > "$RUNS/shell.pid"; while :; do sleep 0.1; done' }
 
@@ -139,7 +99,7 @@ struct InterruptedDeployTests {
     }
 
     @Test func anInterruptedStepMarkedFailIsFailedByResume() throws {
-        let site = try Site(
+        let site = try PipelineSite(
             """
             migrate: { run: 'echo "$SHIPLOG_ATTEMPT" >> "$RUNS/migrate"; sleep 60', on_interrupt: fail }
             deploy: { run: 'echo deployed' }
@@ -159,7 +119,7 @@ struct InterruptedDeployTests {
     }
 
     @Test func aWaitIsInterruptedAtOnce() throws {
-        let site = try Site(
+        let site = try PipelineSite(
             """
             deploy: { run: 'touch "$RUNS/deployed"' }
             health:
@@ -179,7 +139,7 @@ struct InterruptedDeployTests {
     }
 
     @Test func aFailedStepShowsTheEndOfItsRedactedLogAndWhereTheRestIs() throws {
-        let site = try Site(
+        let site = try PipelineSite(
             """
             deploy: { run: 'for i in $(seq 1 30); do echo "line $i"; done; echo "cannot reach $STAGING_DATABASE_URL"; exit 3' }
 
@@ -197,7 +157,7 @@ struct InterruptedDeployTests {
         let server = try HTTPTestServer()
         let token = "tok-body-5a6b7c8d9e"
         let padding = String(repeating: "p", count: 700)
-        let site = try Site(
+        let site = try PipelineSite(
             """
             deploy: { run: 'echo deployed' }
             health:
@@ -224,7 +184,7 @@ struct InterruptedDeployTests {
     }
 
     @Test func statusSaysWhetherTheRunnerIsAliveAndWhere() throws {
-        let site = try Site(
+        let site = try PipelineSite(
             """
             build: { run: 'touch "$RUNS/building"; while [ ! -e "$RUNS/go" ]; do sleep 0.05; done' }
             deploy: { run: 'echo deployed' }
@@ -250,7 +210,7 @@ struct InterruptedDeployTests {
         #expect(dead.stdout.contains("runner: none is alive; continue it with `shiplog resume"), "\(dead.stdout)")
         FileManager.default.createFile(atPath: site.dir.file("runs/go"), contents: Data())
 
-        let idle = try Site("deploy: { run: 'true' }\n")
+        let idle = try PipelineSite("deploy: { run: 'true' }\n")
         let empty = idle.shiplog(["status", "--json"])
         let nothing = try #require(try JSONSerialization.jsonObject(with: Data(empty.stdout.utf8)) as? [String: Any], "\(empty.stdout)")
         #expect((nothing["deployments"] as? [Any])?.isEmpty == true)

@@ -15,12 +15,21 @@ struct DeployCommand: ParsableCommand {
             from the events alone. Logs go to DEPLOYMENT_LOG_DIR under the staging workflow's names and are
             kept as artifacts for the pipeline's retention (365 days by default).
 
+            Progress and the final verdict go to standard output (with --json: one event per
+            line there, and the verdict on standard error); errors go to standard error.
+            Ctrl-C (SIGINT) or SIGTERM stops the running step (SIGTERM to its processes, SIGKILL
+            after 5 s or at a second signal), records no outcome for it, and prints the exact
+            `shiplog resume ID` command that continues the deployment.
+
             Example:
               shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --ref "$GITHUB_REF"
 
             Exit codes: 0 deployed; 1 failed and rolled back to the last stable version;
-            2 failed without a successful rollback; 5 the environment has an unfinished
-            deployment (resume it or unlock it); 65 the pipeline file is wrong.
+            2 failed and the environment may be broken (a migration or the deploy step ran, no
+            successful rollback); 6 failed before anything in the environment changed;
+            5 the environment has an unfinished deployment (resume it or unlock it); 65 the
+            pipeline file is wrong; 78 no ledger (shiplog init); 130/143 interrupted by
+            SIGINT/SIGTERM (resume it).
             """)
 
     @OptionGroup var ledger: LedgerOptions
@@ -48,7 +57,7 @@ struct DeployCommand: ParsableCommand {
             let who = triggeredBy ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
             let interrupts = InterruptReport(location: location, config: pipelineOptions.config, json: json)
             let outcome = try interrupts.drive(runner) { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who) }
-            try finish(outcome, runner: runner)
+            try finish(outcome, runner: runner, json: json)
         }
     }
 }
@@ -67,13 +76,25 @@ func driving(_ body: () throws -> DeploymentOutcome) throws -> DeploymentOutcome
     }
 }
 
-/// Prints the outcome, feeds GitHub Actions, and exits with the deployment's code.
-func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner) throws {
+/// Prints the verdict (with the progress on stdout; on stderr beside `--json` events), feeds
+/// GitHub Actions, and exits with the deployment's code.
+func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner, json: Bool = false) throws {
     GitHubActions.writeOutput(deploymentID: outcome.deploymentID)
     let record = try Queries(ledger: runner.ledger).record(outcome.deploymentID)
     GitHubActions.writeSummary(record)
-    TerminalText.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
+    let verdict = "\(outcome.deploymentID): \(verdict(outcome, record: record, environment: runner.pipeline.environment))\(outcome.reason.map { " — \($0)" } ?? "")"
+    json ? TerminalText.note(verdict) : TerminalText.out(verdict)
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+}
+
+/// What happened to the environment, with the exit code that says it.
+func verdict(_ outcome: DeploymentOutcome, record: DeploymentRecord?, environment: String) -> String {
+    switch outcome.exitCode {
+    case 0: "deployed (exit 0)"
+    case 1: "failed and rolled back\(record?.rolledBackTo.map { " to \($0)" } ?? ""): \(environment) runs the last stable version (exit 1)"
+    case 6: "failed before anything in \(environment) changed: nothing to roll back (exit 6)"
+    default: "\(outcome.status.rawValue) without a successful rollback: \(environment) may be broken (exit 2)"
+    }
 }
 
 struct ResumeCommand: ParsableCommand {
@@ -111,7 +132,7 @@ struct ResumeCommand: ParsableCommand {
             let runner = try DeploymentRunner.make(ledger: ledger, at: location, pipeline: pipeline, json: json, verbose: verbose)
             let interrupts = InterruptReport(location: location, config: config, json: json)
             let outcome = try interrupts.drive(runner) { try runner.resume(id, allowChangedPipeline: allowChangedPipeline) }
-            try finish(outcome, runner: runner)
+            try finish(outcome, runner: runner, json: json)
         }
     }
 }

@@ -10,7 +10,8 @@ enum Exit {
     static let ok: Int32 = 0
     /// deploy: the deployment failed and was rolled back to the last stable version.
     static let rolledBack: Int32 = 1
-    /// deploy: the deployment failed and no successful rollback happened.
+    /// deploy: the deployment failed and no successful rollback happened: the environment may
+    /// be broken.
     static let failed: Int32 = 2
     /// verify: the ledger's history does not verify.
     static let integrity: Int32 = 3
@@ -18,6 +19,14 @@ enum Exit {
     static let notFound: Int32 = 4
     /// Refused: a conflicting writer, an active deployment, a step out of order.
     static let refused: Int32 = 5
+    /// deploy: the deployment failed before anything in the environment changed (nothing to
+    /// roll back).
+    static let failedUnchanged: Int32 = 6
+    /// deploy --no-wait: the deployment waits for approval; `resume` continues it.
+    static let waitingForApproval: Int32 = 7
+    /// deploy/resume stopped by SIGINT (130) or SIGTERM (143): `shiplog resume ID` continues.
+    static let interruptedBySIGINT: Int32 = 130
+    static let interruptedBySIGTERM: Int32 = 143
     static let usage: Int32 = 64
     /// Bad input: malformed JSON, pipeline file or import file.
     static let dataError: Int32 = 65
@@ -35,18 +44,26 @@ enum Exit {
     static let helpText = """
         EXIT CODES
           0   success
-          1   deploy/resume: the deployment failed and was rolled back
-          2   deploy/resume: the deployment failed without a successful rollback
+          1   deploy/resume: the deployment failed and was rolled back;
+              check: a critical health check is unhealthy
+          2   deploy/resume: the deployment failed and the environment may be broken
+              (something changed it: a migration, the deploy step; no successful rollback)
           3   verify: the chain or the projection tables do not verify;
               import --expect: the history differs from the pinned digest
           4   not found (deployment, stable version, artifact)
           5   refused (another writer, an active deployment, a step out of order)
+          6   deploy/resume: the deployment failed before anything in the environment
+              changed (a preflight check, a build or image failure with no migration,
+              an approval refused): nothing to roll back
+          7   deploy --no-wait: the deployment waits for approval; resume continues it
           64  usage error
           65  bad input (malformed JSON, pipeline file or import file)
           73  cannot write (read-only file or directory, disk full)
           74  cannot read the ledger (not a ledger, damaged)
           75  locked by another process: retry
           78  newer schema, altered migrations, or no ledger yet (run init)
+          130 deploy/resume: interrupted by SIGINT (Ctrl-C); shiplog resume ID continues
+          143 deploy/resume: interrupted by SIGTERM; shiplog resume ID continues
         """
 }
 
