@@ -27,6 +27,8 @@ extension DeploymentEvent {
             return .notificationFailed(channel: channel, attempts: attempts, error: transform(error))
         case .deploymentFailed(let reason, let phase):
             return .deploymentFailed(reason: transform(reason), phase: phase)
+        case .deploymentRolledBack(let targetID, let targetSHA, let reason):
+            return .deploymentRolledBack(targetID: targetID, targetSHA: targetSHA, reason: reason.map(transform))
         case .deploymentAbandoned(let reason, let by):
             return .deploymentAbandoned(reason: transform(reason), by: transform(by))
         case .deploymentMarkedBad(let reason, let by):
@@ -35,7 +37,7 @@ extension DeploymentEvent {
             return .environmentUnlocked(deploymentID: deploymentID, reason: transform(reason), by: transform(by))
         case .stepStarted, .serviceDeployed, .stabilizationWaitStarted, .stabilizationWaitFinished, .serviceHealthy,
             .healthChecksPassed, .healthChecksFailed, .rollbackStarted, .notificationSent, .artifactStored,
-            .deploymentSucceeded, .deploymentRolledBack, .environmentLocked, .environmentReleased, .artifactPruned:
+            .deploymentSucceeded, .environmentLocked, .environmentReleased, .artifactPruned:
             return self
         }
     }

@@ -26,7 +26,9 @@ public enum DeploymentEvent: Sendable, Equatable {
     case artifactStored(Artifact)
     case deploymentSucceeded
     case deploymentFailed(reason: String, phase: Phase?)
-    case deploymentRolledBack(targetID: String, targetSHA: String)
+    /// `reason`: what failed, so a rolled-back record says why it was rolled back (nil in
+    /// events written before it was kept).
+    case deploymentRolledBack(targetID: String, targetSHA: String, reason: String? = nil)
     case deploymentAbandoned(reason: String, by: String)
     case deploymentMarkedBad(reason: String, by: String)
     // Environment stream: environment-<name>

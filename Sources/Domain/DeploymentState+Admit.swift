@@ -56,7 +56,7 @@ extension DeploymentState {
             if hasFailure { throw DomainError("deployment \(id) succeeds after a failure (\(failureSummary))") }
         case .deploymentFailed:
             if let running = runningStep { throw DomainError("deployment \(id) fails while \(running) is still running") }
-        case .deploymentRolledBack(let targetID, let targetSHA):
+        case .deploymentRolledBack(let targetID, let targetSHA, _):
             guard steps[.rollback]?.succeeded == true else {
                 throw DomainError("deployment \(id) is rolled back without a successful rollback step")
             }
@@ -190,7 +190,7 @@ extension DeploymentEvent {
             try Identifier.validate(check, as: .check)
         case .healthChecksFailed(_, let failed):
             for c in failed { try Identifier.validate(c, as: .check) }
-        case .rollbackStarted(let id, let sha, _), .deploymentRolledBack(let id, let sha):
+        case .rollbackStarted(let id, let sha, _), .deploymentRolledBack(let id, let sha, _):
             try Identifier.validate(id, as: .deploymentID)
             try Identifier.validate(sha, as: .gitSHA)
         case .artifactStored(let a):

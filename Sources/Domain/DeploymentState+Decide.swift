@@ -163,7 +163,7 @@ extension DeploymentState {
                         "deployment \(id) cannot be rolled back: the restored version failed its health checks\(unhealthy.isEmpty ? "" : " (\(unhealthy.joined(separator: ", ")))"); finish it as failed"
                     )
                 }
-                return [.deploymentRolledBack(targetID: target.id, targetSHA: target.sha)]
+                return [.deploymentRolledBack(targetID: target.id, targetSHA: target.sha, reason: failureSummary)]
             }
 
         case .abandon(let reason, let by):

@@ -82,7 +82,7 @@ public final class RunnerOutput: @unchecked Sendable {
         case .healthChecksFailed(let round, let failed): line("  ✗ health checks failed\(round == .rollback ? " on the restored version" : ""): \(failed.joined(separator: ", "))")
         case .deploymentSucceeded: line("✔ deployment succeeded")
         case .deploymentFailed(let reason, _): line("✘ deployment failed: \(reason)")
-        case .deploymentRolledBack(let id, let sha): line("↩ deployment rolled back to \(id) (\(sha.prefix(12)))")
+        case .deploymentRolledBack(let id, let sha, _): line("↩ deployment rolled back to \(id) (\(sha.prefix(12)))")
         case .notificationSent: line("  ✓ team notified")
         case .notificationFailed(_, _, let error): line("  ! notification failed (the deployment is unaffected): \(error)")
         default: break

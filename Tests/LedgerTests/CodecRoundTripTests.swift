@@ -85,7 +85,7 @@ struct CodecRoundTripTests {
                         name: t, phase: "build", sha256: String(repeating: "f", count: 64),
                         size: Int64(n) * 1_000_000_007, retentionDays: 365 - n)))
             out.append(.deploymentFailed(reason: t, phase: n % 2 == 0 ? nil : .smoke))
-            out.append(.deploymentRolledBack(targetID: t, targetSHA: "abc"))
+            out.append(.deploymentRolledBack(targetID: t, targetSHA: "abc", reason: n % 2 == 0 ? nil : t))
             out.append(.deploymentAbandoned(reason: t, by: t))
             out.append(.deploymentMarkedBad(reason: t, by: "oncall"))
             out.append(.environmentLocked(deploymentID: t))

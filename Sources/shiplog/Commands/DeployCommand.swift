@@ -37,9 +37,11 @@ struct DeployCommand: ParsableCommand {
     @Option(help: "The git commit to deploy (7–64 hex digits); becomes SHIPLOG_VERSION.") var sha: String
     @Option(help: "The git ref.") var ref: String = "refs/heads/main"
     @Option(help: "Override the pipeline's environment.") var env: String?
-    @Option(name: .customLong("triggered-by"), help: "Who or what started it (default: $GITHUB_ACTOR, else $USER).")
+    @Option(name: .customLong("triggered-by"), help: "Who or what started it (default: $GITHUB_ACTOR, else $USER, else the account name).")
     var triggeredBy: String?
     @Flag(help: "Print one JSON object per recorded event instead of progress lines.") var json = false
+    @Flag(name: .customLong("allow-marked-bad"), help: "Deploy the sha even though a deployment of it was marked bad (`shiplog mark-bad`).")
+    var allowMarkedBad = false
 
     func validate() throws {
         guard (7...64).contains(sha.count), sha.allSatisfy(\.isHexDigit) else {
@@ -54,7 +56,13 @@ struct DeployCommand: ParsableCommand {
             if let env { pipeline.environment = env }
             let location = try ledger.location(pipeline: pipeline)
             let runner = try DeploymentRunner.make(ledger: ledger, at: location, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
-            let who = triggeredBy ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
+            let who = triggeredBy ?? Who.current(environment: environment)
+            if let bad = try MarkedBad.deployments(of: sha, environment: pipeline.environment, in: runner.ledger).first {
+                guard allowMarkedBad else {
+                    throw Failure("not deploying: \(MarkedBad.describe(bad)). Deploy it anyway with --allow-marked-bad", code: Exit.refused)
+                }
+                TerminalText.note("warning: deploying although \(MarkedBad.describe(bad)) (--allow-marked-bad)")
+            }
             let interrupts = InterruptReport(location: location, config: pipelineOptions.config, json: json)
             let outcome = try interrupts.drive(runner) { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who) }
             try finish(outcome, runner: runner, json: json)

@@ -65,7 +65,7 @@ struct RecordCommand: ParsableCommand {
         @Option(help: "The git ref.") var ref: String = "refs/heads/main"
         @Option(help: ArgumentHelp("The services deployed, comma-separated (default: the pipeline file's).", valueName: "a,b,…"))
         var services: String?
-        @Option(name: .customLong("triggered-by"), help: "Who started it (default: $GITHUB_ACTOR, else $USER).")
+        @Option(name: .customLong("triggered-by"), help: "Who started it (default: $GITHUB_ACTOR, else $USER, else the account name).")
         var triggeredBy: String?
         @Flag(help: "Print a JSON object instead of the id.") var json = false
 

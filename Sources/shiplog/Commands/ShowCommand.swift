@@ -128,7 +128,7 @@ struct ShowCommand: ParsableCommand {
         case .artifactStored(let a): return "\(a.name) (\(Show.size(a.size)), \(a.retentionDays) days, sha256 \(a.sha256.prefix(12)))"
         case .deploymentSucceeded: return "success"
         case .deploymentFailed(let reason, let phase): return "failed" + (phase.map { " in \($0)" } ?? "") + ": \(reason)"
-        case .deploymentRolledBack(let id, let sha): return "rolled back to \(id) (\(sha.prefix(12)))"
+        case .deploymentRolledBack(let id, let sha, let reason): return "rolled back to \(id) (\(sha.prefix(12)))" + (reason.map { " after: \($0)" } ?? "")
         case .deploymentAbandoned(let reason, let by): return "abandoned by \(by): \(reason)"
         case .deploymentMarkedBad(let reason, let by): return "marked bad by \(by): \(reason)"
         case .environmentLocked(let id): return "environment taken by \(id)"
