@@ -150,8 +150,10 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check a pipeline file without running anything.",
         discussion: """
-            Reports mistakes with line and column, applies the HEALTH_CHECK_* and DEPLOYMENT_LOG_DIR \
-            overrides, and prints warnings. Secrets the URLs refer to are shown redacted.
+            Reports every mistake of the file at once, each with line and column (and the key \
+            meant, for a misspelt one), applies the HEALTH_CHECK_* and DEPLOYMENT_LOG_DIR \
+            overrides, and prints warnings. Secrets the URLs refer to are shown redacted. Exits \
+            65 when the file has mistakes; --json then prints {"ok": false, "errors": […]}.
             """)
 
     @OptionGroup var pipelineOptions: PipelineOptions
@@ -160,7 +162,14 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let environment = ProcessInfo.processInfo.environment
-            let pipeline = try pipelineOptions.load(environment: environment)
+            let pipeline: Pipeline
+            do {
+                pipeline = try pipelineOptions.load(environment: environment)
+            } catch let failure as Failure where json {
+                let errors = ([failure.message] + failure.more).map { JSONText.quote(ProcessSecrets.redact($0)) }
+                Terminal.out(JSONText.object([("ok", "false"), ("errors", JSONText.array(errors))]))
+                throw ExitCode(failure.code)
+            }
             // Warnings quote health check URLs with their variables replaced: redact the secrets.
             let warnings = pipeline.validate().map(ProcessSecrets.redact)
             let missing = pipeline.missingSecrets(in: environment)

@@ -67,15 +67,25 @@ enum Exit {
         """
 }
 
-/// A failure the CLI reports: one message on stderr, one exit code.
+/// A failure the CLI reports: one message on stderr (and one line per further mistake, when
+/// there are several, as in a pipeline file), one exit code.
 struct Failure: Error, CustomStringConvertible {
     var message: String
     var code: Int32
-    var description: String { message }
+    /// Further mistakes, each printed on a line of its own after `message`.
+    var more: [String] = []
+    var description: String { ([message] + more).joined(separator: "\n") }
 
-    init(_ message: String, code: Int32) {
+    init(_ message: String, code: Int32, more: [String] = []) {
         self.message = message
         self.code = code
+        self.more = more
+    }
+
+    /// Every mistake of a pipeline file, one per line (exit 65).
+    init(pipeline error: PipelineError, note: String = "") {
+        let all = error.all.map(\.summary)
+        self.init(all[0] + note, code: Exit.dataError, more: Array(all.dropFirst()))
     }
 
     /// The exit code for an error from any layer.
@@ -119,6 +129,10 @@ func reporting(_ body: () throws -> Void) throws {
         throw exit
     } catch let error as CleanExit {
         throw error
+    } catch let failure as Failure {
+        TerminalText.error(failure.message)
+        for line in failure.more { TerminalText.error(line) }
+        throw ExitCode(failure.code)
     } catch {
         TerminalText.error("\(error)")
         throw ExitCode(Failure.code(for: error))

@@ -75,7 +75,7 @@ struct LedgerLocation: Sendable {
         do {
             found = try Pipeline.ledgerKey(inFile: pipelineFile)
         } catch {
-            throw Failure("\(error) (read to find the ledger; pass --db to name it instead)", code: Exit.dataError)
+            throw Failure(pipeline: error, note: " (read to find the ledger; pass --db to name it instead)")
         }
         guard let found else {
             if pipelineFile == Pipeline.defaultFileName {

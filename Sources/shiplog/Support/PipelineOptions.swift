@@ -27,7 +27,7 @@ struct PipelineOptions: ParsableArguments {
             ProcessSecrets.include(file)
             return try file.applyingEnvironment(environment)
         } catch {
-            throw Failure("\(error)", code: Exit.dataError)
+            throw Failure(pipeline: error)
         }
     }
 }

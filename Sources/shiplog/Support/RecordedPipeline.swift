@@ -51,7 +51,7 @@ struct RecordedPipeline: ParsableArguments {
             ProcessSecrets.include(pipeline)
             return pipeline
         } catch {
-            throw Failure("\(error)", code: Exit.dataError)
+            throw Failure(pipeline: error)
         }
     }
 }
