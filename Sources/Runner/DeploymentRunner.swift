@@ -382,7 +382,7 @@ public final class DeploymentRunner {
                     check: result.service, target: redactor.redact(result.url), attempt: previous + 1, round: round,
                     httpStatus: result.httpStatus, latencyMs: result.latencyMs,
                     error: result.error.map(redactor.redact), healthy: result.healthy,
-                    body: result.body.map { bodyExcerpt($0, truncated: result.bodyTruncated) }))
+                    body: result.body.map { redactor.excerpt(of: $0, truncated: result.bodyTruncated) }))
         }
         // Probes cut short by a signal say nothing about the services: none is recorded.
         if let signal = Interruption.signal {
@@ -409,23 +409,6 @@ public final class DeploymentRunner {
         let after = try record(.recordHealthAttempts(attempts, policy: plan.policy, now: Timestamp.format(ledger.clock())), id)
         if state.healthPassed[round] == nil, after.healthPassed[round] == false { showLogTail(round == .rollback ? .rollback : .health, id) }
         return after
-    }
-
-    /// The most of an unhealthy answer's body an attempt event keeps, in bytes of UTF-8.
-    static let bodyExcerptBytes = 512
-
-    /// The start of a response body as an attempt event keeps it: redacted first, then cut to
-    /// ``bodyExcerptBytes`` at a character boundary, with `…` when anything was left out. A
-    /// body cut off by the probe's own limit loses its last bytes where a secret may begin.
-    func bodyExcerpt(_ raw: [UInt8], truncated: Bool) -> String {
-        var bytes = raw
-        if truncated, bytes.count > 1 { bytes = Array(bytes[..<redactor.safeCut(in: bytes, atOrBefore: bytes.count - 1)]) }
-        let redacted = redactor.redact(bytes)
-        var cut = redacted.count
-        if cut > Self.bodyExcerptBytes { cut = StepLog.characterBoundary(in: redacted, atOrBefore: Self.bodyExcerptBytes) }
-        var text = String(decoding: redacted[..<cut], as: UTF8.self)
-        if cut < redacted.count || truncated { text += "…" }
-        return text
     }
 
     func storeArtifacts(_ state: DeploymentState) throws -> DeploymentState {

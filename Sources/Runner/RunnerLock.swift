@@ -10,8 +10,15 @@ import ShiplogFiles
 /// The file names its holder (host, pid, start time), so whoever finds the deployment held can
 /// be told who holds it. `unlock` takes the same lock, so it never ends a deployment a live
 /// runner on this machine is still driving.
+///
+/// A released lock removes its file, so lock files do not pile up, one per deployment ever
+/// run: the holder unlinks it while still holding the lock, and a claimant that locked a file
+/// since unlinked (it opened the name just before) sees that the name no longer leads to its
+/// file and tries again. Only a runner killed outright leaves its file, for the next claim of
+/// that deployment (`resume`, `unlock`) to take and remove.
 public final class RunnerLock: RunnerClaim {
     private var fd: Int32
+    private let path: String
 
     /// The directory of the lock files beside a ledger file.
     public static func directory(besideLedger path: String) -> String {
@@ -24,20 +31,29 @@ public final class RunnerLock: RunnerClaim {
     /// a symbolic link, FIFO or foreign file planted there is refused, never followed.
     public init(directory: String, deploymentID: String, now: Date = Date()) throws {
         let path = directory + "/" + deploymentID + ".lock"
-        do {
-            try FileSystem.makePrivateDirectory(directory, purpose: "keep runner locks in")
-            fd = try FileSystem.openPrivate(path, access: O_RDWR)
-        } catch {
-            throw RunnerError.lockUnavailable("cannot take the runner lock: \(error)")
-        }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            var buffer = [UInt8](repeating: 0, count: 512)
-            let n = pread(fd, &buffer, buffer.count, 0)
-            let holder = n > 0 ? RunnerHolder(parsing: String(decoding: buffer[..<n], as: UTF8.self)) : nil
+        self.path = path
+        fd = -1
+        for _ in 0..<100 {
+            do {
+                try FileSystem.makePrivateDirectory(directory, purpose: "keep runner locks in")
+                fd = try FileSystem.openPrivate(path, access: O_RDWR)
+            } catch {
+                throw RunnerError.lockUnavailable("cannot take the runner lock: \(error)")
+            }
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                var buffer = [UInt8](repeating: 0, count: 512)
+                let n = pread(fd, &buffer, buffer.count, 0)
+                let holder = n > 0 ? RunnerHolder(parsing: String(decoding: buffer[..<n], as: UTF8.self)) : nil
+                close(fd)
+                fd = -1
+                throw RunnerHolder.refusal(of: deploymentID, by: holder)
+            }
+            // Locked; but a holder releasing at that moment may have unlinked the file it was.
+            if Self.isStillNamed(fd, path) { break }
             close(fd)
             fd = -1
-            throw RunnerHolder.refusal(of: deploymentID, by: holder)
         }
+        guard fd >= 0 else { throw RunnerError.lockUnavailable("cannot take the runner lock \(path): it kept being removed as it was taken") }
         // Say who holds it. A failure to write only costs the name in a message.
         let line = Array((RunnerHolder.current(at: now).fields + "\n").utf8)
         if ftruncate(fd, 0) == 0 { _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
@@ -83,12 +99,22 @@ public final class RunnerLock: RunnerClaim {
         return false
     }
 
+    /// Gives the lock back and removes its file (unlinked while still held: see the type).
     public func release() {
         if fd >= 0 {
+            if Self.isStillNamed(fd, path) { unlink(path) }
             flock(fd, LOCK_UN)
             close(fd)
             fd = -1
         }
+    }
+
+    /// True when `path` still names the file `fd` is open on.
+    private static func isStillNamed(_ fd: Int32, _ path: String) -> Bool {
+        var open = stat()
+        var named = stat()
+        guard fstat(fd, &open) == 0, lstat(path, &named) == 0 else { return false }
+        return open.st_dev == named.st_dev && open.st_ino == named.st_ino
     }
 
     deinit { release() }

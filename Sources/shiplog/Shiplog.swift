@@ -21,7 +21,7 @@ struct Shiplog: ParsableCommand {
             CommandGroup(
                 name: "Deploy",
                 subcommands: [
-                    DeployCommand.self, ResumeCommand.self, StatusCommand.self, ValidateCommand.self,
+                    DeployCommand.self, ResumeCommand.self, StatusCommand.self, ValidateCommand.self, CheckCommand.self,
                 ]),
             CommandGroup(name: "Record (pipelines run elsewhere)", subcommands: [RecordCommand.self]),
             CommandGroup(
@@ -49,7 +49,28 @@ enum Main {
         // fail with EPIPE instead, and the terminal decides (see `Terminal`).
         signal(SIGPIPE, SIG_IGN)
         refuseUndecodableArguments()
+        refuseUnknownHelpTopic()
         Shiplog.mainShowingArgumentsVisibly()
+    }
+
+    /// `shiplog help UNKNOWN` would print the top-level help and exit 0, as if the command
+    /// existed: a script that checks `shiplog help deploy-now` would believe it. Refuse instead.
+    static func refuseUnknownHelpTopic() {
+        let words = Array(CommandLine.arguments.dropFirst())
+        guard words.first == "help" else { return }
+        var command: ParsableCommand.Type = Shiplog.self
+        var path = "shiplog"
+        for word in words.dropFirst() where !word.hasPrefix("-") {
+            let subcommands = command.configuration.subcommands
+            guard let next = subcommands.first(where: { $0.configuration.commandName == word }) else {
+                let names = subcommands.compactMap { $0.configuration.shouldDisplay ? $0.configuration.commandName : nil }
+                let known = names.isEmpty ? "" : "; its commands are " + names.joined(separator: ", ")
+                TerminalText.error("\(path) has no command \"\(word)\"\(known). `\(path) --help` lists them")
+                exit(Exit.usage)
+            }
+            command = next
+            path += " " + word
+        }
     }
 
     /// Swift decodes arguments with U+FFFD in place of invalid UTF-8: a ledger path or an
