@@ -96,11 +96,17 @@ struct ArtifactsCommand: ParsableCommand {
         var logDir: String?
         @Flag(name: .customLong("dry-run"), help: "List what would be pruned; change nothing.") var dryRun = false
         @Flag(help: "Print one JSON object.") var json = false
+        @OptionGroup var progressOptions: ProgressOptions
 
         func run() throws {
             try reporting {
                 let ledger = try self.ledger.ledger(dryRun ? .readOnly : .existing, textFilter: ProcessSecrets.filter)
-                let pruned = try ledger.prune(now: Date(), dryRun: dryRun, in: artifacts.store(ledger: ledger, ledgerPath: self.ledger.path))
+                var progress: ProgressLine?
+                let pruned = try ledger.prune(now: Date(), dryRun: dryRun, in: artifacts.store(ledger: ledger, ledgerPath: self.ledger.path)) { done, total in
+                    if progress == nil { progress = progressOptions.line("artifacts prune", total: Int64(total), unit: .artifacts) }
+                    progress?.update(Int64(done))
+                }
+                progress?.finish()
                 let bytes = pruned.reduce(Int64(0)) { $0 + $1.size }
                 let copies = LogCopies.prune(pruned, ledger: ledger, directory: logDir, environment: ProcessInfo.processInfo.environment, dryRun: dryRun)
                 if json {

@@ -35,6 +35,7 @@ struct ImportCommand: ParsableCommand {
             valueName: "position:hash"))
     var expect: String?
     @Flag(help: "Print a JSON object instead of text.") var json = false
+    @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
         if let expect, Head(parsing: expect) == nil {
@@ -50,6 +51,7 @@ struct ImportCommand: ParsableCommand {
             let store = try ledger.open(.existing)
             let target = LedgerOptions.ledger(on: store).makeImport()
             let decoder = JSONDecoder()
+            let progress = progressOptions.line("import", total: reader.size, unit: .bytes)
             var count: Int64 = 0
             try store.inTransaction {
                 let existing = try store.head()
@@ -78,7 +80,7 @@ struct ImportCommand: ParsableCommand {
                     count += Int64(batch.count)
                     batch.removeAll(keepingCapacity: true)
                     lines.removeAll(keepingCapacity: true)
-                    if count % 100_000 == 0 && !json { Terminal.note("imported \(count) events…") }
+                    progress.update(reader.bytesRead)
                 }
                 while let line = try reader.next() {
                     lineNumber += 1
@@ -101,6 +103,7 @@ struct ImportCommand: ParsableCommand {
                     throw Failure("\(file): \(violation.message); nothing was imported", code: Exit.dataError)
                 }
             }
+            progress.finish(at: reader.bytesRead)
             let head = try store.head()
             if json {
                 Terminal.out(JSONText.object([("events", String(count)), ("head", JSONText.quote(head.description))]))
