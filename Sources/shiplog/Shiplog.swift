@@ -7,12 +7,17 @@ struct Shiplog: ParsableCommand {
         commandName: "shiplog",
         abstract: "An event-sourced deployment ledger: run or record deployments, audit them, roll back to the last stable version.",
         discussion: """
-            Every phase of every deployment is an immutable, hash-chained event in one SQLite \
-            file (--db, $SHIPLOG_DB, else .shiplog/ledger.db). Records, 365-day artifact \
-            retention and rollback targets are derived from those events.
+            Every phase of every deployment is an immutable, hash-chained event in one ledger. \
+            Records, 365-day artifact retention and rollback targets are derived from those events.
 
-            Start with `shiplog validate --config shiplog.yml`, then `shiplog deploy --config \
-            shiplog.yml --sha SHA`; `shiplog help COMMAND` explains each command with examples.
+            Every command finds the ledger the same way from any directory: --db, else \
+            $SHIPLOG_DB, else the pipeline file's ledger: key (a path relative to the file, or a \
+            postgres:// URL), else .shiplog/ledger.db beside the pipeline file (--config; \
+            shiplog.yml here for commands without one). Only `shiplog init` creates a ledger.
+
+            Start with `shiplog validate --config shiplog.yml`, `shiplog init --config \
+            shiplog.yml`, then `shiplog deploy --config shiplog.yml --sha SHA`; `shiplog help \
+            COMMAND` explains each command with examples.
 
             \(Exit.helpText)
             """,

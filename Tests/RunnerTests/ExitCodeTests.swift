@@ -42,6 +42,8 @@ import Testing
             "7   deploy --no-wait: the deployment waits for approval",
             "130 deploy/resume: interrupted by SIGINT", "143 deploy/resume: interrupted by SIGTERM",
             "2   deploy/resume: the deployment failed and the environment may be broken",
+            "1   deploy/resume: the deployment failed and was rolled back;",
+            "78  newer schema, altered migrations, or no ledger yet (run init)",
         ] {
             #expect(help.stdout.contains(line), "\(line)")
         }

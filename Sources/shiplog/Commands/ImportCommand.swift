@@ -24,6 +24,7 @@ struct ImportCommand: ParsableCommand {
             Example (move a ledger to another machine, then prove nothing changed):
               shiplog verify                                  # prints POSITION:HASH; keep it
               shiplog export --events --output ledger.ndjson
+              shiplog init --db /srv/shiplog/ledger.db
               shiplog import ledger.ndjson --db /srv/shiplog/ledger.db --expect POSITION:HASH
             """)
 
@@ -56,7 +57,8 @@ struct ImportCommand: ParsableCommand {
             try store.inTransaction {
                 let existing = try store.head()
                 if existing.position > 0 {
-                    throw LedgerError.refused("\(store.location) already holds \(existing.position) events; import only into an empty ledger (point --db at a new file)")
+                    throw LedgerError.refused(
+                        "\(store.location) already holds \(existing.position) events; import only into an empty ledger (create one with `shiplog init --db NEW` and point --db at it)")
                 }
                 var batch: [RecordedEvent] = []
                 batch.reserveCapacity(Self.batchSize)

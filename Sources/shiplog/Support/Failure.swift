@@ -47,14 +47,14 @@ enum Exit {
           1   deploy/resume: the deployment failed and was rolled back;
               check: a critical health check is unhealthy
           2   deploy/resume: the deployment failed and the environment may be broken
-              (something changed it: a migration, the deploy step; no successful rollback)
+              (a migration or the deploy step ran; no rollback succeeded)
           3   verify: the chain or the projection tables do not verify;
               import --expect: the history differs from the pinned digest
           4   not found (deployment, stable version, artifact)
           5   refused (another writer, an active deployment, a step out of order)
           6   deploy/resume: the deployment failed before anything in the environment
-              changed (a preflight check, a build or image failure with no migration,
-              an approval refused): nothing to roll back
+              changed (a preflight check; a build or image failure without a
+              migration; an approval refused): nothing to roll back
           7   deploy --no-wait: the deployment waits for approval; resume continues it
           64  usage error
           65  bad input (malformed JSON, pipeline file or import file)
@@ -62,8 +62,9 @@ enum Exit {
           74  cannot read the ledger (not a ledger, damaged)
           75  locked by another process: retry
           78  newer schema, altered migrations, or no ledger yet (run init)
-          130 deploy/resume: interrupted by SIGINT (Ctrl-C); shiplog resume ID continues
-          143 deploy/resume: interrupted by SIGTERM; shiplog resume ID continues
+          130 deploy/resume: interrupted by SIGINT (Ctrl-C); `shiplog resume ID`
+              continues the deployment
+          143 deploy/resume: interrupted by SIGTERM; as 130
         """
 }
 
