@@ -38,7 +38,7 @@ import Testing
         /// Each long command, ready to run (the import target is made anew for each run).
         func commands() -> [(String, [String])] {
             [
-                ("verify the chain", ["verify", "--db", ledger.path]),
+                ("verify: the tables", ["verify", "--db", ledger.path]),
                 ("rebuild", ["rebuild", "--db", ledger.path]),
                 ("export", ["export", "--events", "--output", ledger.directory.file("again.ndjson"), "--db", ledger.path]),
                 ("import", ["import", export, "--db", target]),
@@ -63,6 +63,9 @@ import Testing
             let result = fixture.run(args, environment: ["SHIPLOG_PROGRESS": "always"])
             #expect(result.status == 0, "\(args): \(result.stderr)")
             let drawn = result.stderr.split(separator: "\r").filter { $0.hasPrefix(label + ": ") }
+            if label.hasPrefix("verify") {
+                #expect(result.stderr.contains("\rverify: the chain: "), "the chain first, on the same line: \(result.stderr)")
+            }
             #expect(!drawn.isEmpty, "\(args): \(result.stderr)")
             let total = label == "import" ? " / " : label == "artifacts prune" ? " / 1 artifacts" : " / 120,000 events"
             #expect(drawn.allSatisfy { $0.contains(total) }, "\(args): \(drawn)")
@@ -73,7 +76,8 @@ import Testing
             }
             // One line: redrawn in place, ended once.
             #expect(result.stderr.components(separatedBy: label + ": ").count - 1 == drawn.count)
-            #expect(drawn.dropLast().allSatisfy { !$0.contains("\n") }, "\(drawn)")
+            let line = result.stderr.prefix { $0 != "\n" }
+            #expect(line.contains(label + ": ") && line.hasSuffix("\u{1B}[K"), "one line, ended once: \(result.stderr)")
         }
     }
 
@@ -95,6 +99,6 @@ import Testing
         let command = "\(ShiplogBinary.url.path) verify --db \(fixture.ledger.path)"
         let result = runProcess(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"])
         #expect(result.status == 0, "\(result.stdout)")
-        #expect(result.stdout.contains("\rverify the chain: ") && result.stdout.contains(" / 120,000 events"), "\(result.stdout)")
+        #expect(result.stdout.contains("\rverify: the chain: ") && result.stdout.contains(" / 120,000 events"), "\(result.stdout)")
     }
 }

@@ -36,16 +36,15 @@ struct VerifyCommand: ParsableCommand {
         try reporting {
             let store = try ledger.open(.readOnly)
             let total = try store.head().position
-            let chain = progressOptions.line("verify the chain", total: total, unit: .events)
-            let report = try store.verify(expect: expect.flatMap(Head.init(parsing:)), progress: { chain.update($0) })
-            chain.finish(at: report.eventsChecked)
+            let progress = progressOptions.line("verify: the chain", total: total, unit: .events)
+            let report = try store.verify(expect: expect.flatMap(Head.init(parsing:)), progress: { progress.update($0) })
             // Projections are compared only with a chain that holds: a broken chain is the finding.
             var difference: ProjectionDifference?
             if report.isIntact {
-                let tables = progressOptions.line("verify the tables", total: total, unit: .events)
-                difference = try LedgerOptions.ledger(on: store).verifyProjections(progress: { tables.update($0) })
-                tables.finish(at: total)
+                progress.stage("verify: the tables", total: total)
+                difference = try LedgerOptions.ledger(on: store).verifyProjections(progress: { progress.update($0) })
             }
+            progress.finish(at: report.isIntact ? total : report.eventsChecked)
             if json {
                 var members: [(String, String)] = [
                     ("ok", report.isIntact ? "true" : "false"),

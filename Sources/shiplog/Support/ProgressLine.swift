@@ -36,12 +36,12 @@ final class ProgressLine: @unchecked Sendable {
         }
     }
 
-    private let label: String
-    private let total: Int64?
+    private var label: String
+    private var total: Int64?
     private let unit: Unit
     private let shown: Bool
     private let clock = ContinuousClock()
-    private let started: ContinuousClock.Instant
+    private var started: ContinuousClock.Instant
     private let lock = NSLock()
     private var lastDrawn: ContinuousClock.Instant?
     private var done: Int64 = 0
@@ -67,6 +67,19 @@ final class ProgressLine: @unchecked Sendable {
             if let lastDrawn, now < lastDrawn + Self.redrawInterval { return }
             lastDrawn = now
             draw(now: now, final: false)
+        }
+    }
+
+    /// The next stage of the same work (verify: the chain, then the tables), on the same line:
+    /// counting, rate and time left start again.
+    func stage(_ label: String, total: Int64?) {
+        guard shown else { return }
+        lock.withLock {
+            self.label = label
+            self.total = total
+            self.done = 0
+            started = clock.now
+            lastDrawn = nil
         }
     }
 
