@@ -20,6 +20,7 @@ extension DeploymentEvent {
         case .healthCheckAttempted(var attempt):
             attempt.target = transform(attempt.target)
             attempt.error = attempt.error.map(transform)
+            attempt.body = attempt.body.map(transform)
             return .healthCheckAttempted(attempt)
         case .serviceUnhealthy(let check, let attempts, let reason, let round):
             return .serviceUnhealthy(check: check, attempts: attempts, reason: transform(reason), round: round)
@@ -27,6 +28,8 @@ extension DeploymentEvent {
             return .notificationFailed(channel: channel, attempts: attempts, error: transform(error))
         case .deploymentFailed(let reason, let phase):
             return .deploymentFailed(reason: transform(reason), phase: phase)
+        case .deploymentRolledBack(let targetID, let targetSHA, let reason):
+            return .deploymentRolledBack(targetID: targetID, targetSHA: targetSHA, reason: reason.map(transform))
         case .deploymentAbandoned(let reason, let by):
             return .deploymentAbandoned(reason: transform(reason), by: transform(by))
         case .deploymentMarkedBad(let reason, let by):
@@ -41,7 +44,7 @@ extension DeploymentEvent {
             return .environmentUnlocked(deploymentID: deploymentID, reason: transform(reason), by: transform(by))
         case .stepStarted, .serviceDeployed, .stabilizationWaitStarted, .stabilizationWaitFinished, .serviceHealthy,
             .healthChecksPassed, .healthChecksFailed, .rollbackStarted, .notificationSent, .artifactStored,
-            .deploymentSucceeded, .deploymentRolledBack, .approvalRequested, .approvalTimedOut, .environmentLocked, .environmentReleased, .artifactPruned:
+            .deploymentSucceeded, .approvalRequested, .approvalTimedOut, .environmentLocked, .environmentReleased, .artifactPruned:
             return self
         }
     }

@@ -26,7 +26,9 @@ public enum DeploymentEvent: Sendable, Equatable {
     case artifactStored(Artifact)
     case deploymentSucceeded
     case deploymentFailed(reason: String, phase: Phase?)
-    case deploymentRolledBack(targetID: String, targetSHA: String)
+    /// `reason`: what failed, so a rolled-back record says why it was rolled back (nil in
+    /// events written before it was kept).
+    case deploymentRolledBack(targetID: String, targetSHA: String, reason: String? = nil)
     case deploymentAbandoned(reason: String, by: String)
     case deploymentMarkedBad(reason: String, by: String)
     /// The gate before `gate.before` was reached: the runner waits for approvals.
@@ -135,8 +137,15 @@ public struct HealthAttempt: Sendable, Equatable, Codable {
     public var latencyMs: Int
     public var error: String?
     public var healthy: Bool
+    /// The start of an unhealthy answer's body, redacted and at most 512 bytes of UTF-8 (an
+    /// ellipsis marks a cut); nil for a healthy answer, a command check, or an event written
+    /// before it existed.
+    public var body: String?
 
-    public init(check: String, target: String, attempt: Int, round: HealthRound, httpStatus: Int?, latencyMs: Int, error: String?, healthy: Bool) {
+    public init(
+        check: String, target: String, attempt: Int, round: HealthRound, httpStatus: Int?, latencyMs: Int, error: String?, healthy: Bool,
+        body: String? = nil
+    ) {
         self.check = check
         self.target = target
         self.attempt = attempt
@@ -145,10 +154,11 @@ public struct HealthAttempt: Sendable, Equatable, Codable {
         self.latencyMs = latencyMs
         self.error = error
         self.healthy = healthy
+        self.body = body
     }
 
     enum CodingKeys: String, CodingKey {
-        case check = "service", target, attempt, round, httpStatus = "http_status", latencyMs = "latency_ms", error, healthy
+        case check = "service", target, attempt, round, httpStatus = "http_status", latencyMs = "latency_ms", error, healthy, body
     }
 }
 

@@ -74,7 +74,7 @@ extension DeploymentState {
             if let approval, !approval.isOpen { throw DomainError("deployment \(id) succeeds without its approval (\(approval.summary))") }
         case .deploymentFailed:
             if let running = runningStep { throw DomainError("deployment \(id) fails while \(running) is still running") }
-        case .deploymentRolledBack(let targetID, let targetSHA):
+        case .deploymentRolledBack(let targetID, let targetSHA, _):
             guard steps[.rollback]?.succeeded == true else {
                 throw DomainError("deployment \(id) is rolled back without a successful rollback step")
             }
@@ -213,7 +213,7 @@ extension DeploymentEvent {
             try Identifier.validate(check, as: .check)
         case .healthChecksFailed(_, let failed):
             for c in failed { try Identifier.validate(c, as: .check) }
-        case .rollbackStarted(let id, let sha, _), .deploymentRolledBack(let id, let sha):
+        case .rollbackStarted(let id, let sha, _), .deploymentRolledBack(let id, let sha, _):
             try Identifier.validate(id, as: .deploymentID)
             try Identifier.validate(sha, as: .gitSHA)
         case .deploymentRolledBackManually(let rollbackID, let targetID, let targetSHA, _, _):

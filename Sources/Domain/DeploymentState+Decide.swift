@@ -115,18 +115,27 @@ extension DeploymentState {
                     next.evolve(verdict, at: now)
                 }
             }
-            events += next.healthVerdict(round: round, checks: request.checks, policy: policy)
+            events += next.healthVerdict(round: round, checks: request.checks, nonCritical: policy.nonCritical)
             return events
 
         case .recordHealthVerdict(let check, let healthy, let attempts, let reason):
             let round: HealthRound = steps[.rollback]?.succeeded == true ? .rollback : .deploy
             if round == .deploy { try checkCanRun(.health) }
+            if !request.checks.isEmpty, !request.checks.contains(check) {
+                throw DomainError("the pipeline of \(id) has no health check \(check); its checks are \(request.checks.joined(separator: ", "))")
+            }
             if checks[round]?[check]?.verdict != nil { throw DomainError("\(check) already has a verdict for \(id)") }
-            return [
+            let verdict: DeploymentEvent =
                 healthy
-                    ? .serviceHealthy(check: check, attempts: attempts, round: round)
-                    : .serviceUnhealthy(check: check, attempts: attempts, reason: reason ?? "unhealthy", round: round)
-            ]
+                ? .serviceHealthy(check: check, attempts: attempts, round: round)
+                : .serviceUnhealthy(check: check, attempts: attempts, reason: reason ?? "unhealthy", round: round)
+            // A recorded pipeline that named its checks gets the aggregate once each has its
+            // verdict, counting every unhealthy check (recording knows no criticality); a run's
+            // aggregate is judged by its next probe round, with the pipeline's non-critical checks.
+            guard request.mode == .record, !request.checks.isEmpty else { return [verdict] }
+            var next = self
+            next.evolve(verdict, at: "")
+            return [verdict] + next.healthVerdict(round: round, checks: request.checks, nonCritical: [])
 
         case .startRollback(let targetID, let targetSHA, let attempt):
             let step = steps[.rollback] ?? Step()
@@ -173,7 +182,7 @@ extension DeploymentState {
                         "deployment \(id) cannot be rolled back: the restored version failed its health checks\(unhealthy.isEmpty ? "" : " (\(unhealthy.joined(separator: ", ")))"); finish it as failed"
                     )
                 }
-                return [.deploymentRolledBack(targetID: target.id, targetSHA: target.sha)]
+                return [.deploymentRolledBack(targetID: target.id, targetSHA: target.sha, reason: failureSummary)]
             }
 
         case .abandon(let reason, let by):
@@ -188,12 +197,12 @@ extension DeploymentState {
     }
 
     /// The aggregate result once every check of the round has a verdict.
-    func healthVerdict(round: HealthRound, checks names: [String], policy: HealthPolicy) -> [DeploymentEvent] {
+    func healthVerdict(round: HealthRound, checks names: [String], nonCritical: Set<String>) -> [DeploymentEvent] {
         guard healthPassed[round] == nil else { return [] }
         let current = checks[round] ?? [:]
         let all = names.isEmpty ? Array(current.keys) : names
         guard !all.isEmpty, all.allSatisfy({ current[$0]?.verdict != nil }) else { return [] }
-        let failed = all.filter { current[$0]?.verdict == false && !policy.nonCritical.contains($0) }.sorted()
+        let failed = all.filter { current[$0]?.verdict == false && !nonCritical.contains($0) }.sorted()
         return [failed.isEmpty ? .healthChecksPassed(round: round) : .healthChecksFailed(round: round, failed: failed)]
     }
 
@@ -220,6 +229,9 @@ extension DeploymentState {
         // While the deploy round has no aggregate verdict, its other checks may still be recorded.
         let failed = phase == .health ? firstStepFailure != nil || healthPassed[.deploy] == false : hasFailure
         if failed { throw DomainError("deployment \(id) already failed (\(failureSummary)); it accepts a rollback or finish --status failed now") }
+        if phase == .health, steps[.deploy]?.succeeded != true {
+            throw DomainError("health checks of \(id) follow its deploy phase, which has not succeeded; \(acceptsNext)")
+        }
         if let furthest = furthestPhase, phase < furthest || (phase == furthest && phase != .health) {
             throw DomainError("\(phase) cannot follow \(furthest) in \(id): phases run in the order preflight, migrate, build, image, deploy, health, smoke; \(acceptsNext)")
         }
@@ -260,7 +272,7 @@ extension DeploymentState {
         }
         let plan = request?.phases ?? []
         let later = Phase.allCases.filter {
-            $0 != .rollback && (plan.isEmpty || plan.contains($0) || $0 == .health)
+            $0 != .rollback && ($0 == .health ? steps[.deploy]?.succeeded == true : plan.isEmpty || plan.contains($0))
                 && (furthestPhase == nil || $0 > furthestPhase! || ($0 == .health && furthestPhase == .health))
         }
         return "it accepts " + (later.map(\.rawValue) + ["finish"]).joined(separator: ", ")

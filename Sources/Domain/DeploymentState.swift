@@ -216,9 +216,10 @@ extension DeploymentState {
             failureReason = reason
             failedPhase = phase
             finishedAt = time
-        case .deploymentRolledBack(let id, let sha):
+        case .deploymentRolledBack(let id, let sha, let reason):
             status = .rolledBack
             rollbackTarget = (id, sha)
+            if let reason { failureReason = reason }
             finishedAt = time
         case .deploymentAbandoned(let reason, _):
             status = .abandoned

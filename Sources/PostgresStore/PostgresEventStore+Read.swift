@@ -130,7 +130,7 @@ extension PostgresEventStore {
                 }
                 for e in page {
                     guard verifier.check(e) else { return }
-                    if verifier.checked % 100_000 == 0 { progress?(verifier.checked) }
+                    if verifier.checked % 10_000 == 0 { progress?(verifier.checked) }
                 }
                 guard page.count == Self.pageSize, let last = page.last else { return }
                 after = last.position

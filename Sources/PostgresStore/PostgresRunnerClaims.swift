@@ -40,6 +40,25 @@ public struct PostgresRunnerClaims: RunnerClaims {
         }
     }
 
+    public func holder(of deploymentID: String) throws -> RunnerHolder? {
+        do {
+            let connection = try PGConnection(url: url, applicationName: "shiplog status")
+            defer { connection.close() }
+            let r = try connection.query(
+                """
+                SELECT a.application_name, a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted
+                  AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint
+                LIMIT 1
+                """, [String(Self.key(deploymentID))])
+            guard r.rowCount == 1 else { return nil }
+            let name = r.string(0, 0) ?? ""
+            return RunnerHolder(parsing: name) ?? RunnerHolder(host: "unknown (server session \(r.string(0, 1) ?? "?"))", pid: 0, since: "?")
+        } catch let error as PostgresError {
+            throw EventStoreError(error)
+        }
+    }
+
     final class Claim: RunnerClaim {
         let connection: PGConnection
         init(connection: PGConnection) { self.connection = connection }

@@ -8,19 +8,34 @@ public struct DeploymentOutcome: Sendable, Equatable {
     public var deploymentID: String
     public var status: DeploymentState.Status
     public var reason: String?
-    /// The deployment ended at its approval gate (rejected, or not approved in time): nothing
-    /// of the gated phase ran, and nothing is rolled back.
-    public var endedAtApprovalGate = false
+    /// True when the deployment ended before anything that changes the environment started:
+    /// no migration, no deploy step, no rollback (a preflight check, a build or an image failed,
+    /// an approval was refused). Nothing needs to be rolled back.
+    public var environmentUnchanged = false
 
-    /// 0 deployed, 1 failed and rolled back, 2 failed without a successful rollback, 6 failed at
-    /// its approval gate, 7 waits for approval (`--no-wait`; `resume` continues it).
+    public init(deploymentID: String, status: DeploymentState.Status, reason: String?, environmentUnchanged: Bool = false) {
+        self.deploymentID = deploymentID
+        self.status = status
+        self.reason = reason
+        self.environmentUnchanged = environmentUnchanged
+    }
+
+    /// The outcome of a deployment whose events end in `state`.
+    public init(_ state: DeploymentState) {
+        self.init(
+            deploymentID: state.id ?? "?", status: state.status ?? .failed, reason: state.failureReason,
+            environmentUnchanged: state.approval?.failure != nil || [Phase.migrate, .deploy, .rollback].allSatisfy { state.steps[$0] == nil })
+    }
+
+    /// 0 deployed, 1 failed and rolled back, 6 failed before anything in the environment
+    /// changed (or at its approval gate), 2 failed otherwise: the environment may be broken,
+    /// 7 waits for approval (`--no-wait`; `resume` continues it).
     public var exitCode: Int32 {
         switch status {
         case .success: 0
         case .rolledBack: 1
         case .running: 7
-        case .failed where endedAtApprovalGate: 6
-        default: 2
+        default: environmentUnchanged ? 6 : 2
         }
     }
 }
@@ -103,6 +118,9 @@ public final class DeploymentRunner {
     /// Records a new deployment of `sha` and drives it to the end.
     public func deploy(sha: String, ref: String, triggeredBy: String, commitTime: String? = nil) throws -> DeploymentOutcome {
         try prepareLogDirectory()
+        if let signal = Interruption.signal {
+            throw RunnerInterrupted(signal: signal, deploymentID: nil, activity: "the deployment before it was recorded")
+        }
         let state = try requestDeployment(sha: sha, ref: ref, triggeredBy: triggeredBy, commitTime: commitTime)
         let id = state.id!
         output.started(id: id, state: state)
@@ -148,25 +166,31 @@ public final class DeploymentRunner {
             guardSteps += 1
             precondition(guardSteps < 100_000, "the runner is not making progress on \(id)")
             let step = state.next(plan: plan, now: ledger.clock())
+            if case .done = step {
+                output.step(step, state: state)
+                return DeploymentOutcome(state)
+            }
+            // A safe point: nothing runs, everything so far is recorded.
+            if let signal = Interruption.signal {
+                throw RunnerInterrupted(signal: signal, deploymentID: id, activity: Self.activity(before: step))
+            }
             output.step(step, state: state)
             switch step {
             case .done:
-                var outcome = DeploymentOutcome(deploymentID: id, status: state.status ?? .failed, reason: state.failureReason)
-                outcome.endedAtApprovalGate = state.approval?.failure != nil
-                return outcome
+                break
             case .runStep(let phase, let attempt):
                 state = try runStep(phase, attempt: attempt, state: state)
             case .failInterrupted(let phase):
-                state = try record(.completeStep(phase, succeeded: false, reason: "interrupted by a runner crash; the pipeline says on_interrupt: fail"), id)
+                state = try record(.completeStep(phase, succeeded: false, reason: "interrupted: its runner stopped while it ran, and the pipeline says on_interrupt: fail"), id)
             case .stabilize(nil):
                 let seconds = plan.stabilizeSeconds
                 let until = Timestamp.format(ledger.clock().addingTimeInterval(seconds))
                 state = try record(.startStabilization(seconds: seconds, until: until), id)
             case .stabilize(let until?):
-                sleep(until: until)
+                try sleep(until: until, id, activity: "the wait for services to stabilize")
                 state = try record(.finishStabilization, id)
             case .wait(let until):
-                sleep(until: until)
+                try sleep(until: until, id, activity: "the wait before the next health-check attempt")
             case .probe(let checks, let round):
                 state = try probe(checks, round: round, state: state)
             case .rollback(_, _, let attempt):
@@ -195,10 +219,42 @@ public final class DeploymentRunner {
         return state
     }
 
-    func sleep(until text: String) {
+    /// Sleeps until `text`, or throws `RunnerInterrupted` as soon as SIGINT or SIGTERM arrives:
+    /// the wait's end is recorded, so a resumed runner waits only what is left.
+    func sleep(until text: String, _ id: String, activity: String) throws {
         guard let until = Timestamp.parse(text) else { return }
-        let remaining = until.timeIntervalSince(ledger.clock())
-        if remaining > 0 { Thread.sleep(forTimeInterval: remaining) }
+        while true {
+            let remaining = until.timeIntervalSince(ledger.clock())
+            if let signal = Interruption.signal { throw RunnerInterrupted(signal: signal, deploymentID: id, activity: activity) }
+            if remaining <= 0 { return }
+            Interruption.sleep(seconds: remaining)
+        }
+    }
+
+    /// What stopping before `step` interrupts, in words.
+    static func activity(before step: NextStep) -> String {
+        switch step {
+        case .runStep(let phase, _), .failInterrupted(let phase): "the deployment before its \(phase) step"
+        case .stabilize: "the deployment before the wait for services to stabilize"
+        case .wait: "the deployment between health-check attempts"
+        case .probe: "the deployment before its health checks"
+        case .rollback: "the deployment before its rollback"
+        case .finish: "the deployment before its outcome was recorded"
+        case .storeRecord: "the deployment before its record was kept"
+        case .notify: "the deployment before the team was notified"
+        case .requestApproval: "the deployment before its approval gate"
+        case .awaitApproval: "the wait for approval"
+        case .expireApproval: "the deployment before its approval timeout was recorded"
+        case .done: "the deployment"
+        }
+    }
+
+    /// Throws `RunnerInterrupted` for a step that a signal stopped: its end says nothing about
+    /// it, so no outcome is recorded, and `resume` runs it again (or fails it, per `on_interrupt`).
+    func throwIfInterrupted(_ outcome: StepOutcome, _ phase: Phase, _ id: String, log: StepLog) throws {
+        guard let signal = outcome.interruptedBy else { return }
+        log.write("# stopped by \(Interruption.name(of: signal)); no outcome recorded: `shiplog resume \(id)` continues the deployment")
+        throw RunnerInterrupted(signal: signal, deploymentID: id, activity: "the \(phase) step")
     }
 
     // MARK: Steps
@@ -260,6 +316,7 @@ public final class DeploymentRunner {
         case .preflight:
             for check in pipeline.preflight {
                 let outcome = try run(check.step, phase: phase, attempt: attempt, state: state, log: log)
+                try throwIfInterrupted(outcome, phase, id, log: log)
                 if !outcome.succeeded { failure = "status check \(check.name) \(outcome.summary)"; break }
             }
         default:
@@ -274,11 +331,24 @@ public final class DeploymentRunner {
                 }
             guard let step else { throw LedgerError.invalid("the pipeline has no \(phase) step") }
             let outcome = try run(step, phase: phase, attempt: attempt, state: state, log: log)
+            try throwIfInterrupted(outcome, phase, id, log: log)
             if !outcome.succeeded { failure = "\(phase) \(outcome.summary)" }
         }
         try log.throwIfFailed()
-        return try record(.completeStep(phase, succeeded: failure == nil, reason: failure), id)
+        let after = try record(.completeStep(phase, succeeded: failure == nil, reason: failure), id)
+        if failure != nil { showLogTail(phase, id) }
+        return after
     }
+
+    /// After a failure: the last lines of the step's log (redacted as it was written) and where
+    /// the whole log is.
+    func showLogTail(_ phase: Phase, _ id: String) {
+        let path = logPath(phase, id)
+        output.logTail(StepLog.lastLines(of: path, count: Self.logTailLines), path: path, artifact: phase.logArtifactName(deploymentID: id))
+    }
+
+    /// How many lines of a failed step's log are shown.
+    static let logTailLines = 12
 
     /// Rolls back onto the target the ledger chooses now (`Ledger.beginRollback`), not the one
     /// `next` named when it was decided.
@@ -295,8 +365,10 @@ public final class DeploymentRunner {
         let outcome = try run(
             step, phase: .rollback, attempt: attempt, state: started, log: log,
             extra: ["SHIPLOG_ROLLBACK_VERSION": target.sha, "SHIPLOG_ROLLBACK_DEPLOYMENT_ID": target.id])
+        try throwIfInterrupted(outcome, .rollback, id, log: log)
         try log.throwIfFailed()
         let after = try record(.completeStep(.rollback, succeeded: outcome.succeeded, reason: outcome.succeeded ? nil : "rollback \(outcome.summary)"), id)
+        if !outcome.succeeded { showLogTail(.rollback, id) }
         // Marked bad while it was being restored: the environment now runs a release nobody
         // should roll back to. Never report that as a successful rollback.
         if outcome.succeeded, let warning = try ledger.rollbackTargetWarning(target.id) {
@@ -318,19 +390,25 @@ public final class DeploymentRunner {
             guard case .http(let url, let expect) = check.kind else { return nil }
             return HealthProbeRequest(service: check.name, url: url, expectedStatus: expect, timeout: timeout, caFile: caFile)
         }
-        for result in HealthProbe.probeAll(http) {
+        for result in HealthProbe.probeAll(http, stop: { Interruption.requested }) {
             let previous = state.checks[round]?[result.service]?.attempts ?? 0
             attempts.append(
                 HealthAttempt(
                     check: result.service, target: redactor.redact(result.url), attempt: previous + 1, round: round,
                     httpStatus: result.httpStatus, latencyMs: result.latencyMs,
-                    error: result.error.map(redactor.redact), healthy: result.healthy))
+                    error: result.error.map(redactor.redact), healthy: result.healthy,
+                    body: result.body.map { redactor.excerpt(of: $0, truncated: result.bodyTruncated) }))
+        }
+        // Probes cut short by a signal say nothing about the services: none is recorded.
+        if let signal = Interruption.signal {
+            throw RunnerInterrupted(signal: signal, deploymentID: id, activity: round == .rollback ? "the health checks of the rollback" : "the health checks")
         }
         for check in checks {
             guard case .command(let step) = check.kind else { continue }
             let previous = state.checks[round]?[check.name]?.attempts ?? 0
             let started = Date()
             let outcome = try run(step, phase: .health, attempt: previous + 1, state: state, log: log)
+            try throwIfInterrupted(outcome, .health, id, log: log)
             attempts.append(
                 HealthAttempt(
                     check: check.name, target: redactor.redact(step.run), attempt: previous + 1, round: round,
@@ -340,9 +418,12 @@ public final class DeploymentRunner {
         for a in attempts {
             let status = a.httpStatus.map { "HTTP \($0)" } ?? (a.healthy ? "ok" : "-")
             log.write("[\(round.rawValue)] \(a.check) attempt \(a.attempt): \(a.healthy ? "healthy" : "unhealthy") \(status) \(a.latencyMs) ms\(a.error.map { " — \($0)" } ?? "") (\(a.target))")
+            if let body = a.body { log.write("[\(round.rawValue)] \(a.check) answered: \(VisibleText.render(body))") }
         }
         try log.throwIfFailed()
-        return try record(.recordHealthAttempts(attempts, policy: plan.policy, now: Timestamp.format(ledger.clock())), id)
+        let after = try record(.recordHealthAttempts(attempts, policy: plan.policy, now: Timestamp.format(ledger.clock())), id)
+        if state.healthPassed[round] == nil, after.healthPassed[round] == false { showLogTail(round == .rollback ? .rollback : .health, id) }
+        return after
     }
 
     func storeArtifacts(_ state: DeploymentState) throws -> DeploymentState {

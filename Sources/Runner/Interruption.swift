@@ -33,6 +33,18 @@ public enum Interruption {
         return received == 0 ? nil : received
     }
 
+    /// How many SIGINT and SIGTERM have arrived: a second one while stopping asks to stop at once.
+    public static var count: Int { Int(shiplog_interrupt_count()) }
+
+    /// `SIGINT` or `SIGTERM`, by name.
+    public static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        default: "signal \(signal)"
+        }
+    }
+
     /// True once SIGINT or SIGTERM has arrived.
     public static var requested: Bool { signal != nil }
 

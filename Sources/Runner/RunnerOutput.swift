@@ -76,16 +76,27 @@ public final class RunnerOutput: @unchecked Sendable {
         case .healthCheckAttempted(let a):
             let status = a.httpStatus.map { "HTTP \($0)" } ?? ""
             line("  \(a.healthy ? "✓" : "✗") \(a.check) attempt \(a.attempt): \(a.healthy ? "healthy" : "unhealthy") \(status) \(a.latencyMs) ms\(a.error.map { " — \($0)" } ?? "")")
+            if let body = a.body { line("    answered: \(body)") }
         case .serviceUnhealthy(let check, let attempts, let reason, _): line("  ✗ \(check) unhealthy after \(attempts) attempts: \(reason)")
         case .healthChecksPassed(let round): line("  ✓ health checks passed\(round == .rollback ? " on the restored version" : "")")
         case .healthChecksFailed(let round, let failed): line("  ✗ health checks failed\(round == .rollback ? " on the restored version" : ""): \(failed.joined(separator: ", "))")
         case .deploymentSucceeded: line("✔ deployment succeeded")
         case .deploymentFailed(let reason, _): line("✘ deployment failed: \(reason)")
-        case .deploymentRolledBack(let id, let sha): line("↩ deployment rolled back to \(id) (\(sha.prefix(12)))")
+        case .deploymentRolledBack(let id, let sha, _): line("↩ deployment rolled back to \(id) (\(sha.prefix(12)))")
         case .notificationSent: line("  ✓ team notified")
         case .notificationFailed(_, _, let error): line("  ! notification failed (the deployment is unaffected): \(error)")
         default: operatorEvent(decoded, stream: event.stream)
         }
+    }
+
+    /// The end of a failed step's log, and where the whole of it is.
+    func logTail(_ lines: [String], path: String, artifact: String) {
+        guard style == .text else { return }
+        if !lines.isEmpty {
+            line("  last lines of its log:")
+            for text in lines { line("    │ \(text)") }
+        }
+        line("  full log: \(path) (kept as \(artifact))")
     }
 
     func artifact(_ artifact: Artifact) {

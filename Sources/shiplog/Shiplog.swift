@@ -7,12 +7,17 @@ struct Shiplog: ParsableCommand {
         commandName: "shiplog",
         abstract: "An event-sourced deployment ledger: run or record deployments, audit them, roll back to the last stable version.",
         discussion: """
-            Every phase of every deployment is an immutable, hash-chained event in one SQLite \
-            file (--db, $SHIPLOG_DB, else .shiplog/ledger.db). Records, 365-day artifact \
-            retention and rollback targets are derived from those events.
+            Every phase of every deployment is an immutable, hash-chained event in one ledger. \
+            Records, 365-day artifact retention and rollback targets are derived from those events.
 
-            Start with `shiplog validate --config shiplog.yml`, then `shiplog deploy --config \
-            shiplog.yml --sha SHA`; `shiplog help COMMAND` explains each command with examples.
+            Every command finds the ledger the same way from any directory: --db, else \
+            $SHIPLOG_DB, else the pipeline file's ledger: key (a path relative to the file, or a \
+            postgres:// URL), else .shiplog/ledger.db beside the pipeline file (--config; \
+            shiplog.yml here for commands without one). Only `shiplog init` creates a ledger.
+
+            Start with `shiplog validate --config shiplog.yml`, `shiplog init --config \
+            shiplog.yml`, then `shiplog deploy --config shiplog.yml --sha SHA`; `shiplog help \
+            COMMAND` explains each command with examples.
 
             \(Exit.helpText)
             """,
@@ -21,7 +26,7 @@ struct Shiplog: ParsableCommand {
             CommandGroup(
                 name: "Deploy",
                 subcommands: [
-                    DeployCommand.self, ResumeCommand.self, StatusCommand.self, ValidateCommand.self,
+                    DeployCommand.self, ResumeCommand.self, StatusCommand.self, ValidateCommand.self, CheckCommand.self,
                 ]),
             CommandGroup(
                 name: "Operate (between deployments)",
@@ -54,7 +59,28 @@ enum Main {
         // In a GitHub Actions job, the runner masks the secrets before any line is printed.
         ProcessSecrets.maskInWorkflow()
         refuseUndecodableArguments()
+        refuseUnknownHelpTopic()
         Shiplog.mainShowingArgumentsVisibly()
+    }
+
+    /// `shiplog help UNKNOWN` would print the top-level help and exit 0, as if the command
+    /// existed: a script that checks `shiplog help deploy-now` would believe it. Refuse instead.
+    static func refuseUnknownHelpTopic() {
+        let words = Array(CommandLine.arguments.dropFirst())
+        guard words.first == "help" else { return }
+        var command: ParsableCommand.Type = Shiplog.self
+        var path = "shiplog"
+        for word in words.dropFirst() where !word.hasPrefix("-") {
+            let subcommands = command.configuration.subcommands
+            guard let next = subcommands.first(where: { $0.configuration.commandName == word }) else {
+                let names = subcommands.compactMap { $0.configuration.shouldDisplay ? $0.configuration.commandName : nil }
+                let known = names.isEmpty ? "" : "; its commands are " + names.joined(separator: ", ")
+                TerminalText.error("\(path) has no command \"\(word)\"\(known). `\(path) --help` lists them")
+                exit(Exit.usage)
+            }
+            command = next
+            path += " " + word
+        }
     }
 
     /// Swift decodes arguments with U+FFFD in place of invalid UTF-8: a ledger path or an

@@ -8,13 +8,16 @@ import Testing
 /// names a file or a PostgreSQL URL.
 @Suite("Both backends: the command line")
 struct CommandLineBackendTests {
-    /// A fresh ledger location on `backend`, and a directory to work in.
+    /// A fresh, initialized ledger on `backend`, and a directory to work in.
     static func location(_ backend: Backend) throws -> (db: String, dir: TemporaryDirectory) {
         let dir = try TemporaryDirectory(prefix: "shiplog-cli-backend")
-        switch backend {
-        case .sqlite: return (dir.file("ledger.db"), dir)
-        case .postgres: return (try PostgresCluster.shared.makeDatabase(), dir)
-        }
+        let db =
+            switch backend {
+            case .sqlite: dir.file("ledger.db")
+            case .postgres: try PostgresCluster.shared.makeDatabase()
+            }
+        run(["init"], db, in: dir)
+        return (db, dir)
     }
 
     static func run(_ args: [String], _ db: String, in dir: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) -> String {
@@ -70,6 +73,7 @@ struct CommandLineBackendTests {
         let back = dir.file("back.db")
         let fromPG = dir.file("from-pg.ndjson")
         try Self.run(["export", "--events"], pg, in: dir).write(toFile: fromPG, atomically: true, encoding: .utf8)
+        Self.run(["init"], back, in: dir)
         Self.run(["import", fromPG], back, in: dir)
         #expect(Self.run(["export", "--events"], back, in: dir) == exported)
     }

@@ -93,6 +93,7 @@ struct SharedLedgerTests {
     func aServerCrashMidDeploymentIsAClearErrorAndResumeFinishesIt() throws {
         let cluster = PostgresCluster.dedicated()
         let url = try cluster.makeDatabase()
+        #expect(runShiplog(["init", "--db", url]).status == 0)
         let dir = try TemporaryDirectory(prefix: "shiplog-crash")
         let marker = dir.file("deploying")
         let config = try Self.pipeline("staging", in: dir, deploy: "touch \(marker); sleep 2")
@@ -114,6 +115,30 @@ struct SharedLedgerTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let verified = runShiplog(["verify", "--db", url])
         #expect(verified.status == 0, "\(verified.stderr)")
+    }
+
+    /// `status` on a shared ledger names the runner that holds a deployment (its session's
+    /// advisory lock), without taking the lock.
+    @Test func statusNamesTheLiveRunnerOfADeploymentOnTheServer() throws {
+        let url = try PostgresCluster.shared.makeDatabase()
+        #expect(runShiplog(["init", "--db", url]).status == 0)
+        let dir = try TemporaryDirectory(prefix: "shiplog-status")
+        let started = dir.file("started"), go = dir.file("go")
+        let config = try Self.pipeline("staging", in: dir, deploy: "touch \(started); while [ ! -e \(go) ]; do sleep 0.05; done")
+        let runner = try ChildProcess(ShiplogBinary.url, ["deploy", "--config", config, "--sha", "abcdef1234567", "--db", url], in: dir.url)
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: started) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let status = runShiplog(["status", "--json", "--db", url])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stderr)")
+        let entry = try #require((object["deployments"] as? [[String: Any]])?.first)
+        let holder = try #require(entry["runner"] as? [String: Any])
+        #expect(holder["alive"] as? Bool == true)
+        #expect((holder["pid"] as? NSNumber)?.int32Value == runner.pid)
+        #expect(entry["current_step"] as? String == "deploy")
+        FileManager.default.createFile(atPath: go, contents: Data())
+        #expect(runner.wait().status == 0)
+        let idle = runShiplog(["status", "--json", "--db", url])
+        #expect(idle.stdout.contains(#""deployments":[]"#), "\(idle.stdout)")
     }
 
     @Test func twoRunnersKeepingTheSameBytesAtOnceBothSucceedWithOneBlob() throws {

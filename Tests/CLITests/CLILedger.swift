@@ -14,6 +14,14 @@ final class CLILedger {
         path = directory.file(name)
     }
 
+    /// Creates the ledger with `shiplog init` (no other command creates one), returning self.
+    @discardableResult
+    func initialized(sourceLocation: SourceLocation = #_sourceLocation) -> CLILedger {
+        let created = shiplog(["init"])
+        #expect(created.status == 0, "shiplog init: \(created.stderr)", sourceLocation: sourceLocation)
+        return self
+    }
+
     /// Runs `shiplog args… --db path`.
     func shiplog(_ args: [String], environment: [String: String] = [:]) -> ProcessOutput {
         runShiplog(args + ["--db", path], environment: environment)

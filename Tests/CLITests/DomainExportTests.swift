@@ -112,7 +112,7 @@ struct DomainExportTests {
         #expect(array.compactMap { $0["environment"] as? String } == ["staging", "staging", "production", "qa"])
         #expect(array.compactMap { $0["status"] as? String } == ["success", "rolled_back", "abandoned", "running"])
         #expect((array[0]["marked_bad"] as? [String: Any])?["by"] as? String == "auditor")
-        #expect(array[1]["failure_reason"] is NSNull)
+        #expect((array[1]["failure_reason"] as? String)?.hasPrefix("smoke failed: 500 on /checkout") == true, "a rolled-back record says why")
 
         let ndjson = DomainJSON.lines(ledger.ok(["export", "--format", "ndjson", "--env", "staging"]))
         #expect(ndjson.count == 2)

@@ -13,6 +13,9 @@ final class DomainLedger {
     init() throws {
         directory = try TemporaryDirectory(prefix: "shiplog-domain")
         db = directory.file("ledger.db")
+        // Only `init` creates a ledger.
+        let created = runShiplog(["init", "--db", db])
+        #expect(created.status == 0, "shiplog init: \(created.stderr)")
     }
 
     /// Runs `shiplog args… --db <ledger>` in the ledger's directory.

@@ -156,11 +156,13 @@ struct ErrorTests {
         chmod(dir.file("sealed-dir"), 0o555)
 
         let newLedger = readOnlyDirectory + "/ledger.db"
-        for args in [["init", "--db", newLedger], append + ["--db", newLedger]] {
-            let result = Unprivileged.shiplog(args)
-            #expect(result.status == 73, "\(args): \(result.stderr)")
-            #expect(result.stderr.contains(newLedger), "\(args): \(result.stderr)")
-        }
+        let created = Unprivileged.shiplog(["init", "--db", newLedger])
+        #expect(created.status == 73, "\(created.stderr)")
+        #expect(created.stderr.contains(newLedger), "\(created.stderr)")
+        // Any other command refuses a ledger that does not exist before trying to write.
+        let appended = Unprivileged.shiplog(append + ["--db", newLedger])
+        #expect(appended.status == 78, "\(appended.stderr)")
+        #expect(appended.stderr.contains(newLedger) && appended.stderr.contains("shiplog init"), "\(appended.stderr)")
         #expect(!FileManager.default.fileExists(atPath: newLedger))
 
         let before = sha256(ofFile: readOnlyFile)
@@ -180,6 +182,7 @@ struct ErrorTests {
     func aLedgerInAReadOnlyDirectoryCanStillBeRead() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("archive/ledger.db")
+        try #require(runShiplog(["init", "--db", path]).status == 0)
         let created = runShiplog(["events", "append", "--stream", "s", "--type", "T", "--data", "{}", "--db", path])
         try #require(created.status == 0, "\(created.stderr)")
         chmod(dir.path, 0o755)
@@ -207,7 +210,7 @@ struct ErrorTests {
     }
 
     @Test func aWrongExpectedVersionExits5AndWritesNothing() throws {
-        let ledger = try CLILedger()
+        let ledger = try CLILedger().initialized()
         let base = ["events", "append", "--stream", "s", "--type", "T", "--data", "{}"]
         #expect(ledger.shiplog(base + ["--expected-version", "no-stream"]).status == 0)
         #expect(ledger.shiplog(base + ["--expected-version", "1"]).status == 0)

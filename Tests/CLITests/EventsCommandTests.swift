@@ -93,7 +93,7 @@ struct EventsCommandTests {
     }
 
     @Test func eventsAppendWithAnIDIsSafeToRetry() throws {
-        let ledger = try CLILedger()
+        let ledger = try CLILedger().initialized()
         let id = UUIDv7.make()
         let args = [
             "events", "append", "--stream", "releases", "--type", "ReleaseApproved", "--data", #"{"v":"1.2.3"}"#,

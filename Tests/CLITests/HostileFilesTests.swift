@@ -228,8 +228,10 @@ import Testing
     /// Every file Shiplog creates gets 0600 and every directory 0700 from the call that makes
     /// it, so a process umask of 000 leaves nothing readable by others.
     @Test func umask000StillGivesPrivateFiles() throws {
-        let staging = try Staging()
+        let staging = try Staging(initialize: false)
         let environment = ["STATE": staging.dir.file("state")]
+        let created = spawnShiplog(["init", "--db", staging.db], in: staging.dir.path, umask: "000")
+        #expect(created.status == 0, "\(created.stderr)")
         let deploy = spawnShiplog(
             ["deploy", "--db", staging.db, "--config", staging.pipelinePath, "--sha", "abcdef1234567"],
             environment: environment, in: staging.dir.path, umask: "000")
@@ -239,6 +241,7 @@ import Testing
         try "recorded pipeline output\n".write(toFile: log, atomically: true, encoding: .utf8)
         let other = staging.dir.file("other/ledger.db")
         for args in [
+            ["init", "--db", other],
             ["record", "begin", "--env", "qa", "--sha", "abcdef1234567", "--db", other],
             ["export", "--events", "--db", staging.db, "--output", staging.dir.file("export.ndjson")],
         ] {
@@ -433,8 +436,10 @@ private final class Staging {
     var db: String { dir.file("ledger/ledger.db") }
     var environment: [String: String] { ["STATE": dir.file("state"), "GITHUB_OUTPUT": "", "GITHUB_STEP_SUMMARY": ""] }
 
-    /// - Parameter deploy: more of the deploy step, after it records the version it deploys.
-    init(deploy: String = #"echo "deploying $SHIPLOG_VERSION""#, preflight: String? = nil, notify: String = "") throws {
+    /// - Parameters:
+    ///   - deploy: more of the deploy step, after it records the version it deploys.
+    ///   - initialize: create the ledger now (`shiplog init`; no other command creates one).
+    init(deploy: String = #"echo "deploying $SHIPLOG_VERSION""#, preflight: String? = nil, notify: String = "", initialize: Bool = true) throws {
         dir = try TemporaryDirectory(prefix: "shiplog-hostile")
         try FileManager.default.createDirectory(atPath: dir.file("state"), withIntermediateDirectories: true)
         let preflightSection = preflight.map { "preflight:\n  - { name: checks, run: '\($0.replacingOccurrences(of: "'", with: "''"))' }\n" } ?? ""
@@ -454,6 +459,10 @@ private final class Staging {
 
             """
         try yaml.write(toFile: pipelinePath, atomically: true, encoding: .utf8)
+        if initialize {
+            let created = runShiplog(["init", "--db", db])
+            #expect(created.status == 0, "shiplog init: \(created.stderr)")
+        }
     }
 
     func deploy(_ sha: String, env: [String: String] = [:]) -> Spawned {

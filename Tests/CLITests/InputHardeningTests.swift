@@ -29,6 +29,7 @@ import Testing
         lines[lines.count - 1] = last.replacingOccurrences(of: hash, with: hash.uppercased())
         let file = ledger.write("upper.ndjson", lines.joined(separator: "\n") + "\n")
         let target = try TemporaryDirectory()
+        #expect(runShiplog(["init", "--db", target.file("ledger.db")]).status == 0)
         let result = runShiplog(["import", file, "--db", target.file("ledger.db")])
         #expect(result.status == 65, "\(result.stderr)")
         #expect(result.stderr.contains("hash mismatch"))
@@ -40,6 +41,12 @@ import Testing
         for round in 0..<8 {
             let dir = try TemporaryDirectory()
             let db = dir.file("new/ledger.db")
+            // Three `init`s at once make one ledger; then each of three writers records into it at once.
+            let inits = try (0..<3).map { _ in try ChildProcess(ShiplogBinary.url, ["init", "--db", db]) }
+            for (i, child) in inits.enumerated() {
+                let result = child.wait()
+                #expect(result.status == 0, "round \(round), init \(i): \(result.stderr)")
+            }
             let children = try (0..<3).map { i in
                 try ChildProcess(ShiplogBinary.url, ["record", "begin", "--db", db, "--env", "env\(i)", "--sha", "abcdef123456\(i)"])
             }

@@ -160,7 +160,7 @@ import Testing
         t.run(["validate", "--config", pipeline], environment: ["STAGING_HOST": long], expect: 65, db: false)
         t.run(["deploy", "--config", pipeline, "--sha", "abcdef1234567"], environment: ["STAGING_HOST": long], expect: 65)
         #expect(t.outputs.last?.1.contains("${STAGING_HOST}") == true)
-        t.expectNoSecret(ledgerFile: false, also: ["host-s3cr3t-7788"])
+        t.expectNoSecret(also: ["host-s3cr3t-7788"])
     }
 
     @Test func argumentsEchoedInUsageErrorsAreRedacted() throws {

@@ -30,6 +30,13 @@ struct ConcurrencyTests {
         if initialize {
             let created = ledger.shiplog(["init"])
             try #require(created.status == 0, "\(created.stderr)")
+        } else {
+            // One `init` per writer, all at once: one ledger comes out, and every init sees it.
+            let inits = try streams.map { _ in try ChildProcess(ShiplogBinary.url, ["init", "--db", ledger.path]) }
+            for child in inits {
+                let (status, _, stderr) = child.wait()
+                try #require(status == 0, "\(stderr)")
+            }
         }
         let children = try streams.map { stream in
             try ChildProcess(
@@ -95,7 +102,7 @@ struct ConcurrencyTests {
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func fourWritersCreateTheLedgerTogether() throws {
+    func fourInitsAtOnceMakeOneLedgerForFourWriters() throws {
         try run(streams: (1...Self.writers).map { "writer-\($0)" }, mode: "shared", initialize: false)
     }
 }

@@ -88,7 +88,7 @@ struct CodecRoundTripTests {
                     HealthAttempt(
                         check: t, target: "https://example.com/\(t)", attempt: n + 1,
                         round: n % 2 == 0 ? .deploy : .rollback, httpStatus: n % 3 == 0 ? nil : 200 + n,
-                        latencyMs: n * 37, error: n % 2 == 0 ? nil : t, healthy: n % 2 == 0)))
+                        latencyMs: n * 37, error: n % 2 == 0 ? nil : t, healthy: n % 2 == 0, body: n % 2 == 0 ? nil : t)))
             out.append(.serviceHealthy(check: t, attempts: n, round: .deploy))
             out.append(.serviceUnhealthy(check: t, attempts: n + 5, reason: t, round: .rollback))
             out.append(.healthChecksFailed(round: n % 2 == 0 ? .deploy : .rollback, failed: n % 3 == 0 ? [] : [t, "x"]))
@@ -101,7 +101,7 @@ struct CodecRoundTripTests {
                         name: t, phase: "build", sha256: String(repeating: "f", count: 64),
                         size: Int64(n) * 1_000_000_007, retentionDays: 365 - n)))
             out.append(.deploymentFailed(reason: t, phase: n % 2 == 0 ? nil : .smoke))
-            out.append(.deploymentRolledBack(targetID: t, targetSHA: "abc"))
+            out.append(.deploymentRolledBack(targetID: t, targetSHA: "abc", reason: n % 2 == 0 ? nil : t))
             out.append(.deploymentAbandoned(reason: t, by: t))
             out.append(.deploymentMarkedBad(reason: t, by: "oncall"))
             out.append(.environmentLocked(deploymentID: t))
@@ -131,6 +131,20 @@ struct CodecRoundTripTests {
         return RecordedEvent(
             position: 7, eventID: new.id, stream: "deployment-1732010400-abc123def456", version: 3, type: new.type,
             schema: new.schema, data: new.data, metadata: new.metadata, recordedAt: "2024-11-19T10:00:00.000Z", hash: "")
+    }
+
+    /// An attempt recorded before attempts kept the start of the answer's body still reads.
+    @Test func anAttemptWrittenWithoutABodyStillReads() throws {
+        let old = RecordedEvent(
+            position: 7, eventID: UUIDv7.make(), stream: "deployment-1732010400-abc123def456", version: 3, type: "HealthCheckAttempted",
+            schema: 1,
+            data: #"{"attempt":1,"error":"expected HTTP 200, got 503","healthy":false,"http_status":503,"latency_ms":12,"round":"deploy","service":"api","target":"http://x/h"}"#,
+            metadata: "{}", recordedAt: "2024-11-19T10:00:00.000Z", hash: "")
+        guard case .healthCheckAttempted(let attempt)? = try DeploymentEvent.decode(old) else {
+            Issue.record("not an attempt")
+            return
+        }
+        #expect(attempt.body == nil && attempt.httpStatus == 503)
     }
 
     @Test func everyCaseIsSampled() {

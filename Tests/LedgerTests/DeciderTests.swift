@@ -122,7 +122,7 @@ struct RunModeNextTests {
             ])
         #expect(!steps.contains(.runStep(.smoke, attempt: 1)), "smoke tests never run after failed checks")
         #expect(history.contains(.healthChecksPassed(round: .rollback)))
-        #expect(history.contains(.deploymentRolledBack(targetID: previousStable.id, targetSHA: previousStable.sha)))
+        #expect(history.contains(.deploymentRolledBack(targetID: previousStable.id, targetSHA: previousStable.sha, reason: "health checks failed")))
         #expect(sim.state.status == .rolledBack)
     }
 

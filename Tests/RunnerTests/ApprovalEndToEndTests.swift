@@ -51,7 +51,11 @@ struct ApprovalEndToEndTests {
     @Test(arguments: ["sqlite", "postgres"])
     func approvalsFromOtherProcessesOpenTheGate(backend: String) throws {
         let staging = try Self.gated()
-        if backend == "postgres" { staging.ledgerURL = try PostgresCluster.shared.makeDatabase() }
+        if backend == "postgres" {
+            staging.ledgerURL = try PostgresCluster.shared.makeDatabase()
+            let created = runShiplog(["init", "--db", staging.db])
+            #expect(created.status == 0, "shiplog init: \(created.stderr)")
+        }
         let (runner, id) = try Self.waitingRunner(staging)
         defer { runner.signal(SIGKILL) }
         #expect(staging.runs("deploy").isEmpty, "deploy ran before any approval")
@@ -132,7 +136,8 @@ struct ApprovalEndToEndTests {
         let first = staging.deploy("abc123def4567890", extra: ["--no-wait"])
         #expect(first.status == 7, "exit 7: waits for approval; \(first.stderr)")
         let id = try #require(Staging.deploymentID(in: first.stdout))
-        #expect(first.stderr.contains("shiplog resume \(id)") && first.stderr.contains("shiplog approve \(id)"), "\(first.stderr)")
+        let said = first.stdout + first.stderr
+        #expect(said.contains("shiplog resume \(id)") && said.contains("shiplog approve \(id)"), "\(said)")
         #expect(staging.runs("deploy").isEmpty)
         // Still waiting: resume --no-wait says so again.
         #expect(staging.shiplog(["resume", id, "--no-wait"]).status == 7)
@@ -148,7 +153,7 @@ struct ApprovalEndToEndTests {
         runner.signal(SIGTERM)
         let stopped = runner.wait()
         #expect(stopped.status == 143, "\(stopped.stderr)")
-        #expect(stopped.stderr.contains("shiplog resume \(id)"), "\(stopped.stderr)")
+        #expect((stopped.stdout + stopped.stderr).contains("shiplog resume \(id)"), "\(stopped.stdout)\(stopped.stderr)")
         #expect(try Self.record(staging, id)["status"] as? String == "running")
         #expect(try staging.record(id)?.currentPhase == "waiting for approval")
         for name in ["alice", "bob"] { #expect(staging.shiplog(["approve", id, "--by", name]).status == 0) }

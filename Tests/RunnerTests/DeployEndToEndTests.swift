@@ -54,6 +54,9 @@ struct DeployEndToEndTests {
                 artifacts: { dir: logs, retention: 365d }
                 """
             try yaml.write(toFile: pipelinePath, atomically: true, encoding: .utf8)
+            // Only `init` creates a ledger; every other command refuses a missing one.
+            let created = runShiplog(["init", "--db", db])
+            #expect(created.status == 0, "shiplog init: \(created.stderr)")
         }
 
         var environment: [String: String] {
@@ -288,7 +291,7 @@ struct DeployEndToEndTests {
         let result = staging.deploy("abc123def4567890")
         #expect(result.status == 65)
         #expect(result.stderr.contains("shiplog.yml:5:"), "\(result.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: staging.db), "nothing is recorded for a pipeline that cannot run")
+        #expect(staging.shiplog(["events", "list"]).stdout.isEmpty, "nothing is recorded for a pipeline that cannot run")
     }
 
     @Test func jsonOutputIsOneEventPerLine() throws {

@@ -60,7 +60,7 @@ struct LockWaitEndToEndTests {
         let result = waiting.wait()
         #expect(result.status == 130)
         let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-        #expect(text.contains("SIGINT ended the wait for environment staging") && text.contains("nothing was started"), "\(text)")
+        #expect(text.contains("interrupted by SIGINT (the wait for environment staging") && text.contains("nothing was recorded"), "\(text)")
         #expect(Self.history(staging).count == 1, "nothing was recorded for the runner that waited")
     }
 }

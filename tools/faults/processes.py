@@ -131,6 +131,13 @@ class Shiplog:
     def run(self, args, env=None, cwd=None, timeout=None, limit_kb=None):
         return run_process(self.argv(args, limit_kb), env=env, cwd=cwd, timeout=timeout or self.timeout)
 
+    def init(self, db, env=None):
+        """Creates the ledger `db` (only `shiplog init` creates one) and returns its path."""
+        res = self.run(["init", "--db", db], env=env)
+        if res.code != 0:
+            raise RuntimeError(f"shiplog init --db {db}: {res.describe()}")
+        return db
+
     def spawn(self, args, env, cwd, out_path, err_path, gate=None):
         """Starts shiplog in the background; with `gate`, it execs only once that file exists (see open_gate)."""
         argv = self.argv(args)

@@ -265,6 +265,7 @@ def hostile_pipelines():
 
 def build_corpus(faults, db, rng, deployments, loop):
     sh = faults.sh
+    sh.init(db)
     sh.run(["debug", "append-loop", "--db", db, "--stream", "corpus", "--count", loop, "--payload-bytes", 400])
     logdir = os.path.dirname(db)
     log = os.path.join(logdir, "step.log")
@@ -333,6 +334,7 @@ def import_category(faults, pool, rng, base, original, count):
         target = os.path.join(work, f"t{n}", "ledger.db")
         with open(path, "wb") as f:
             f.write(data)
+        faults.sh.init(target)
         res = faults.sh.run(["import", path, "--db", target])
         # The file is readable and the target new: whatever is wrong is the file's content (exit 65).
         wrong_code = None if res.code in (0, 65) or crash_problem(res) else \
@@ -372,7 +374,7 @@ def import_category(faults, pool, rng, base, original, count):
 
     list(pool.map(one, enumerate(inputs)))
     # Into a ledger that already holds events.
-    full = os.path.join(work, "full", "ledger.db")
+    full = faults.sh.init(os.path.join(work, "full", "ledger.db"))
     faults.sh.run(["events", "append", "--db", full, "--stream", "x", "--type", "T", "--data", "{}"])
     path = os.path.join(work, "original.ndjson")
     with open(path, "wb") as f:
@@ -391,7 +393,7 @@ def import_category(faults, pool, rng, base, original, count):
         path = os.path.join(work, "refusable.ndjson")
         with open(path, "w") as f:
             f.write("\n".join(make_chain(rows)) + "\n")
-        target = os.path.join(work, "refusable", name.replace(" ", "-"), "ledger.db")
+        target = faults.sh.init(os.path.join(work, "refusable", name.replace(" ", "-"), "ledger.db"))
         res = faults.sh.run(["import", path, "--db", target])
         cat.record(res, f"re-chained: {name}", problem=None if res.code in (0, 65) else f"exit {res.code}, expected 65")
         if res.code == 0:
@@ -604,7 +606,7 @@ def utf8_category(faults, base, db, rng):
     path = os.path.join(work, "bad.ndjson")
     with open(path, "wb") as f:
         f.write(line)
-    res = sh.run(["import", path, "--db", os.path.join(work, "imported", "ledger.db")])
+    res = sh.run(["import", path, "--db", sh.init(os.path.join(work, "imported", "ledger.db"))])
     cat.record(res, "an import line with invalid UTF-8", problem=None if res.code == 65 else f"exit {res.code}, expected 65")
     # A --db path with invalid UTF-8 must name that very file.
     raw_dir = os.path.join(work, "paths").encode()
@@ -672,7 +674,8 @@ def oversized_category(faults, base, rng):
     garbage = os.path.join(work, "garbage.ndjson")
     with open(garbage, "wb") as f:
         f.write(b'{"position":1,"data":"' + b"x" * 20_000_000 + b"\n")
-    target = os.path.join(work, "imported", "ledger.db")
+    target = sh.init(os.path.join(work, "imported", "ledger.db"))
+    sh.init(target + "-garbage")
     with ThreadPoolExecutor(max_workers=2) as pool:
         imported, refused = pool.map(lambda args: sh.run(args), [["import", valid, "--db", target],
                                                                   ["import", garbage, "--db", target + "-garbage"]])

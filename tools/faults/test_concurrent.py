@@ -166,9 +166,9 @@ def test_verify_exits_0(crowd, shiplog):
 
 
 def test_new_ledgers_first_opened_by_three_processes_at_once(faults, shiplog, workdir):
-    """The first commands of a new ledger, started together (CI jobs of a fresh setup): each
-    creates the file and migrates it, or waits for the one that does; every one records its
-    deployment."""
+    """A new ledger made by three `init`s started together (CI jobs of a fresh setup: each
+    creates the file and migrates it, or waits for the one that does), then its first three
+    commands, started together: every one records its deployment."""
     rng = faults.rng(SCENARIO + ":fresh")
     rounds = faults.size(20, 100)
     out = os.path.join(workdir, "fresh-out")
@@ -179,20 +179,30 @@ def test_new_ledgers_first_opened_by_three_processes_at_once(faults, shiplog, wo
         fresh = os.path.join(workdir, "fresh", str(n), "ledger.db")
         gate = os.path.join(workdir, "gates", f"fresh{n}")
         os.makedirs(os.path.dirname(gate), exist_ok=True)
+        failed_here = init_failed = 0
+        makers = [shiplog.spawn(["init", "--db", fresh], plain, workdir, os.path.join(out, f"{n}-init{k}.out"),
+                                os.path.join(out, f"{n}-init{k}.err"), gate=gate + "-init")
+                  for k in range(3)]
+        open_gate(gate + "-init", makers)
+        for k, proc in enumerate(makers):
+            code, _ = wait_or_kill(proc, None, faults.timeout)
+            if code != 0:
+                init_failed += 1
+                if len(problems) < 3:
+                    problems.append(f"round {n}: init exit {code}: {tail(os.path.join(out, f'{n}-init{k}.err'), 200)}")
         starters = [shiplog.spawn(["record", "begin", "--db", fresh, "--env", f"first{k}", "--sha", random_sha(rng)],
                                   plain, workdir, os.path.join(out, f"{n}-{k}.out"), os.path.join(out, f"{n}-{k}.err"), gate=gate)
                     for k in range(3)]
         open_gate(gate, starters)
-        failed_here = 0
         for k, proc in enumerate(starters):
             code, _ = wait_or_kill(proc, None, faults.timeout)
             if code != 0:
                 failed_here += 1
                 if len(problems) < 3:
                     problems.append(f"round {n}: exit {code}: {tail(os.path.join(out, f'{n}-{k}.err'), 200)}")
-        failed += failed_here
+        failed += failed_here + init_failed
         verify = shiplog.run(["verify", "--db", fresh])
         recorded = history(shiplog, fresh)
         if verify.code != 0 or len(recorded) != 3 - failed_here:
             problems.append(f"round {n}: verify {verify.code}, {len(recorded)} deployments")
-    assert failed == 0 and not problems, f"{failed} of {rounds * 3} failed; " + "; ".join(problems)
+    assert failed == 0 and not problems, f"{failed} of {rounds * 6} failed; " + "; ".join(problems)

@@ -30,7 +30,7 @@ def limited(faults, shiplog, workdir):
     """A 120 KB event appended under a 32–64 KiB limit, then append-loop until a 400–1,500 KiB
     limit stops it, then one append without the limit; with what the ledger held at each step."""
     rng = faults.rng(SCENARIO + ":limit")
-    db = os.path.join(workdir, "a", "ledger.db")
+    db = shiplog.init(os.path.join(workdir, "a", "ledger.db"))
     shiplog.run(["debug", "append-loop", "--db", db, "--stream", "before", "--count", 30])
     s = {"db": db, "before": events_of(shiplog, db)}
     big = json.dumps({"blob": "".join(rng.choice("abcdefghijklmnop") for _ in range(120_000))})
@@ -93,7 +93,7 @@ def test_without_the_limit_the_ledger_accepts_appends_again(limited):
 def artifact_limit(faults, shiplog, workdir):
     """`record phase --log` of a 2 MiB log under a 256–1,024 KiB limit, then again without it."""
     rng = faults.rng(SCENARIO + ":artifact")
-    db = os.path.join(workdir, "b", "ledger.db")
+    db = shiplog.init(os.path.join(workdir, "b", "ledger.db"))
     artifacts_dir = os.path.join(workdir, "b", "artifacts")
     deployment_id = shiplog.run(["record", "begin", "--db", db, "--env", "staging", "--sha", random_sha(rng),
                                  "--services", "api"]).stdout.strip()
@@ -167,7 +167,7 @@ def fill_disk(path, leave_bytes):
 def ledger_fills_tmpfs(faults, shiplog, tmpfs):
     """append-loop until the tmpfs is full, then `record begin` on the full disk; removed after."""
     rng = faults.rng(SCENARIO + ":c1")
-    db = os.path.join(tmpfs, "c1", "ledger.db")
+    db = shiplog.init(os.path.join(tmpfs, "c1", "ledger.db"))
     s = {"loop": shiplog.run(["debug", "append-loop", "--db", db, "--stream", "fill", "--count", 100_000,
                               "--payload-bytes", 16_000], timeout=faults.timeout * 2)}
     s["acknowledged"] = [line.split() for line in s["loop"].stdout.splitlines() if line.strip()]
@@ -202,7 +202,7 @@ def artifacts_on_full_tmpfs(faults, shiplog, workdir, tmpfs):
     """Artifacts on the tmpfs, ledger elsewhere: `record phase --log` with 64 KiB free, `record
     finish` with none free, then `record finish` again once space is back."""
     rng = faults.rng(SCENARIO + ":c2")
-    db = os.path.join(workdir, "c2", "ledger.db")
+    db = shiplog.init(os.path.join(workdir, "c2", "ledger.db"))
     artifacts = os.path.join(tmpfs, "c2-artifacts")
     os.makedirs(artifacts)
     deployment_id = shiplog.run(["record", "begin", "--db", db, "--env", "staging", "--sha", random_sha(rng),

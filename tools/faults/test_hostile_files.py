@@ -44,7 +44,7 @@ class Site:
     """A directory with the pipeline, a state directory, a ledger path and a victim file that
     nothing may change."""
 
-    def __init__(self, workdir, name):
+    def __init__(self, workdir, name, sh):
         self.root = os.path.join(workdir, name)
         os.makedirs(os.path.join(self.root, "state"))
         self.config = os.path.join(self.root, "shiplog.yml")
@@ -56,7 +56,7 @@ class Site:
         self.env = dict(os.environ, STATE=os.path.join(self.root, "state"), VICTIM=self.victim, GITHUB_OUTPUT="",
                         GITHUB_STEP_SUMMARY="")
         self.env.pop("SHIPLOG_DB", None)
-        self.db = os.path.join(self.root, "ledger", "ledger.db")
+        self.db = sh.init(os.path.join(self.root, "ledger", "ledger.db"))
 
     def deploy_args(self, sha):
         return ["deploy", "--db", self.db, "--config", self.config, "--sha", sha]
@@ -108,7 +108,7 @@ def planted(faults, shiplog, workdir, plant_n):
     rng = faults.rng(f"{SCENARIO}:plant{plant_n}")
     kind = KINDS[plant_n % 3] if plant_n < 3 else rng.choice(KINDS)
     prefix, suffix = rng.choice(LOG_NAMES)
-    site = Site(workdir, f"plant-{plant_n}")
+    site = Site(workdir, f"plant-{plant_n}", faults.sh)
     before = sha256_file(site.victim)
     first = shiplog.run(site.deploy_args(random_sha(rng)), env=dict(site.env, PLANT=kind, PLANT_PREFIX=prefix, PLANT_SUFFIX=suffix),
                         cwd=site.root)
@@ -152,7 +152,7 @@ def test_planted_log_file_removed_resume_finishes(planted):
 
 def test_symlink_at_an_artifact_digest_is_replaced_never_trusted(faults, shiplog, workdir):
     rng = faults.rng(SCENARIO + ":artifact-digest")
-    site = Site(workdir, "artifact-digest")
+    site = Site(workdir, "artifact-digest", faults.sh)
     deployment_id = shiplog.run(["record", "begin", "--db", site.db, "--env", "staging", "--sha", random_sha(rng),
                                  "--services", "api"], env=site.env).stdout.strip()
     log = os.path.join(site.root, "migrate.log")
@@ -171,7 +171,7 @@ def test_symlink_at_an_artifact_digest_is_replaced_never_trusted(faults, shiplog
 
 
 def test_world_writable_log_directory_refused_before_anything_is_recorded(faults, shiplog, workdir):
-    site = Site(workdir, "shared-logs")
+    site = Site(workdir, "shared-logs", faults.sh)
     shared = os.path.join(site.root, "shared")
     os.makedirs(shared)
     os.chmod(shared, 0o777)
@@ -187,7 +187,7 @@ def test_world_writable_log_directory_refused_before_anything_is_recorded(faults
 @pytest.fixture(scope="module")
 def exported(faults, shiplog, workdir):
     """A deployed ledger, a symbolic and a hard link to it, and its events before any export."""
-    site = Site(workdir, "export")
+    site = Site(workdir, "export", faults.sh)
     first = shiplog.run(site.deploy_args(random_sha(faults.rng(SCENARIO + ":export"))), env=site.env, cwd=site.root)
     if first.code != 0:
         raise RuntimeError(f"the deploy the exports start from: {first.describe()}")
@@ -246,7 +246,7 @@ def test_nothing_created_beside_dev_null(not_ledgers):
 
 @pytest.fixture(scope="module")
 def pipes(faults, workdir):
-    return {"site": Site(workdir, "pipes"), "rng": faults.rng(SCENARIO + ":pipes")}
+    return {"site": Site(workdir, "pipes", faults.sh), "rng": faults.rng(SCENARIO + ":pipes")}
 
 
 @pytest.mark.parametrize("case", ["good", "good-head-1", "rolled-back"])

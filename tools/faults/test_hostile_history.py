@@ -30,7 +30,7 @@ def plain():
 @pytest.fixture(scope="module")
 def source(shiplog, workdir, plain):
     """A small recorded ledger: a stable deployment with a kept log, then a failed one."""
-    db = os.path.join(workdir, "source", "ledger.db")
+    db = shiplog.init(os.path.join(workdir, "source", "ledger.db"), env=plain)
 
     def ok(args):
         res = shiplog.run(args + ["--db", db], env=plain)
@@ -161,7 +161,7 @@ def test_crafted_import_with_a_valid_chain_is_refused(craft, source, shiplog, wo
     path = os.path.join(workdir, f"crafted-{craft.__name__}.ndjson")
     with open(path, "w") as f:
         f.write("\n".join(make_chain(rows)) + "\n")
-    target = os.path.join(workdir, "imports", craft.__name__, "ledger.db")
+    target = shiplog.init(os.path.join(workdir, "imports", craft.__name__, "ledger.db"), env=plain)
     res = shiplog.run(["import", path, "--db", target], env=plain)
     left = shiplog.run(["events", "list", "--db", target, "--json"], env=plain)
     assert res.code == 65, f"exit {res.code}, expected 65 ({res.first_error_line()[:160]})"
@@ -263,7 +263,7 @@ def test_environments_row_edited_to_held_does_not_block_a_free_environment(sourc
 @pytest.fixture(scope="module")
 def live_runner(faults, shiplog, staging, workdir):
     """`shiplog deploy` held in its stabilization wait (20 s); killed at the end if still alive."""
-    env = staging(workdir, "hostile", os.path.join(workdir, "run", "ledger.db"))
+    env = staging(workdir, "hostile", shiplog.init(os.path.join(workdir, "run", "ledger.db")))
     tag = f"{faults.tag}-hostile"
     environ = env.env(tag, {"SHIPLOG_HEALTH_STABILIZE": "20"})
     out = os.path.join(env.dir, "out", "run")

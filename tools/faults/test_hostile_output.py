@@ -33,7 +33,7 @@ def hostile(faults, shiplog, workdir):
     rng = faults.rng(SCENARIO)
     base = workdir
     sh = shiplog
-    db = os.path.join(base, "ledger.db")
+    db = sh.init(os.path.join(base, "ledger.db"))
 
     def word(n):
         return "".join(rng.choice("abcdefghijkmnpqrstuvwxyz23456789") for _ in range(n))

@@ -14,11 +14,15 @@ extern "C" {
  * non-blocking, close-on-exec pipe, whose read end a poll() can watch to wake at once.
  */
 
-/* Installs the handlers (once; later calls do nothing). Returns 0, or -1 with errno. */
+/* Installs the handlers (once; later calls do nothing) and unblocks both signals in the calling
+   thread. Returns 0, or -1 with errno. */
 int shiplog_interrupt_install(void);
 
 /* The first interrupting signal received (SIGINT or SIGTERM), or 0 when none has arrived. */
 int shiplog_interrupt_signal(void);
+
+/* How many interrupting signals have arrived (a second one asks to stop harder), at most 1000. */
+int shiplog_interrupt_count(void);
 
 /* The pipe's read end (readable once a signal has arrived), or -1 before install. */
 int shiplog_interrupt_fd(void);

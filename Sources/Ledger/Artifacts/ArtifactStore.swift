@@ -172,14 +172,19 @@ extension Ledger {
     /// the same content, comes from `ArtifactStored` and `ArtifactPruned` events, so an edit of
     /// the projection tables can neither get a live file deleted nor any file outside the store
     /// (only names that are recorded digests, inside the store's directory, are ever unlinked).
-    public func prune(now: Date, dryRun: Bool, in artifacts: any ArtifactBlobs) throws -> [ArtifactRecord] {
+    /// `progress` is told (done, total) before the first artifact and after each one.
+    public func prune(
+        now: Date, dryRun: Bool, in artifacts: any ArtifactBlobs, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> [ArtifactRecord] {
         let facts = try artifactFacts()
         let nowText = Timestamp.format(now)
         let live = facts.values.filter { !$0.pruned }
         let needed = Set(live.filter { $0.expiresAt > nowText }.map(\.artifact.sha256))
         let expired = live.filter { $0.expiresAt <= nowText }.sorted { ($0.expiresAt, $0.artifact.name) < ($1.expiresAt, $1.artifact.name) }
         var records: [ArtifactRecord] = []
+        progress?(0, expired.count)
         for fact in expired {
+            defer { progress?(records.count, expired.count) }
             let a = fact.artifact
             let environment = try load(fact.deploymentID).request?.environment ?? ""
             records.append(

@@ -43,7 +43,7 @@ extension DeploymentEvent {
         case .notificationFailed(let c, let n, let e): f = [("channel", c), ("attempts", n), ("error", e)]
         case .deploymentSucceeded: f = [("status", "success")]
         case .deploymentFailed(let reason, let phase): f = [("status", "failed"), ("reason", reason), ("phase", phase?.rawValue)]
-        case .deploymentRolledBack(let id, let sha): f = [("status", "rolled_back"), ("rollback_to", id), ("rollback_sha", sha)]
+        case .deploymentRolledBack(let id, let sha, let reason): f = [("status", "rolled_back"), ("rollback_to", id), ("rollback_sha", sha), ("reason", reason)]
         case .deploymentAbandoned(let reason, let by): f = [("status", "abandoned"), ("reason", reason), ("by", by)]
         case .deploymentMarkedBad(let reason, let by): f = [("reason", reason), ("by", by)]
         case .approvalRequested(let g):
@@ -288,7 +288,8 @@ extension DeploymentEvent {
         case .notificationFailed: return .notificationFailed(channel: try s("channel"), attempts: try i("attempts"), error: try s("error"))
         case .succeeded: return .deploymentSucceeded
         case .failed: return .deploymentFailed(reason: try s("reason"), phase: f.string("phase").flatMap(Phase.init(rawValue:)))
-        case .rolledBack: return .deploymentRolledBack(targetID: try s("rollback_to"), targetSHA: try s("rollback_sha"))
+        case .rolledBack:
+            return .deploymentRolledBack(targetID: try s("rollback_to"), targetSHA: try s("rollback_sha"), reason: try fields.optionalString("reason"))
         case .abandoned: return .deploymentAbandoned(reason: try s("reason"), by: try s("by"))
         case .markedBad: return .deploymentMarkedBad(reason: try s("reason"), by: try s("by"))
         case .locked: return .environmentLocked(deploymentID: try s("deployment_id"))
@@ -433,7 +434,8 @@ extension HealthAttempt {
         self.init(
             check: try f.string("service"), target: try f.string("target"), attempt: try f.exactInt("attempt"),
             round: try f.raw("round", as: HealthRound.self), httpStatus: try f.optionalExactInt("http_status"),
-            latencyMs: try f.exactInt("latency_ms"), error: try f.optionalString("error"), healthy: try f.bool("healthy"))
+            latencyMs: try f.exactInt("latency_ms"), error: try f.optionalString("error"), healthy: try f.bool("healthy"),
+            body: try f.optionalString("body"))
     }
 }
 

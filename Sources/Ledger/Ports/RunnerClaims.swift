@@ -6,6 +6,10 @@ import ShiplogCore
 public protocol RunnerClaims {
     /// Claims `deploymentID`, or throws `RunnerClaimRefused` naming who holds it.
     func claim(_ deploymentID: String) throws -> any RunnerClaim
+
+    /// Who holds the claim on `deploymentID` now, without taking it or getting in a claimant's
+    /// way; nil when no live runner holds it.
+    func holder(of deploymentID: String) throws -> RunnerHolder?
 }
 
 /// A held claim; `release` (or the process's death) gives it back.

@@ -329,7 +329,7 @@ public final class Projector {
                 last = event.position
                 if count % 1_000 == 0 {
                     try projector.endBatch(at: last)
-                    if count % 100_000 == 0 { progress?(count) }
+                    if count % 10_000 == 0 { progress?(count) }
                 }
             })
         if last > 0 { try projector.endBatch(at: last) }

@@ -49,11 +49,14 @@ final class CurlMulti {
     ///
     /// Each finished handle is detached before `completed` is called, with the code curl ended it
     /// with; the handle stays readable (status, timing) inside the call.
+    /// `stop` is asked between polls (at least once a second): when it says so, `run` returns
+    /// with the unfinished transfers still attached, never completed.
     /// - Throws: `CurlError` when the multi interface itself fails; transfers still attached
     ///   then never complete, and the caller decides what to report for them.
-    func run(_ completed: (CurlEasy, CURLcode) -> Void) throws(CurlError) {
+    func run(stop: () -> Bool = { false }, _ completed: (CurlEasy, CURLcode) -> Void) throws(CurlError) {
         var running: Int32 = 0
         while true {
+            if stop() { return }
             try check(curl_multi_perform(handle, &running), "curl_multi_perform")
             try drainCompleted(completed)
             if running == 0 {

@@ -15,7 +15,13 @@ public enum HealthProbe {
     ///         HealthProbeRequest(service: "auth_service", url: "https://staging.example.com/auth/health"),
     ///     ])
     ///     let allHealthy = results.allSatisfy(\.healthy)
-    public static func probeAll(_ requests: [HealthProbeRequest]) -> [HealthProbeResult] {
+    ///
+    /// `stop` is asked at least once a second; when it says so, the probes still in flight are
+    /// abandoned and reported as unhealthy with the error "interrupted".
+    ///
+    /// An unhealthy answer keeps the first ``bodyLimit`` bytes of its body (`HealthProbeResult.body`):
+    /// what the service said about itself is often the fastest way to the cause.
+    public static func probeAll(_ requests: [HealthProbeRequest], stop: () -> Bool = { false }) -> [HealthProbeResult] {
         guard !requests.isEmpty else { return [] }
         var results = [HealthProbeResult?](repeating: nil, count: requests.count)
         let timeouts = requests.map { CurlEasy.milliseconds(fromSeconds: $0.timeout) }
@@ -39,7 +45,7 @@ public enum HealthProbe {
         }
 
         do {
-            try multi.run { transfer, code in
+            try multi.run(stop: stop) { transfer, code in
                 guard let index = indexOfTransfer[ObjectIdentifier(transfer)] else { return }
                 results[index] = result(
                     of: transfer, code: code, for: requests[index],
@@ -51,14 +57,20 @@ public enum HealthProbe {
             }
         }
 
+        let stopped = stop()
         return zip(requests, results).map { request, result in
-            result ?? failed(request, "no result from the transfer")
+            result ?? failed(request, stopped ? "interrupted" : "no result from the transfer")
         }
     }
 
-    /// A GET that keeps no body: a health check is decided by its status alone.
+    /// How much of a response body a probe keeps: enough that the excerpt shown after
+    /// redaction (512 bytes) cannot start inside a secret cut off here.
+    public static let bodyLimit = 8 * 1024
+
+    /// A GET that keeps the start of its body: a health check is decided by its status alone,
+    /// and the body says why when it fails.
     private static func makeTransfer(for request: HealthProbeRequest) throws(CurlError) -> CurlEasy {
-        let transfer = try CurlEasy(bodyLimit: 0)
+        let transfer = try CurlEasy(bodyLimit: bodyLimit)
         try transfer.setURL(request.url)
         try transfer.setTimeout(seconds: request.timeout)
         try transfer.setCAFile(request.caFile)
@@ -83,9 +95,14 @@ public enum HealthProbe {
         } else {
             problem = "no HTTP status received"
         }
-        return HealthProbeResult(
+        var result = HealthProbeResult(
             service: request.service, url: request.url, httpStatus: status,
             latencyMs: latency, error: problem, healthy: problem == nil)
+        if problem != nil, status != nil, !transfer.sink.bytes.isEmpty {
+            result.body = transfer.sink.bytes
+            result.bodyTruncated = transfer.sink.isTruncated
+        }
+        return result
     }
 
     private static func failed(_ request: HealthProbeRequest, _ problem: String) -> HealthProbeResult {

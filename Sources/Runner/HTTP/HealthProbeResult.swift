@@ -11,6 +11,11 @@ public struct HealthProbeResult: Sendable, Equatable, Codable {
     public var error: String?
     /// No transport error and `httpStatus` equal to the request's expected status.
     public var healthy: Bool
+    /// The first bytes of an unhealthy answer's body (at most `HealthProbe.bodyLimit`), as
+    /// received: not redacted, not necessarily text. nil when healthy or without a body.
+    public var body: [UInt8]?
+    /// True when the body was longer than `body`.
+    public var bodyTruncated = false
 
     public init(
         service: String, url: String, httpStatus: Int?, latencyMs: Int, error: String?,

@@ -42,6 +42,9 @@ public struct Pipeline: Sendable, Equatable {
     public var artifacts: ArtifactsConfig
     /// The approval gate before `migrate` or `deploy`, if any.
     public var approval: ApprovalConfig?
+    /// The ledger this pipeline records into, as the file writes it: a path relative to the
+    /// file's directory, or a `postgres://` URL; nil for the default (see ``ledgerLocation``).
+    public var ledger: String?
 
     var origin: PipelineOrigin
 
@@ -100,6 +103,25 @@ public struct Pipeline: Sendable, Equatable {
         return baseDirectory.hasSuffix("/") ? baseDirectory + path : baseDirectory + "/" + path
     }
 
+    /// The default ledger of a pipeline: `.shiplog/ledger.db` beside its file.
+    public static let defaultLedger = ".shiplog/ledger.db"
+
+    /// Where this pipeline's ledger is: the `ledger:` key (a URL as written, a path resolved
+    /// against the file's directory), else `.shiplog/ledger.db` beside the file. The second
+    /// value is true when the key named it.
+    public var ledgerLocation: (path: String, fromKey: Bool) {
+        if let ledger {
+            if Self.isServerURL(ledger) { return (ledger, true) }
+            return (URL(fileURLWithPath: resolvePath(ledger)).standardized.path, true)
+        }
+        return (resolvePath(Self.defaultLedger), false)
+    }
+
+    /// True for a `postgres://` or `postgresql://` URL: a ledger on a server, not a file.
+    public static func isServerURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
     /// The directory a step runs in.
     public func workingDirectory(for step: CommandStep) -> String {
         step.workdir.map(resolvePath) ?? baseDirectory
@@ -151,5 +173,23 @@ public struct Pipeline: Sendable, Equatable {
     public static func parse(yaml: String, file: String) throws(PipelineError) -> Pipeline {
         var parser = PipelineParser(file: file)
         return try parser.parse(yaml: yaml)
+    }
+}
+
+extension Pipeline {
+    /// The `ledger:` key of the pipeline file at `path` and the file's directory, read without
+    /// checking the rest of the file: commands that only read the ledger find it this way from a
+    /// directory that holds a pipeline file. nil when the file does not exist.
+    ///
+    /// - Throws: `PipelineError` when the file exists but is not YAML, or its `ledger:` is not text.
+    public static func ledgerKey(inFile path: String) throws(PipelineError) -> (key: String?, directory: String)? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path), let yaml = String(data: data, encoding: .utf8) else {
+            throw PipelineError(file: path, message: "cannot read the file as UTF-8 text")
+        }
+        var parser = PipelineParser(file: path)
+        let key = try parser.ledgerKey(yaml: yaml)
+        let directory = URL(fileURLWithPath: path).standardized.deletingLastPathComponent().path
+        return (key, directory)
     }
 }

@@ -19,6 +19,9 @@ public struct PipelineError: Error, Sendable, Equatable, CustomStringConvertible
     public var path: String
     /// What was wrong, including what was expected.
     public var message: String
+    /// The file's other mistakes, in the order they appear: a file is checked to its end, so
+    /// one run reports them all.
+    public var more: [PipelineError] = []
 
     public init(file: String, line: Int? = nil, column: Int? = nil, path: String = "", message: String) {
         self.file = file
@@ -28,8 +31,20 @@ public struct PipelineError: Error, Sendable, Equatable, CustomStringConvertible
         self.message = message
     }
 
-    /// `file:line:column: path: message`, leaving out the parts that are unknown.
+    /// This error and the others, one each.
+    public var all: [PipelineError] {
+        var first = self
+        first.more = []
+        return [first] + more
+    }
+
+    /// Every error as ``summary`` reads it, one per line.
     public var description: String {
+        all.map(\.summary).joined(separator: "\n")
+    }
+
+    /// `file:line:column: path: message`, leaving out the parts that are unknown.
+    public var summary: String {
         var text = file
         if let line {
             text += ":\(line)"

@@ -10,7 +10,7 @@ typealias YAMLNode = Yams.Node
 struct PipelineParser {
     static let topLevelKeys = [
         "environment", "services", "secrets", "preflight", "migrate", "build",
-        "image", "deploy", "health", "rollback", "notify", "artifacts", "approval",
+        "image", "deploy", "health", "rollback", "notify", "artifacts", "approval", "ledger",
     ]
     static let stepKeys = ["run", "timeout", "on_interrupt", "env", "workdir"]
     static let healthKeys = [
@@ -35,9 +35,49 @@ struct PipelineParser {
     let file: String
     private var positions: [String: PipelineOrigin.Position] = [:]
     private var declaredSecrets: Set<String> = []
+    /// The mistakes found so far: the parser goes on after one, so a file's every mistake is
+    /// reported at once, not one per run.
+    private let problems = Problems()
+
+    /// A reference, so the non-mutating checks can note what they find.
+    final class Problems {
+        var list: [PipelineError] = []
+    }
 
     init(file: String) {
         self.file = file
+    }
+
+    /// Runs one independent check; its error is noted and nil returned, so the rest of the file
+    /// is still checked.
+    private func noting<T>(_ body: () throws(PipelineError) -> T) -> T? {
+        do {
+            return try body()
+        } catch {
+            problems.list.append(error)
+            return nil
+        }
+    }
+
+    /// As ``noting(_:)``, for a check of a mutating parser.
+    private mutating func notingMutating<T>(_ body: (inout PipelineParser) throws(PipelineError) -> T) -> T? {
+        do {
+            return try body(&self)
+        } catch {
+            problems.list.append(error)
+            return nil
+        }
+    }
+
+    /// Every mistake noted, as one error: the first in the file, the others after it.
+    private func throwProblems() throws(PipelineError) {
+        guard !problems.list.isEmpty else { return }
+        let sorted = problems.list.enumerated().sorted { a, b in
+            (a.element.line ?? .max, a.element.column ?? .max, a.offset) < (b.element.line ?? .max, b.element.column ?? .max, b.offset)
+        }.map(\.element)
+        var first = sorted[0]
+        first.more = Array(sorted.dropFirst())
+        throw first
     }
 
     mutating func parse(yaml: String) throws(PipelineError) -> Pipeline {
@@ -55,10 +95,25 @@ struct PipelineParser {
                 message: "the file is empty; expected a mapping with at least environment, services and deploy")
         }
         var pipeline = try pipeline(root)
+        try throwProblems()
         var directory = (file as NSString).deletingLastPathComponent
         if directory.isEmpty { directory = "." }
         pipeline.origin = PipelineOrigin(file: file, baseDirectory: directory, positions: positions)
         return pipeline
+    }
+
+    /// Only the top-level `ledger:` of a document, nil when absent.
+    mutating func ledgerKey(yaml: String) throws(PipelineError) -> String? {
+        let root: YAMLNode?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw syntaxError(error, yaml: yaml)
+        } catch {
+            throw PipelineError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
+        }
+        guard let root, case let .mapping(mapping) = root, let node = mapping["ledger"] else { return nil }
+        return try nonEmptyString(node, path: "ledger", expected: "the ledger: a path relative to this file, or a postgres:// URL")
     }
 
     // MARK: The document
@@ -68,55 +123,77 @@ struct PipelineParser {
             root, path: "", allowed: Self.topLevelKeys,
             expected: "a mapping of pipeline sections (environment, services, deploy, ...)",
             keyOwner: "the top level")
-        let environmentNode = try top.required("environment", parser: self)
-        let environment = try nonEmptyString(environmentNode, path: "environment", expected: "an environment name")
-        guard PipelineSyntax.isServiceName(environment) else {
-            throw mismatch(
-                environmentNode, path: "environment",
-                expected: "an environment name made of letters, digits, '.', '_' and '-'")
-        }
+        let environment =
+            noting { () throws(PipelineError) -> String in
+                let environmentNode = try top.required("environment", parser: self)
+                let environment = try nonEmptyString(environmentNode, path: "environment", expected: "an environment name")
+                guard PipelineSyntax.isServiceName(environment) else {
+                    throw mismatch(
+                        environmentNode, path: "environment",
+                        expected: "an environment name made of letters, digits, '.', '_' and '-'")
+                }
+                return environment
+            } ?? ""
 
-        let services = try names(
-            try top.required("services", parser: self), path: "services",
-            what: "service", isValid: PipelineSyntax.isServiceName,
-            form: PipelineSyntax.serviceNameForm)
-        if services.isEmpty, let node = top["services"] {
-            throw error(node, path: "services", "expected at least one service")
-        }
+        let services =
+            noting { () throws(PipelineError) -> [String] in
+                let services = try names(
+                    try top.required("services", parser: self), path: "services",
+                    what: "service", isValid: PipelineSyntax.isServiceName,
+                    form: PipelineSyntax.serviceNameForm)
+                if services.isEmpty, let node = top["services"] {
+                    throw error(node, path: "services", "expected at least one service")
+                }
+                return services
+            } ?? []
 
         var secrets: [String] = []
         if let node = top["secrets"] {
-            secrets = try names(
-                node, path: "secrets", what: "secret", isValid: PipelineSyntax.isVariableName,
-                form: PipelineSyntax.variableNameForm)
+            secrets =
+                noting { () throws(PipelineError) -> [String] in
+                    try names(
+                        node, path: "secrets", what: "secret", isValid: PipelineSyntax.isVariableName,
+                        form: PipelineSyntax.variableNameForm)
+                } ?? []
         }
         declaredSecrets = Set(secrets)
 
         var preflight: [PreflightCheck] = []
         if let node = top["preflight"] {
-            preflight = try preflightChecks(node, path: "preflight")
+            preflight = noting { () throws(PipelineError) -> [PreflightCheck] in try preflightChecks(node, path: "preflight") } ?? []
         }
 
         // The phases in the order they run, which is the order they are usually written in.
-        let migrate = try optionalStep(top, "migrate")
-        let build = try optionalStep(top, "build")
-        let image = try optionalStep(top, "image")
-        let deploy = try step(try top.required("deploy", parser: self), path: "deploy", optional: false)
+        let migrate = optionalStep(top, "migrate")
+        let build = optionalStep(top, "build")
+        let image = optionalStep(top, "image")
+        let deploy =
+            noting { () throws(PipelineError) -> CommandStep in
+                try step(try top.required("deploy", parser: self), path: "deploy", optional: false)
+            } ?? CommandStep(run: "")
         var pipeline = Pipeline(
             environment: environment, services: services, secrets: secrets,
             preflight: preflight, migrate: migrate, build: build, image: image, deploy: deploy)
         if let node = top["health"], !isNull(node) {
-            pipeline.health = try health(node, path: "health")
+            pipeline.health =
+                notingMutating { (parser: inout PipelineParser) throws(PipelineError) -> HealthConfig in
+                    try parser.health(node, path: "health")
+                } ?? HealthConfig()
         }
-        pipeline.rollback = try optionalStep(top, "rollback")
+        pipeline.rollback = optionalStep(top, "rollback")
         if let node = top["notify"], !isNull(node) {
-            pipeline.notify = try notify(node, path: "notify")
+            pipeline.notify = noting { () throws(PipelineError) -> NotifyConfig in try notify(node, path: "notify") }
         }
         if let node = top["artifacts"], !isNull(node) {
-            pipeline.artifacts = try artifacts(node, path: "artifacts")
+            pipeline.artifacts = noting { () throws(PipelineError) -> ArtifactsConfig in try artifacts(node, path: "artifacts") } ?? ArtifactsConfig()
+        }
+        if let node = top["ledger"] {
+            pipeline.ledger = noting { () throws(PipelineError) -> String in
+                try nonEmptyString(node, path: "ledger", expected: "the ledger: a path relative to this file, or a postgres:// URL")
+            }
         }
         if let node = top["approval"], !isNull(node) {
-            pipeline.approval = try approval(node, path: "approval")
+            pipeline.approval = noting { () throws(PipelineError) -> ApprovalConfig in try approval(node, path: "approval") }
         }
         return pipeline
     }
@@ -127,6 +204,14 @@ struct PipelineParser {
         for (index, item) in try list(node, path: path, expected: "a list of checks, each with name and run")
             .enumerated()
         {
+            guard let check = noting({ () throws(PipelineError) -> PreflightCheck in try preflightCheck(item, index: index, path: path, seen: &seen) }) else { continue }
+            checks.append(check)
+        }
+        return checks
+    }
+
+    private func preflightCheck(_ item: YAMLNode, index: Int, path: String, seen: inout [String: YAMLNode]) throws(PipelineError) -> PreflightCheck {
+        do {
             let itemPath = "\(path)[\(index)]"
             let (step, fields) = try commandStep(
                 item, path: itemPath, extraKeys: ["name"],
@@ -143,16 +228,16 @@ struct PipelineParser {
                     "duplicate preflight check \"\(name)\" (first at \(position(first)))")
             }
             seen[name] = nameNode
-            checks.append(PreflightCheck(name: name, step: step))
+            return PreflightCheck(name: name, step: step)
         }
-        return checks
     }
 
     // MARK: Steps
 
-    private func optionalStep(_ fields: Fields, _ key: String) throws(PipelineError) -> CommandStep? {
+    /// The step under `key`, nil when absent or wrong (the mistake is noted).
+    private func optionalStep(_ fields: Fields, _ key: String) -> CommandStep? {
         guard let node = fields[key] else { return nil }
-        return try step(node, path: key)
+        return noting { () throws(PipelineError) -> CommandStep in try step(node, path: key) }
     }
 
     /// A command step: `run`, `timeout`, `on_interrupt`, `env`, `workdir`.
@@ -179,25 +264,31 @@ struct PipelineParser {
         let fields = try fields(
             node, path: path, allowed: Self.stepKeys + extraKeys,
             expected: expected, keyOwner: keyOwner)
-        let run = try nonEmptyString(
-            try fields.required("run", parser: self), path: path + ".run",
-            expected: "a command to run")
-        var step = CommandStep(run: run)
+        // Each setting is checked on its own: a step with several mistakes reports them all.
+        let run = noting { () throws(PipelineError) -> String in
+            try nonEmptyString(
+                try fields.required("run", parser: self), path: path + ".run",
+                expected: "a command to run")
+        }
+        var step = CommandStep(run: run ?? "")
         if let timeout = fields["timeout"] {
-            step.timeout = try duration(timeout, path: path + ".timeout", allowZero: false)
+            step.timeout = noting { () throws(PipelineError) -> Duration in try duration(timeout, path: path + ".timeout", allowZero: false) }
         }
         if let policy = fields["on_interrupt"] {
-            let text = try nonEmptyString(policy, path: path + ".on_interrupt", expected: "rerun or fail")
-            guard let value = InterruptPolicy(rawValue: text) else {
-                throw mismatch(policy, path: path + ".on_interrupt", expected: "rerun or fail")
-            }
-            step.onInterrupt = value
+            step.onInterrupt =
+                noting { () throws(PipelineError) -> InterruptPolicy in
+                    let text = try nonEmptyString(policy, path: path + ".on_interrupt", expected: "rerun or fail")
+                    guard let value = InterruptPolicy(rawValue: text) else {
+                        throw mismatch(policy, path: path + ".on_interrupt", expected: "rerun or fail")
+                    }
+                    return value
+                } ?? step.onInterrupt
         }
         if let env = fields["env"], !isNull(env) {
-            step.env = try environmentMap(env, path: path + ".env")
+            step.env = noting { () throws(PipelineError) -> [String: String] in try environmentMap(env, path: path + ".env") } ?? [:]
         }
         if let workdir = fields["workdir"] {
-            step.workdir = try nonEmptyString(workdir, path: path + ".workdir", expected: "a directory")
+            step.workdir = noting { () throws(PipelineError) -> String in try nonEmptyString(workdir, path: path + ".workdir", expected: "a directory") }
         }
         return (step, fields)
     }
@@ -239,30 +330,32 @@ struct PipelineParser {
             expected: "a mapping of health settings", keyOwner: "health")
         var health = HealthConfig()
         if let node = fields["stabilize"] {
-            health.stabilize = try duration(node, path: path + ".stabilize", allowZero: true)
+            health.stabilize = noting { () throws(PipelineError) -> Duration in try duration(node, path: path + ".stabilize", allowZero: true) } ?? health.stabilize
         }
         if let node = fields["retries"] {
-            health.retries = try wholeNumber(
-                node, path: path + ".retries", in: 1...1_000_000,
-                expected: "a whole number ≥ 1")
+            health.retries =
+                noting { () throws(PipelineError) -> Int in
+                    try wholeNumber(node, path: path + ".retries", in: 1...1_000_000, expected: "a whole number ≥ 1")
+                } ?? health.retries
         }
         if let node = fields["interval"] {
-            health.interval = try duration(node, path: path + ".interval", allowZero: true)
+            health.interval = noting { () throws(PipelineError) -> Duration in try duration(node, path: path + ".interval", allowZero: true) } ?? health.interval
         }
         if let node = fields["timeout"] {
-            health.timeout = try duration(node, path: path + ".timeout", allowZero: false)
+            health.timeout = noting { () throws(PipelineError) -> Duration in try duration(node, path: path + ".timeout", allowZero: false) } ?? health.timeout
         }
         if let node = fields["total_timeout"] {
-            health.totalTimeout = try duration(node, path: path + ".total_timeout", allowZero: false)
+            health.totalTimeout =
+                noting { () throws(PipelineError) -> Duration in try duration(node, path: path + ".total_timeout", allowZero: false) } ?? health.totalTimeout
         }
         if let node = fields["ca_file"] {
-            health.caFile = try nonEmptyString(node, path: path + ".ca_file", expected: "the path of a PEM file")
+            health.caFile = noting { () throws(PipelineError) -> String in try nonEmptyString(node, path: path + ".ca_file", expected: "the path of a PEM file") }
         }
         if let node = fields["checks"] {
-            health.checks = try checks(node, path: path + ".checks")
+            health.checks = notingMutating { (parser: inout PipelineParser) throws(PipelineError) -> [HealthCheck] in try parser.checks(node, path: path + ".checks") } ?? []
         }
         if let node = fields["smoke"] {
-            health.smoke = try step(node, path: path + ".smoke")
+            health.smoke = noting { () throws(PipelineError) -> CommandStep in try step(node, path: path + ".smoke") }
         }
         return health
     }
@@ -270,8 +363,19 @@ struct PipelineParser {
     private mutating func checks(_ node: YAMLNode, path: String) throws(PipelineError) -> [HealthCheck] {
         var checks: [HealthCheck] = []
         var seen: [String: YAMLNode] = [:]
-        let expected = "a check (a mapping with name and either url or run)"
         for (index, item) in try list(node, path: path, expected: "a list of checks").enumerated() {
+            if let check = notingMutating({ (parser: inout PipelineParser) throws(PipelineError) -> HealthCheck in
+                try parser.check(item, index: index, path: path, seen: &seen)
+            }) {
+                checks.append(check)
+            }
+        }
+        return checks
+    }
+
+    private mutating func check(_ item: YAMLNode, index: Int, path: String, seen: inout [String: YAMLNode]) throws(PipelineError) -> HealthCheck {
+        let expected = "a check (a mapping with name and either url or run)"
+        do {
             let itemPath = "\(path)[\(index)]"
             guard case let .mapping(mapping) = item else { throw mismatch(item, path: itemPath, expected: expected) }
             let urlKey = mapping.first { $0.key.string == "url" }?.key
@@ -336,11 +440,10 @@ struct PipelineParser {
             seen[name] = nameNode
             var critical = true
             if let node = fields["critical"] {
-                critical = try boolean(node, path: itemPath + ".critical")
+                critical = noting { () throws(PipelineError) -> Bool in try boolean(node, path: itemPath + ".critical") } ?? true
             }
-            checks.append(HealthCheck(name: name, kind: kind, critical: critical))
+            return HealthCheck(name: name, kind: kind, critical: critical)
         }
-        return checks
     }
 
     // MARK: Notify and artifacts
@@ -451,7 +554,9 @@ struct PipelineParser {
                     message += "; did you mean \"\(guess)\"?"
                 }
                 message += " Allowed keys for \(keyOwner): \(allowed.joined(separator: ", "))"
-                throw error(keyNode, path: join(path, key), message)
+                // Noted, not thrown: the other keys are still checked.
+                problems.list.append(error(keyNode, path: join(path, key), message))
+                continue
             }
             values[key] = value
         }
@@ -475,11 +580,15 @@ struct PipelineParser {
         var seen: [String: YAMLNode] = [:]
         for (index, item) in try list(node, path: path, expected: "a list of \(what) names").enumerated() {
             let itemPath = "\(path)[\(index)]"
-            let name = try nonEmptyString(item, path: itemPath, expected: "a \(what) name, \(form)")
-            guard isValid(name) else { throw mismatch(item, path: itemPath, expected: "a \(what) name, \(form)") }
-            if let first = seen[name] {
-                throw error(item, path: itemPath, "duplicate \(what) \"\(name)\" (first at \(position(first)))")
+            let name = noting { () throws(PipelineError) -> String in
+                let name = try nonEmptyString(item, path: itemPath, expected: "a \(what) name, \(form)")
+                guard isValid(name) else { throw mismatch(item, path: itemPath, expected: "a \(what) name, \(form)") }
+                if let first = seen[name] {
+                    throw error(item, path: itemPath, "duplicate \(what) \"\(name)\" (first at \(position(first)))")
+                }
+                return name
             }
+            guard let name else { continue }
             seen[name] = item
             names.append(name)
         }
@@ -545,7 +654,11 @@ struct PipelineParser {
     }
 
     private func mismatch(_ node: YAMLNode, path: String, expected: String) -> PipelineError {
-        error(node, path: path, "expected \(expected), found \(describe(node))")
+        var message = "expected \(expected), found \(describe(node))"
+        if case let .scalar(scalar) = node, scalar.string.contains("${") {
+            message += "; ${VAR} is replaced only in health check URLs (a step's run gets the variable from its environment as $VAR)"
+        }
+        return error(node, path: path, message)
     }
 
     private func describe(_ node: YAMLNode) -> String {
@@ -566,6 +679,27 @@ struct PipelineParser {
 
     private func join(_ path: String, _ key: String) -> String {
         path.isEmpty ? key : path + "." + key
+    }
+
+    /// True when one of `lines` (1-based) holds a `${` outside quotes: the usual cause of a YAML
+    /// error in a flow mapping such as `{ name: api, url: http://host:${PORT}/health }`.
+    private static func unquotedReference(in text: String, lines numbers: [Int]) -> Bool {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for number in Set(numbers) where number >= 1 && number <= lines.count {
+            var quote: Character?
+            var previous: Character?
+            for character in lines[number - 1] {
+                if let open = quote {
+                    if character == open { quote = nil }
+                } else if character == "\"" || character == "'" {
+                    quote = character
+                } else if character == "{", previous == "$" {
+                    return true
+                }
+                previous = character
+            }
+        }
+        return false
     }
 
     /// The character at a 1-based line and column (counted in Unicode scalars, as libyaml does).
@@ -590,6 +724,11 @@ struct PipelineParser {
             }
             if Self.character(in: yaml, line: mark.line, column: mark.column) == "\t" {
                 message += "; indent with spaces, not tabs"
+            }
+            if Self.unquotedReference(in: yaml, lines: [mark.line, context?.mark.line].compactMap { $0 }) {
+                message +=
+                    "; a value holding ${VAR} inside { … } or [ … ] must be quoted, as YAML reads { and } there as the mapping's own: "
+                    + "url: \"https://host/${PORT}/health\""
             }
             return PipelineError(file: file, line: mark.line, column: mark.column, message: message)
         case let .reader(problem, offset, _, _):

@@ -202,11 +202,18 @@ enum PipelineSyntax {
 
     /// The closest of `candidates` to a mistyped `word`, when it is close enough to be the
     /// likely intent.
+    /// A close spelling (`retires` → `retries`), else a shared stem (`migrations` → `migrate`,
+    /// `healthchecks` → `health`): a common start of at least four letters that leaves at most
+    /// two letters of the candidate over.
     static func suggestion(for word: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, editDistance(word.lowercased(), $0)) }
+        let lower = word.lowercased()
+        let scored = candidates.map { ($0, editDistance(lower, $0)) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
         let limit = max(1, min(3, best.0.count / 3))
-        return best.1 <= limit ? best.0 : nil
+        if best.1 <= limit { return best.0 }
+        let stems = candidates.map { ($0, zip(lower, $0).prefix { $0 == $1 }.count) }
+            .filter { $0.1 >= max(4, $0.0.count - 2) }
+        return stems.max { $0.1 < $1.1 }?.0
     }
 
     /// Levenshtein distance where swapping two neighbouring letters counts as one edit.

@@ -168,6 +168,25 @@ public final class StepLog: @unchecked Sendable {
         String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The last `count` lines of the log at `path` (read from its last 16 KiB, never whole);
+    /// empty when it cannot be read. The log holds redacted text only.
+    public static func lastLines(of path: String, count: Int) -> [String] {
+        guard let fd = try? FileSystem.openForReading(path, followSymlinks: false, regularOnly: true) else { return [] }
+        defer { Posix.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return [] }
+        let size = Int(info.st_size)
+        let window = min(size, 16 * 1024)
+        var bytes = [UInt8](repeating: 0, count: window)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(size - window)) }
+        guard n > 0 else { return [] }
+        var lines = String(decoding: bytes[..<n], as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        // The window's first line may be cut: left out unless the window is the whole file.
+        if window < size, !lines.isEmpty { lines.removeFirst() }
+        return Array(lines.suffix(count))
+    }
+
     /// The largest index ≤ `limit` that does not split a UTF-8 sequence.
     static func characterBoundary(in bytes: [UInt8], atOrBefore limit: Int) -> Int {
         var cut = limit

@@ -20,9 +20,13 @@ public struct StepOutcome: Sendable, Hashable {
     /// owns no process beyond its own end.
     public var leftoverProcesses: Bool
 
+    /// SIGINT or SIGTERM reached the runner while the step ran, and the step was stopped for
+    /// it (SIGTERM to its process group, then SIGKILL): its end says nothing about the step.
+    public var interruptedBy: Int32?
+
     public init(
         exitCode: Int32?, signal: Int32?, timedOut: Bool, timeout: Double? = nil,
-        durationMs: Int, leftoverProcesses: Bool = false
+        durationMs: Int, leftoverProcesses: Bool = false, interruptedBy: Int32? = nil
     ) {
         self.exitCode = exitCode
         self.signal = signal
@@ -30,16 +34,18 @@ public struct StepOutcome: Sendable, Hashable {
         self.timeout = timeout
         self.durationMs = durationMs
         self.leftoverProcesses = leftoverProcesses
+        self.interruptedBy = interruptedBy
     }
 
     /// The step exited 0 within its time. A step that timed out never succeeded, even if it
     /// then exited 0 on SIGTERM.
     public var succeeded: Bool {
-        !timedOut && exitCode == 0
+        !timedOut && interruptedBy == nil && exitCode == 0
     }
 
-    /// "exited 0", "exited 3", "killed by signal 9", "timed out after 5 s".
+    /// "exited 0", "exited 3", "killed by signal 9", "timed out after 5 s", "interrupted by SIGINT".
     public var summary: String {
+        if let interruptedBy { return "interrupted by \(Interruption.name(of: interruptedBy))" }
         if timedOut {
             if let timeout { return "timed out after \(Self.seconds(timeout)) s" }
             return "timed out"

@@ -30,6 +30,10 @@ final class StepSupervisor {
     private var groupGone = false
     private var termSentAt: ContinuousClock.Instant?
     private var killSentAt: ContinuousClock.Instant?
+    /// The signal that asked the runner to stop while the step ran (see `Interruption`).
+    private var interruptedBy: Int32?
+    /// How many stopping signals had arrived when the supervisor last acted on them.
+    private var signalsSeen = 0
 
     /// Without a pidfd, how often the shell's exit is checked.
     private static let exitCheckInterval: Duration = .milliseconds(50)
@@ -81,7 +85,8 @@ final class StepSupervisor {
             timedOut: timedOut,
             timeout: timeout,
             durationMs: durationMs,
-            leftoverProcesses: leftovers)
+            leftoverProcesses: leftovers,
+            interruptedBy: interruptedBy)
     }
 
     // MARK: The loop
@@ -94,6 +99,7 @@ final class StepSupervisor {
                 timedOut = true
                 stopGroup(now: now)
             }
+            noteInterruption(now: now)
             if let termSentAt, killSentAt == nil, !groupGone, now >= termSentAt + StepProcess.killGrace {
                 signalGroup(SIGKILL)
                 killSentAt = now
@@ -103,6 +109,8 @@ final class StepSupervisor {
             var fds: [pollfd] = []
             if outputFd >= 0 { fds.append(pollfd(fd: outputFd, events: Int16(POLLIN), revents: 0)) }
             if waitStatus == nil, pidFd >= 0 { fds.append(pollfd(fd: pidFd, events: Int16(POLLIN), revents: 0)) }
+            // The wake-up pipe stays readable once a signal came: watched only until then.
+            if Interruption.signal == nil, Interruption.fd >= 0 { fds.append(pollfd(fd: Interruption.fd, events: Int16(POLLIN), revents: 0)) }
             let wait = pollTimeout(now: now)
             let ready = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), wait) }
             if ready < 0 {
@@ -175,6 +183,26 @@ final class StepSupervisor {
         }
     }
 
+    /// SIGINT or SIGTERM reached the runner: the step is stopped as a timeout stops it (SIGTERM
+    /// to the group, SIGKILL after the grace period); a further signal while it stops kills the
+    /// group at once, so an impatient second Ctrl-C never leaves a step behind.
+    private func noteInterruption(now: ContinuousClock.Instant) {
+        let count = Interruption.count
+        guard count > signalsSeen, let signal = Interruption.signal else { return }
+        defer { signalsSeen = count }
+        // A step whose shell has ended has its own outcome; the runner stops after recording it.
+        if interruptedBy == nil, waitStatus == nil {
+            interruptedBy = signal
+            guard !groupGone else { return }
+            log.write("# \(Interruption.name(of: signal)) reached the runner: stopping the step (SIGTERM now, SIGKILL after \(StepProcess.killGrace.components.seconds) s)")
+            if termSentAt == nil { stopGroup(now: now) }
+        } else if interruptedBy != nil || termSentAt != nil, killSentAt == nil, !groupGone {
+            log.write("# another signal while stopping: killing the step's processes now")
+            signalGroup(SIGKILL)
+            killSentAt = now
+        }
+    }
+
     private func checkGroup() {
         if !ProcessGroup.hasLiveMembers(pid) { groupGone = true }
     }
@@ -208,6 +236,8 @@ final class StepSupervisor {
             consider(now + Self.groupCheckInterval)
         }
         if let termSentAt, killSentAt == nil { consider(termSentAt + StepProcess.killGrace) }
+        // After the first signal the wake-up pipe is no longer watched: look for a second one.
+        if Interruption.signal != nil, killSentAt == nil, !groupGone { consider(now + Self.groupCheckInterval) }
         if let killSentAt { consider(killSentAt + Self.afterKillWait) }
         guard let next else { return -1 }
         let remaining = now.duration(to: next)

@@ -78,30 +78,61 @@ struct ArtifactsCommand: ParsableCommand {
                 same content) and records an ArtifactPruned event for it. The ledger's history is \
                 never deleted: `show` and `history` still list the artifact as pruned.
 
+                The copy a runner left under the artifact's name in its log directory goes too: \
+                in --log-dir when given, else in the log directory of the pipeline file the \
+                deployment began with ($DEPLOYMENT_LOG_DIR, else its artifacts.dir). A copy is \
+                removed only while it holds exactly the stored bytes; one that changed is kept \
+                and named.
+
                 Examples:
                   shiplog artifacts prune --dry-run
                   shiplog artifacts prune --artifacts-dir /srv/shiplog/artifacts
+                  shiplog artifacts prune --log-dir /srv/ci/deployment-logs
                 """)
 
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var artifacts: ArtifactOptions
+        @Option(name: .customLong("log-dir"), help: ArgumentHelp("Where the runner left its copies of the logs (default: the pipeline's log directory).", valueName: "dir"))
+        var logDir: String?
         @Flag(name: .customLong("dry-run"), help: "List what would be pruned; change nothing.") var dryRun = false
         @Flag(help: "Print one JSON object.") var json = false
+        @OptionGroup var progressOptions: ProgressOptions
 
         func run() throws {
             try reporting {
                 let ledger = try self.ledger.ledger(dryRun ? .readOnly : .existing, textFilter: ProcessSecrets.filter)
-                let pruned = try ledger.prune(now: Date(), dryRun: dryRun, in: artifacts.store(ledger: ledger, ledgerPath: self.ledger.path))
+                var progress: ProgressLine?
+                let pruned = try ledger.prune(now: Date(), dryRun: dryRun, in: artifacts.store(ledger: ledger, ledgerPath: self.ledger.path)) { done, total in
+                    if progress == nil { progress = progressOptions.line("artifacts prune", total: Int64(total), unit: .artifacts) }
+                    progress?.update(Int64(done))
+                }
+                progress?.finish()
                 let bytes = pruned.reduce(Int64(0)) { $0 + $1.size }
+                let copies = LogCopies.prune(pruned, ledger: ledger, directory: logDir, environment: ProcessInfo.processInfo.environment, dryRun: dryRun)
                 if json {
                     Terminal.out(
                         JSONText.object([
                             ("dry_run", dryRun ? "true" : "false"), ("count", String(pruned.count)),
                             ("bytes", String(bytes)), ("artifacts", JSONText.array(pruned.map(\.json))),
+                            ("copies_removed", JSONText.array(copies.filter(\.removed).map { JSONText.quote($0.path) })),
+                            (
+                                "copies_kept",
+                                JSONText.array(
+                                    copies.filter { !$0.removed }.map {
+                                        JSONText.object([("path", JSONText.quote($0.path)), ("reason", JSONText.quote($0.keptBecause ?? ""))])
+                                    })
+                            ),
                         ]))
                     return
                 }
                 for a in pruned { TerminalText.out("\(dryRun ? "would prune" : "pruned") \(a.name) (\(a.deploymentID), expired \(Show.seconds(a.expiresAt)))") }
+                for copy in copies {
+                    if copy.removed {
+                        TerminalText.out("\(dryRun ? "would remove" : "removed") its copy \(copy.path)")
+                    } else {
+                        TerminalText.note("kept \(copy.path): \(copy.keptBecause ?? "")")
+                    }
+                }
                 Terminal.note("\(dryRun ? "would prune" : "pruned") \(pruned.count) artifact\(pruned.count == 1 ? "" : "s"), \(Show.size(bytes))")
             }
         }

@@ -48,7 +48,7 @@ struct DebugCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let store = try ledger.open(.createOrUpgrade)
+                let store = try ledger.open(.existing)
                 let writer = getpid()
                 for n in 0..<count {
                     let prefix = "{\"writer\":\(writer),\"n\":\(n + 1),\"pad\":\""

@@ -16,12 +16,21 @@ struct DeployCommand: ParsableCommand {
             from the events alone. Logs go to DEPLOYMENT_LOG_DIR under the staging workflow's names and are \
             kept as artifacts for the pipeline's retention (365 days by default).
 
+            Progress and the final verdict go to standard output (with --json: one event per \
+            line there, and the verdict on standard error); errors go to standard error. \
+            Ctrl-C (SIGINT) or SIGTERM stops the running step (SIGTERM to its processes, SIGKILL \
+            after 5 s or at a second signal), records no outcome for it, and prints the exact \
+            `shiplog resume ID` command that continues the deployment.
+
             Example:
               shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --ref "$GITHUB_REF"
 
-            Exit codes: 0 deployed; 1 failed and rolled back to the last stable version; \
-            2 failed without a successful rollback; 5 the environment has an unfinished \
-            deployment (resume it or unlock it); 65 the pipeline file is wrong.
+            Exit codes: 0 deployed; 1 failed and rolled back to the last stable version; 2 failed \
+            and the environment may be broken (a migration or the deploy step ran, no successful \
+            rollback); 6 failed before anything in the environment changed (nothing to roll back); \
+            7 waits for approval (--no-wait); 5 the environment has an unfinished deployment \
+            (resume it or unlock it); 65 the pipeline file is wrong; 78 no ledger (shiplog init); \
+            130/143 interrupted by SIGINT/SIGTERM (resume it).
 
             With an approval gate in the pipeline, the runner waits at it (a progress line, the \
             approve command printed) until enough approvals, a rejection or the timeout; a rejection \
@@ -40,7 +49,7 @@ struct DeployCommand: ParsableCommand {
     @Option(help: "The git commit to deploy (7–64 hex digits); becomes SHIPLOG_VERSION.") var sha: String
     @Option(help: "The git ref.") var ref: String = "refs/heads/main"
     @Option(help: "Override the pipeline's environment.") var env: String?
-    @Option(name: .customLong("triggered-by"), help: "Who or what started it (default: $GITHUB_ACTOR, else $USER).")
+    @Option(name: .customLong("triggered-by"), help: "Who or what started it (default: $GITHUB_ACTOR, else $USER, else the account name).")
     var triggeredBy: String?
     @Option(
         name: .customLong("commit-time"),
@@ -53,6 +62,8 @@ struct DeployCommand: ParsableCommand {
     var waitForLock: String?
     @Flag(name: .customLong("no-wait"), help: "At an approval gate, exit 7 instead of waiting; `shiplog resume ID` continues later.")
     var noWait = false
+    @Flag(name: .customLong("allow-marked-bad"), help: "Deploy the sha even though a deployment of it was marked bad (`shiplog mark-bad`).")
+    var allowMarkedBad = false
 
     func validate() throws {
         guard (7...64).contains(sha.count), sha.allSatisfy(\.isHexDigit) else {
@@ -69,13 +80,21 @@ struct DeployCommand: ParsableCommand {
             let environment = ProcessInfo.processInfo.environment
             var pipeline = try pipelineOptions.load(environment: environment)
             if let env { pipeline.environment = env }
-            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
+            let location = try ledger.location(pipeline: pipeline)
+            let runner = try DeploymentRunner.make(ledger: ledger, at: location, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
             runner.lockWait = waitForLock.flatMap(DeploymentRunner.seconds(parsing:))
             runner.waitsForApproval = !noWait
-            let who = triggeredBy ?? environment["GITHUB_ACTOR"] ?? environment["USER"] ?? "unknown"
+            let who = triggeredBy ?? Who.current(environment: environment)
+            if let bad = try MarkedBad.deployments(of: sha, environment: pipeline.environment, in: runner.ledger).first {
+                guard allowMarkedBad else {
+                    throw Failure("not deploying: \(MarkedBad.describe(bad)). Deploy it anyway with --allow-marked-bad", code: Exit.refused)
+                }
+                TerminalText.note("warning: deploying although \(MarkedBad.describe(bad)) (--allow-marked-bad)")
+            }
             let committed = CommitTime.resolve(option: commitTime, sha: sha, directory: FileSystem.directory(of: pipelineOptions.config))
-            let outcome = try driving { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who, commitTime: committed) }
-            try finish(outcome, runner: runner)
+            let interrupts = InterruptReport(location: location, config: pipelineOptions.config, json: json)
+            let outcome = try interrupts.drive(runner) { try runner.deploy(sha: sha.lowercased(), ref: ref, triggeredBy: who, commitTime: committed) }
+            try finish(outcome, runner: runner, json: json)
         }
     }
 }
@@ -91,20 +110,29 @@ func driving(_ body: () throws -> DeploymentOutcome) throws -> DeploymentOutcome
         switch error {
         case .lockUnavailable: throw Failure(error.description, code: Exit.cannotWrite)
         }
-    } catch let stopped as RunnerInterrupted {
-        let signal = stopped.signal == SIGINT ? "SIGINT" : "SIGTERM"
-        let next = stopped.deploymentID.map { "; it waits where it was: `shiplog resume \($0)` continues it" } ?? "; nothing was started"
-        throw Failure("\(signal) ended \(stopped.activity)\(next)", code: stopped.exitCode)
     }
 }
 
-/// Prints the outcome, feeds GitHub Actions, and exits with the deployment's code.
-func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner) throws {
+/// Prints the verdict (with the progress on stdout; on stderr beside `--json` events), feeds
+/// GitHub Actions, and exits with the deployment's code.
+func finish(_ outcome: DeploymentOutcome, runner: DeploymentRunner, json: Bool = false) throws {
     let record = try Queries(ledger: runner.ledger).record(outcome.deploymentID)
     let reason = try record.flatMap { try GitHubActions.reason(of: $0, summary: outcome.reason ?? runner.ledger.load(outcome.deploymentID).failureSummary) }
     GitHubActions.deploymentEnded(outcome.deploymentID, status: outcome.status.rawValue, record: record, reason: reason)
-    TerminalText.note("\(outcome.deploymentID): \(outcome.status.rawValue)\(outcome.reason.map { " — \($0)" } ?? "")")
+    let verdict = "\(outcome.deploymentID): \(verdict(outcome, record: record, environment: runner.pipeline.environment))\(outcome.reason.map { " — \($0)" } ?? "")"
+    json ? TerminalText.note(verdict) : TerminalText.out(verdict)
     if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+}
+
+/// What happened to the environment, with the exit code that says it.
+func verdict(_ outcome: DeploymentOutcome, record: DeploymentRecord?, environment: String) -> String {
+    switch outcome.exitCode {
+    case 0: "deployed (exit 0)"
+    case 1: "failed and rolled back\(record?.rolledBackTo.map { " to \($0)" } ?? ""): \(environment) runs the last stable version (exit 1)"
+    case 6: "failed before anything in \(environment) changed: nothing to roll back (exit 6)"
+    case 7: "waits for approval (exit 7)"
+    default: "\(outcome.status.rawValue) without a successful rollback: \(environment) may be broken (exit 2)"
+    }
 }
 
 struct ResumeCommand: ParsableCommand {
@@ -136,13 +164,15 @@ struct ResumeCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let environment = ProcessInfo.processInfo.environment
-            let request = try self.ledger.ledger(.existing).load(id).request
+            let location = try config.map { try ledger.location(pipelineFile: $0) } ?? ledger.location()
+            let request = try self.ledger.ledger(.existing, at: location).load(id).request
             let path = config ?? request?.pipelinePath ?? Pipeline.defaultFileName
             let pipeline = try PipelineOptions.load(path: path, environment: environment)
-            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: verbose)
+            let runner = try DeploymentRunner.make(ledger: ledger, at: location, pipeline: pipeline, json: json, verbose: verbose)
             runner.waitsForApproval = !noWait
-            let outcome = try driving { try runner.resume(id, allowChangedPipeline: allowChangedPipeline) }
-            try finish(outcome, runner: runner)
+            let interrupts = InterruptReport(location: location, config: config, json: json)
+            let outcome = try interrupts.drive(runner) { try runner.resume(id, allowChangedPipeline: allowChangedPipeline) }
+            try finish(outcome, runner: runner, json: json)
         }
     }
 }
@@ -152,8 +182,10 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check a pipeline file without running anything.",
         discussion: """
-            Reports mistakes with line and column, applies the HEALTH_CHECK_* and DEPLOYMENT_LOG_DIR \
-            overrides, and prints warnings. Secrets the URLs refer to are shown redacted.
+            Reports every mistake of the file at once, each with line and column (and the key \
+            meant, for a misspelt one), applies the HEALTH_CHECK_* and DEPLOYMENT_LOG_DIR \
+            overrides, and prints warnings. Secrets the URLs refer to are shown redacted. Exits \
+            65 when the file has mistakes; --json then prints {"ok": false, "errors": […]}.
             """)
 
     @OptionGroup var pipelineOptions: PipelineOptions
@@ -162,7 +194,14 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let environment = ProcessInfo.processInfo.environment
-            let pipeline = try pipelineOptions.load(environment: environment)
+            let pipeline: Pipeline
+            do {
+                pipeline = try pipelineOptions.load(environment: environment)
+            } catch let failure as Failure where json {
+                let errors = ([failure.message] + failure.more).map { JSONText.quote(ProcessSecrets.redact($0)) }
+                Terminal.out(JSONText.object([("ok", "false"), ("errors", JSONText.array(errors))]))
+                throw ExitCode(failure.code)
+            }
             // Warnings quote health check URLs with their variables replaced: redact the secrets.
             let warnings = pipeline.validate().map(ProcessSecrets.redact)
             let missing = pipeline.missingSecrets(in: environment)
@@ -189,26 +228,66 @@ struct ValidateCommand: ParsableCommand {
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "What is deploying now, at which step, since when.")
+        abstract: "What is deploying now, at which step, since when, and whether its runner is alive.",
+        discussion: """
+            Prints the ledger it reads first. For each unfinished deployment: its step, and \
+            whether a runner drives it (host and pid) or none does, and then how to continue it.
+
+            --json prints one object: {"ledger": …, "deployments": [{"deployment_id", \
+            "environment", "git_sha", "current_step" (null between steps), "phase", "attempt", \
+            "started_at", "triggered_by", "mode", "runner": {"alive", "host", "pid", "since"}}]}; \
+            "deployments" is empty when nothing is deploying.
+            """)
 
     @OptionGroup var ledger: LedgerOptions
     @Option(help: "Only this environment.") var env: String?
-    @Flag(help: "Print JSON lines.") var json = false
+    @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         try reporting {
-            let opened = try ledger.ledger(.readOnly)
-            let queries = Queries(ledger: opened)
-            let active = try queries.activeDeployments(environment: env)
-            if json {
-                for r in active { Terminal.out(r.json) }
-                return
-            }
-            if active.isEmpty {
-                TerminalText.out("nothing is deploying\(env.map { " to \($0)" } ?? "")")
+            let location = try ledger.location()
+            let store = try ledger.open(.readOnly, at: location)
+            let opened = LedgerOptions.ledger(on: store)
+            let claims = LedgerOptions.claims(for: store, ledgerPath: location.path)
+            let active = try Queries(ledger: opened).activeDeployments(environment: env)
+            var entries: [String] = []
+            if !json {
+                TerminalText.out("ledger \(location.shown) (\(location.reason))")
+                if active.isEmpty { TerminalText.out("nothing is deploying\(env.map { " to \($0)" } ?? "")") }
             }
             for r in active {
-                TerminalText.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(r.currentPhase), since \(r.startedAt)")
+                let state = try opened.load(r.deploymentID)
+                let step = state.runningStep
+                let attempt = step.flatMap { state.steps[$0]?.attempts }
+                let holder = try claims.holder(of: r.deploymentID)
+                if json {
+                    let runner: [(String, String)] =
+                        holder.map {
+                            [("alive", "true"), ("host", JSONText.quote($0.host)), ("pid", String($0.pid)), ("since", JSONText.quote($0.since))]
+                        } ?? [("alive", "false")]
+                    entries.append(
+                        JSONText.object([
+                            ("deployment_id", JSONText.quote(r.deploymentID)), ("environment", JSONText.quote(r.environment)),
+                            ("git_sha", JSONText.quote(r.gitSHA)), ("current_step", step.map { JSONText.quote($0.rawValue) } ?? "null"),
+                            ("phase", JSONText.quote(r.currentPhase)), ("attempt", attempt.map(String.init) ?? "null"),
+                            ("started_at", JSONText.quote(r.startedAt)), ("triggered_by", JSONText.quote(r.triggeredBy)),
+                            ("mode", JSONText.quote(r.mode)), ("runner", JSONText.object(runner)),
+                        ]))
+                    continue
+                }
+                let doing = step.map { "\($0.rawValue) (attempt \(attempt ?? 1))" } ?? r.currentPhase
+                TerminalText.out("\(r.environment): \(r.deploymentID) (\(r.gitSHA.prefix(12))) — \(doing), since \(r.startedAt), triggered by \(r.triggeredBy)")
+                if let holder {
+                    TerminalText.out("  runner: alive, \(holder)")
+                } else if state.request?.mode == .record {
+                    TerminalText.out("  recorded by another pipeline; it continues with `shiplog record …`")
+                } else {
+                    TerminalText.out("  runner: none is alive; continue it with `shiplog resume \(r.deploymentID)`, or end it with `shiplog unlock --env \(r.environment) --reason …`")
+                }
+            }
+            if json {
+                Terminal.out(JSONText.object([("ledger", JSONText.quote(location.shown)), ("deployments", JSONText.array(entries))]))
+                return
             }
             if let env, let stable = try opened.lastStableRecord(environment: env) {
                 TerminalText.out("\(env): last stable \(stable.deploymentID) (\(stable.gitSHA.prefix(12)))")

@@ -107,7 +107,7 @@ struct EventsCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let store = try ledger.open(.createOrUpgrade)
+                let store = try ledger.open(.existing)
                 let event = NewEvent(id: id?.lowercased() ?? UUIDv7.make(), type: type, schema: schema, data: data, metadata: metadata)
                 let result = try store.append([event], to: stream, expected: expected!)
                 if json {

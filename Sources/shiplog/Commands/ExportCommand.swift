@@ -31,6 +31,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only deployments begun at or after this time.", valueName: "time")) var since: String?
     @Flag(help: "Every event, as NDJSON, instead of records.") var events = false
     @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file")) var output: String?
+    @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
         if events && (format != nil || env != nil || since != nil) {
@@ -50,11 +51,15 @@ struct ExportCommand: ParsableCommand {
             if events {
                 var count: Int64 = 0
                 var last: RecordedEvent?
+                let progress = progressOptions.line("export", total: try store.head().position, unit: .events)
                 try store.forEachEvent(from: 1, through: .max) { event in
                     try sink.line(event.jsonLine)
                     count += 1
                     last = event
+                    if count & 1023 == 0 { progress.update(count) }
                 }
+                progress.update(count)
+                progress.finish()
                 try file?.commit()
                 stdout?.flush()
                 let head = last.map { " (head \($0.position):\($0.hash))" } ?? ""
@@ -64,14 +69,26 @@ struct ExportCommand: ParsableCommand {
             let format = format ?? .json
             let filter = Queries.Filter(environment: env, since: since.flatMap(TimeArgument.parse).map(Timestamp.format))
             var count = 0
+            let queries = Queries(ledger: LedgerOptions.ledger(on: store))
+            // The total costs a pass over the records: counted only for a line that is shown.
+            var total: Int64?
+            if ProgressLine.shows(quiet: progressOptions.quiet) {
+                var n: Int64 = 0
+                try queries.forEachRecord(filter, newestFirst: false) { _ in n += 1 }
+                total = n
+            }
+            let progress = progressOptions.line("export", total: total, unit: .records)
             if format == .json { try sink.text("[") }
-            try Queries(ledger: LedgerOptions.ledger(on: store)).forEachRecord(filter, newestFirst: false) { record in
+            try queries.forEachRecord(filter, newestFirst: false) { record in
                 switch format {
                 case .json: try sink.text((count == 0 ? "\n" : ",\n") + record.json)
                 case .ndjson: try sink.line(record.json)
                 }
                 count += 1
+                if count & 255 == 0 { progress.update(Int64(count)) }
             }
+            progress.update(Int64(count))
+            progress.finish()
             if format == .json { try sink.line(count == 0 ? "]" : "\n]") }
             try file?.commit()
             stdout?.flush()

@@ -10,7 +10,7 @@ struct HistoryCommand: ParsableCommand {
         abstract: "List deployments, newest first.",
         discussion: """
             Every matching deployment is listed (no default cap; --limit sets one), streamed \
-            from the ledger as it is read. Times are UTC; --since and --until take ISO 8601 or \
+            from the ledger as it is read, with who triggered it (BY). Times are UTC; --since and --until take ISO 8601 or \
             YYYY-MM-DD and compare with when the deployment began (--until is exclusive). \
             --json prints one deployment record per line, in the staging workflow's shape plus audit fields.
 
@@ -64,11 +64,11 @@ struct HistoryCommand: ParsableCommand {
 
     static let header =
         Show.column("DEPLOYMENT", 23) + Show.column("ENV", 10) + Show.column("SHA", 12) + Show.column("STATUS", 11)
-        + Show.column("STARTED", 20) + Show.column("DURATION", 8) + "ROLLBACK"
+        + Show.column("BY", 16) + Show.column("STARTED", 20) + Show.column("DURATION", 8) + "ROLLBACK"
 
     static func row(_ r: DeploymentRecord) -> String {
         Show.column(r.deploymentID, 23) + Show.column(r.environment, 10) + Show.column(String(r.gitSHA.prefix(12)), 12)
-            + Show.column(r.status, 11) + Show.column(Show.seconds(r.startedAt), 20) + Show.column(Show.duration(ms: r.durationMs), 8)
-            + Show.rollbackNote(r)
+            + Show.column(r.status, 11) + Show.column(Show.clipped(r.triggeredBy, 16), 16) + Show.column(Show.seconds(r.startedAt), 20)
+            + Show.column(Show.duration(ms: r.durationMs), 8) + Show.rollbackNote(r)
     }
 }

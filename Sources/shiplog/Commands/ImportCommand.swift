@@ -24,6 +24,7 @@ struct ImportCommand: ParsableCommand {
             Example (move a ledger to another machine, then prove nothing changed):
               shiplog verify                                  # prints POSITION:HASH; keep it
               shiplog export --events --output ledger.ndjson
+              shiplog init --db /srv/shiplog/ledger.db
               shiplog import ledger.ndjson --db /srv/shiplog/ledger.db --expect POSITION:HASH
             """)
 
@@ -35,6 +36,7 @@ struct ImportCommand: ParsableCommand {
             valueName: "position:hash"))
     var expect: String?
     @Flag(help: "Print a JSON object instead of text.") var json = false
+    @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
         if let expect, Head(parsing: expect) == nil {
@@ -47,14 +49,16 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let reader = try LineReader(path: file)
-            let store = try ledger.open(.createOrUpgrade)
+            let store = try ledger.open(.existing)
             let target = LedgerOptions.ledger(on: store).makeImport()
             let decoder = JSONDecoder()
+            let progress = progressOptions.line("import", total: reader.size, unit: .bytes)
             var count: Int64 = 0
             try store.inTransaction {
                 let existing = try store.head()
                 if existing.position > 0 {
-                    throw LedgerError.refused("\(store.location) already holds \(existing.position) events; import only into an empty ledger (point --db at a new file)")
+                    throw LedgerError.refused(
+                        "\(store.location) already holds \(existing.position) events; import only into an empty ledger (create one with `shiplog init --db NEW` and point --db at it)")
                 }
                 var batch: [RecordedEvent] = []
                 batch.reserveCapacity(Self.batchSize)
@@ -78,7 +82,7 @@ struct ImportCommand: ParsableCommand {
                     count += Int64(batch.count)
                     batch.removeAll(keepingCapacity: true)
                     lines.removeAll(keepingCapacity: true)
-                    if count % 100_000 == 0 && !json { Terminal.note("imported \(count) events…") }
+                    progress.update(reader.bytesRead)
                 }
                 while let line = try reader.next() {
                     lineNumber += 1
@@ -101,6 +105,7 @@ struct ImportCommand: ParsableCommand {
                     throw Failure("\(file): \(violation.message); nothing was imported", code: Exit.dataError)
                 }
             }
+            progress.finish(at: reader.bytesRead)
             let head = try store.head()
             if json {
                 Terminal.out(JSONText.object([("events", String(count)), ("head", JSONText.quote(head.description))]))

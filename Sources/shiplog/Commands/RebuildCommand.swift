@@ -10,8 +10,8 @@ struct RebuildCommand: ParsableCommand {
         abstract: "Rebuild the records, artifact list and environment locks from the events.",
         discussion: """
             Empties the projection tables and replays every event through the same code that \
-            keeps them current, in one transaction. The events are not touched. Progress goes to \
-            stderr; prints the number of events replayed.
+            keeps them current, in one transaction. The events are not touched. On a terminal, \
+            one progress line on stderr (--quiet: none); prints the number of events replayed.
 
             Example:
               shiplog rebuild --db .shiplog/ledger.db
@@ -19,12 +19,15 @@ struct RebuildCommand: ParsableCommand {
 
     @OptionGroup var ledger: LedgerOptions
     @Flag(help: "Print a JSON object instead of text.") var json = false
+    @OptionGroup var progressOptions: ProgressOptions
 
     func run() throws {
         try reporting {
             let ledger = try self.ledger.ledger(.existing)
             let started = Date()
-            let count = try ledger.rebuild { replayed in Terminal.note("replayed \(replayed) events…") }
+            let progress = progressOptions.line("rebuild", total: try ledger.store.head().position, unit: .events)
+            let count = try ledger.rebuild { replayed in progress.update(replayed) }
+            progress.finish(at: count)
             let ms = Int64(Date().timeIntervalSince(started) * 1000)
             if json {
                 Terminal.out(JSONText.object([("events_replayed", String(count)), ("duration_ms", String(ms))]))

@@ -17,9 +17,14 @@ struct RecordCommand: ParsableCommand {
             cannot accept it: a phase out of order, a success after a failure, anything after it \
             finished. The refusal says what state the deployment is in and what it accepts next.
 
+            With --config, `record begin` takes the environment, services, phases, health checks \
+            and secrets from the pipeline file: a phase or a check the file does not have is \
+            refused, and every later `record` call redacts the file's secrets from logs and \
+            events without SHIPLOG_SECRETS (it reads the file the deployment began with, or \
+            --config).
+
             Example (a GitHub Actions workflow, one line per job):
-              id=$(shiplog record begin --env staging --sha "$GITHUB_SHA" \\
-                     --services api-gateway,auth-service)
+              id=$(shiplog record begin --config shiplog.yml --sha "$GITHUB_SHA")
               shiplog record phase "$id" migrate --status succeeded --log migrate.log
               shiplog record phase "$id" deploy --status succeeded --log deploy.log
               shiplog record health "$id" api_gateway --status healthy --attempts 2
@@ -36,23 +41,32 @@ struct RecordCommand: ParsableCommand {
             abstract: "Record a new deployment and take its environment; prints the deployment id.",
             discussion: """
                 The id is `{unix-seconds}-{first 12 hex digits of the sha}`. The newest stable \
-                deployment of the environment becomes this one's rollback target. An environment \
+                deployment of the environment becomes this one's rollback target. With --config, \
+                the pipeline file gives the environment, the services, the phases and checks the \
+                deployment accepts, the secrets redacted from everything recorded, and the ledger \
+                (its ledger: key, else .shiplog/ledger.db beside it); --env and --services override it. An environment \
                 holds one unfinished deployment at a time: a second `begin` is refused (exit 5) and \
                 names the active one; finish it, or free the environment with `shiplog unlock`. \
                 In a GitHub Actions step, every `record` command appends the outputs deployment-id and \
                 status (and reason, rolled-back-to once known) to $GITHUB_OUTPUT.
 
-                Example:
+                Examples:
+                  shiplog record begin --config shiplog.yml --sha "$GITHUB_SHA" --ref "$GITHUB_REF"
                   shiplog record begin --env staging --sha "$GITHUB_SHA" --ref "$GITHUB_REF" \\
                     --services api-gateway,auth-service,education-service,marketplace-service
                 """)
 
         @OptionGroup var ledger: LedgerOptions
-        @Option(help: "The environment deployed to, e.g. staging.") var env: String
+        @Option(
+            name: .shortAndLong,
+            help: ArgumentHelp("The pipeline file the recorded pipeline follows (environment, services, phases, checks, secrets).", valueName: "file"))
+        var config: String?
+        @Option(help: "The environment deployed to, e.g. staging (default: the pipeline file's).") var env: String?
         @Option(help: "The git commit deployed (7–64 hex digits).") var sha: String
         @Option(help: "The git ref.") var ref: String = "refs/heads/main"
-        @Option(help: ArgumentHelp("The services deployed, comma-separated.", valueName: "a,b,…")) var services: String?
-        @Option(name: .customLong("triggered-by"), help: "Who started it (default: $GITHUB_ACTOR, else $USER).")
+        @Option(help: ArgumentHelp("The services deployed, comma-separated (default: the pipeline file's).", valueName: "a,b,…"))
+        var services: String?
+        @Option(name: .customLong("triggered-by"), help: "Who started it (default: $GITHUB_ACTOR, else $USER, else the account name).")
         var triggeredBy: String?
         @Option(
             name: .customLong("commit-time"),
@@ -71,15 +85,20 @@ struct RecordCommand: ParsableCommand {
             if ref.isEmpty { throw ValidationError("--ref must not be empty") }
             if let triggeredBy, triggeredBy.isEmpty { throw ValidationError("--triggered-by must not be empty") }
             if let commitTime { _ = try TimeArgument.require(commitTime, option: "--commit-time") }
+            if env == nil && config == nil { throw ValidationError("record begin needs --env, or --config naming the pipeline file") }
         }
 
         func run() throws {
             try reporting {
-                let store = try ledger.open(.createOrUpgrade)
+                let pipeline = try config.map(RecordedPipeline.load(path:))
+                let store = try ledger.open(.existing, pipeline: pipeline)
+                let plan = pipeline.map { DeploymentRunner.makePlan($0, environment: [:]) }
                 let recorded = LedgerOptions.ledger(on: store, textFilter: ProcessSecrets.filter)
                 let state = try recorded.request(
-                    environment: env, gitSHA: sha.lowercased(), gitRef: ref, services: serviceList,
-                    triggeredBy: triggeredBy ?? Who.current, mode: .record,
+                    environment: env ?? pipeline?.environment ?? "", gitSHA: sha.lowercased(), gitRef: ref,
+                    services: services == nil ? pipeline?.services ?? [] : serviceList,
+                    triggeredBy: triggeredBy ?? Who.current, mode: .record, phases: plan?.phases ?? [], checks: plan?.checks ?? [],
+                    pipeline: pipeline?.source,
                     commitTime: CommitTime.resolve(option: commitTime, sha: sha, directory: FileManager.default.currentDirectoryPath))
                 guard let id = state.id, let request = state.request else {
                     throw Failure("the deployment was recorded but cannot be read back; run `shiplog verify`", code: Exit.software)
@@ -129,6 +148,7 @@ struct RecordCommand: ParsableCommand {
         static let phases: [Phase] = [.preflight, .migrate, .build, .image, .deploy, .smoke, .rollback]
 
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var recorded: RecordedPipeline
         @Argument(help: "The deployment id (printed by `record begin`).") var id: String
         @Argument(help: ArgumentHelp("preflight, migrate, build, image, deploy, smoke or rollback.", valueName: "phase"))
         var phaseName: String
@@ -155,16 +175,17 @@ struct RecordCommand: ParsableCommand {
             try reporting {
                 let phase = phase!
                 let logFile = try log.map(LogFile.init(path:))
-                let ledger = try self.ledger.ledger(.existing, textFilter: ProcessSecrets.filter)
+                let ledger = try recorded.ledger(self.ledger)
                 // A retry after the log could not be kept (disk full): the outcome stands, keep the log now.
                 let before = try ledger.loadRecorded(id)
+                recorded.includeSecrets(of: before)
                 let step = before.steps[phase]
                 let sameOutcome = status == .succeeded ? step?.succeeded == true : step?.failure != nil
                 if sameOutcome, let logFile, before.artifacts[phase.logArtifactName(deploymentID: id)] == nil {
                     let artifact = try keepLog(
                         .file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue,
                         of: "the \(phase) outcome", deploymentID: id, retentionDays: retentionDays,
-                        ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
+                        ledger: ledger, artifacts: artifacts, ledgerPath: recorded.ledgerPath(self.ledger))
                     try publishOutputs(of: id, ledger: ledger, what: "the \(phase) outcome")
                     report(
                         state: try ledger.load(id), events: 1, what: "\(phase) \(status.rawValue) (already recorded; its log is kept now)",
@@ -176,7 +197,7 @@ struct RecordCommand: ParsableCommand {
                 let artifact = try logFile.map { logFile in
                     try keepLog(
                         .file(logFile), name: phase.logArtifactName(deploymentID: id), phase: phase.rawValue, of: "the \(phase) outcome",
-                        deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts, ledgerPath: self.ledger.path)
+                        deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts, ledgerPath: recorded.ledgerPath(self.ledger))
                 }
                 try publishOutputs(of: id, ledger: ledger, what: "the \(phase) outcome")
                 report(
@@ -212,6 +233,7 @@ struct RecordCommand: ParsableCommand {
                 """)
 
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var recorded: RecordedPipeline
         @Argument(help: "The deployment id.") var id: String
         @Argument(help: "The check's name, e.g. api_gateway.") var service: String
         @Option(help: "The verdict.") var status: HealthStatus
@@ -233,15 +255,15 @@ struct RecordCommand: ParsableCommand {
         func run() throws {
             try reporting {
                 let logFile = try log.map(LogFile.init(path:))
-                let ledger = try self.ledger.ledger(.existing, textFilter: ProcessSecrets.filter)
+                let ledger = try recorded.ledger(self.ledger)
                 let command = DeploymentCommand.recordHealthVerdict(check: service, healthy: status == .healthy, attempts: attempts, reason: reason)
-                _ = try ledger.loadRecorded(id)
+                recorded.includeSecrets(of: try ledger.loadRecorded(id))
                 let (state, events) = try ledger.execute(command, on: id)
                 let artifact = try logFile.map { logFile in
                     try keepLog(
                         .file(logFile), name: Phase.health.logArtifactName(deploymentID: id), phase: Phase.health.rawValue,
                         of: "the \(service) verdict", deploymentID: id, retentionDays: retentionDays, ledger: ledger,
-                        artifacts: artifacts, ledgerPath: self.ledger.path)
+                        artifacts: artifacts, ledgerPath: recorded.ledgerPath(self.ledger))
                 }
                 try publishOutputs(of: id, ledger: ledger, what: "the \(service) verdict")
                 report(
@@ -287,6 +309,7 @@ struct RecordCommand: ParsableCommand {
                 """)
 
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var recorded: RecordedPipeline
         @Argument(help: "The deployment id.") var id: String
         @Option(help: "How it ended.") var status: FinishStatus
         @Option(help: "Why it failed (with --status failed).") var reason: String?
@@ -308,8 +331,9 @@ struct RecordCommand: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let ledger = try self.ledger.ledger(.existing, textFilter: ProcessSecrets.filter)
+                let ledger = try recorded.ledger(self.ledger)
                 let before = try ledger.loadRecorded(id)
+                recorded.includeSecrets(of: before)
                 guard before.exists else {
                     throw LedgerError.notFound("no deployment \(id) in the ledger; `shiplog history` lists them")
                 }
@@ -329,7 +353,7 @@ struct RecordCommand: ParsableCommand {
                 let artifact = try keepLog(
                     .bytes(Array(record.json.utf8)), name: recordName, phase: "summary", of: "the outcome",
                     deploymentID: id, retentionDays: retentionDays, ledger: ledger, artifacts: artifacts,
-                    ledgerPath: self.ledger.path)
+                    ledgerPath: recorded.ledgerPath(self.ledger))
                 if json {
                     Terminal.out(record.json)
                 } else {

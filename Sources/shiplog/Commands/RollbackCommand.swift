@@ -41,9 +41,11 @@ struct RollbackCommand: ParsableCommand {
         try reporting {
             var pipeline = try pipelineOptions.load(environment: ProcessInfo.processInfo.environment)
             pipeline.environment = env
-            let runner = try DeploymentRunner.make(ledger: ledger, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
-            let outcome = try driving { try runner.rollBackManually(to: to, reason: attribution.reason, by: attribution.who) }
-            try finish(outcome, runner: runner)
+            let location = try ledger.location(pipeline: pipeline)
+            let runner = try DeploymentRunner.make(ledger: ledger, at: location, pipeline: pipeline, json: json, verbose: pipelineOptions.verbose)
+            let interrupts = InterruptReport(location: location, config: pipelineOptions.config, json: json)
+            let outcome = try interrupts.drive(runner) { try runner.rollBackManually(to: to, reason: attribution.reason, by: attribution.who) }
+            try finish(outcome, runner: runner, json: json)
             if !json, let stable = try runner.ledger.lastStable(environment: env) {
                 TerminalText.note("\(env) runs \(stable.gitSHA.prefix(12)) again; last stable: \(stable.deploymentID)")
             }

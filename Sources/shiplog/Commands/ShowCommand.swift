@@ -114,7 +114,7 @@ struct ShowCommand: ParsableCommand {
             parts.append("\(a.latencyMs) ms")
             if let error = a.error { parts.append(error) }
             if a.round == .rollback { parts.append("after rollback") }
-            return parts.joined(separator: ", ") + " (\(a.target))"
+            return parts.joined(separator: ", ") + " (\(a.target))" + (a.body.map { "; answered: \($0)" } ?? "")
         case .serviceHealthy(let check, let attempts, let round):
             return "\(check) healthy after \(attempts) attempt\(attempts == 1 ? "" : "s")" + (round == .rollback ? " (after rollback)" : "")
         case .serviceUnhealthy(let check, let attempts, let reason, let round):
@@ -128,7 +128,7 @@ struct ShowCommand: ParsableCommand {
         case .artifactStored(let a): return "\(a.name) (\(Show.size(a.size)), \(a.retentionDays) days, sha256 \(a.sha256.prefix(12)))"
         case .deploymentSucceeded: return "success"
         case .deploymentFailed(let reason, let phase): return "failed" + (phase.map { " in \($0)" } ?? "") + ": \(reason)"
-        case .deploymentRolledBack(let id, let sha): return "rolled back to \(id) (\(sha.prefix(12)))"
+        case .deploymentRolledBack(let id, let sha, let reason): return "rolled back to \(id) (\(sha.prefix(12)))" + (reason.map { " after: \($0)" } ?? "")
         case .deploymentAbandoned(let reason, let by): return "abandoned by \(by): \(reason)"
         case .deploymentMarkedBad(let reason, let by): return "marked bad by \(by): \(reason)"
         case .environmentLocked(let id): return "environment taken by \(id)"

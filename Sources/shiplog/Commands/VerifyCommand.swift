@@ -24,6 +24,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A digest kept from an earlier verify.", valueName: "position:hash"))
     var expect: String?
     @Flag(help: "Print a JSON object instead of text.") var json = false
+    @OptionGroup var progressOptions: ProgressOptions
 
     func validate() throws {
         if let expect, Head(parsing: expect) == nil {
@@ -34,18 +35,16 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         try reporting {
             let store = try ledger.open(.readOnly)
-            let report = try store.verify(
-                expect: expect.flatMap(Head.init(parsing:)),
-                progress: { position in
-                    if !json { Terminal.note("verified through position \(position)…") }
-                })
+            let total = try store.head().position
+            let progress = progressOptions.line("verify: the chain", total: total, unit: .events)
+            let report = try store.verify(expect: expect.flatMap(Head.init(parsing:)), progress: { progress.update($0) })
             // Projections are compared only with a chain that holds: a broken chain is the finding.
-            let difference =
-                report.isIntact
-                ? try LedgerOptions.ledger(on: store).verifyProjections(progress: { count in
-                    if !json { Terminal.note("replayed \(count) events into the projection check…") }
-                })
-                : nil
+            var difference: ProjectionDifference?
+            if report.isIntact {
+                progress.stage("verify: the tables", total: total)
+                difference = try LedgerOptions.ledger(on: store).verifyProjections(progress: { progress.update($0) })
+            }
+            progress.finish(at: report.isIntact ? total : report.eventsChecked)
             if json {
                 var members: [(String, String)] = [
                     ("ok", report.isIntact ? "true" : "false"),

@@ -4,7 +4,7 @@ import ArgumentParser
 /// recorded in the ledger with the event.
 struct Attribution: ParsableArguments {
     @Option(help: "Why: recorded in the ledger with the event.") var reason: String
-    @Option(help: "Who (default: $GITHUB_ACTOR, else $USER).") var by: String?
+    @Option(help: "Who (default: $GITHUB_ACTOR, else $USER, else the account name).") var by: String?
 
     func validate() throws {
         if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }

@@ -154,6 +154,15 @@ final class LineReader {
     /// line is scanned once, not once per read.
     private var scanned = 0
     private var atEnd = false
+    /// Bytes read from the file so far.
+    private(set) var bytesRead: Int64 = 0
+
+    /// The file's size when it is a regular file (a pipe has none).
+    var size: Int64? {
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(info.st_size)
+    }
 
     init(path: String) throws {
         self.path = path
@@ -190,6 +199,7 @@ final class LineReader {
             }
             let chunk: [UInt8]
             do { chunk = try FileSystem.read(fd, upTo: 1 << 16, path: path) } catch { throw Failure("\(error)", code: Exit.ioError) }
+            bytesRead += Int64(chunk.count)
             if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
         }
     }

@@ -12,7 +12,8 @@ struct LedgerOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The ledger: a SQLite file, or a postgres:// or postgresql:// URL shared by many runners.",
-            discussion: "Default: $SHIPLOG_DB, else .shiplog/ledger.db", valueName: "path|url"))
+            discussion: "Default: $SHIPLOG_DB, else the pipeline file's ledger: key, else .shiplog/ledger.db beside the pipeline file (shiplog.yml here for commands that take none)",
+            valueName: "path|url"))
     var db: String?
 
     @Option(
@@ -30,12 +31,20 @@ struct LedgerOptions: ParsableArguments {
         }
     }
 
-    /// The ledger path this invocation uses.
-    var path: String {
-        if let db { return db }
-        if let env = ProcessInfo.processInfo.environment["SHIPLOG_DB"], !env.isEmpty { return env }
-        return ".shiplog/ledger.db"
+    /// Where this command's ledger is (see `LedgerLocation`); a command that runs a pipeline
+    /// passes it, so its `ledger:` key or the default beside it counts.
+    func location(pipeline: Pipeline? = nil) throws -> LedgerLocation {
+        try LedgerLocation.resolve(option: db, environment: ProcessInfo.processInfo.environment, pipeline: pipeline)
     }
+
+    /// Where the ledger is for a command that names a pipeline file it does not run (`init --config`).
+    func location(pipelineFile: String) throws -> LedgerLocation {
+        try LedgerLocation.resolve(option: db, environment: ProcessInfo.processInfo.environment, pipelineFile: pipelineFile)
+    }
+
+    /// The ledger path this invocation uses, for commands without a pipeline of their own; the
+    /// same answer `open` found (a pipeline file that cannot be read fails `open` first).
+    var path: String { (try? location().path) ?? Pipeline.defaultLedger }
 
     /// How to open the ledger: `--busy-timeout`, else `$SHIPLOG_BUSY_TIMEOUT_MS`, else the default.
     /// A variable that is set but is not a whole number of milliseconds in range is refused
@@ -59,7 +68,8 @@ struct LedgerOptions: ParsableArguments {
 
     /// How a command opens the ledger.
     enum OpenMode {
-        /// Create the ledger if missing and apply pending migrations.
+        /// Create the ledger if missing and apply pending migrations: `init` only, so no other
+        /// command leaves a new ledger where a mistyped path or the wrong directory pointed.
         case createOrUpgrade
         /// The ledger must exist; pending migrations are applied.
         case existing
@@ -70,14 +80,19 @@ struct LedgerOptions: ParsableArguments {
     /// True when the ledger is a PostgreSQL server rather than a SQLite file.
     var isServer: Bool { Self.isServerURL(path) }
 
-    static func isServerURL(_ text: String) -> Bool {
-        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    static func isServerURL(_ text: String) -> Bool { Pipeline.isServerURL(text) }
+
+    /// Opens the event store of an existing ledger; only `init` passes `.createOrUpgrade`.
+    func open(_ mode: OpenMode = .existing, pipeline: Pipeline? = nil) throws -> any EventStore {
+        try open(mode, at: try location(pipeline: pipeline))
     }
 
-    /// Opens the event store; queries pass `.existing` or `.readOnly` so a mistyped path is not
-    /// silently created.
-    func open(_ mode: OpenMode = .createOrUpgrade) throws -> any EventStore {
-        if isServer {
+    /// Opens the event store at `location`; a missing ledger file is refused, saying where it was
+    /// looked for, unless `mode` creates it.
+    func open(_ mode: OpenMode, at location: LedgerLocation) throws -> any EventStore {
+        let path = location.path
+        if mode != .createOrUpgrade { try location.requireExisting() }
+        if location.isServer {
             let pgMode: PostgresEventStore.OpenMode =
                 switch mode {
                 case .createOrUpgrade: .createOrUpgrade
@@ -96,8 +111,13 @@ struct LedgerOptions: ParsableArguments {
     }
 
     /// Opens the ledger: the event store with its projection store, whatever the backend.
-    func ledger(_ mode: OpenMode = .createOrUpgrade, textFilter: @escaping @Sendable (String) -> String = { $0 }) throws -> Ledger {
+    func ledger(_ mode: OpenMode = .existing, textFilter: @escaping @Sendable (String) -> String = { $0 }) throws -> Ledger {
         Self.ledger(on: try open(mode), textFilter: textFilter)
+    }
+
+    /// The ledger at `location`, opened as `mode`.
+    func ledger(_ mode: OpenMode, at location: LedgerLocation, textFilter: @escaping @Sendable (String) -> String = { $0 }) throws -> Ledger {
+        Self.ledger(on: try open(mode, at: location), textFilter: textFilter)
     }
 
     /// Where artifact bytes live: files beside a SQLite ledger, the database of a PostgreSQL one.

@@ -27,20 +27,21 @@ struct PipelineOptions: ParsableArguments {
             ProcessSecrets.include(file)
             return try file.applyingEnvironment(environment)
         } catch {
-            throw Failure("\(error)", code: Exit.dataError)
+            throw Failure(pipeline: error)
         }
     }
 }
 
 extension DeploymentRunner {
-    /// A runner wired to the ledger and the terminal.
-    static func make(ledger: LedgerOptions, pipeline: Pipeline, json: Bool, verbose: Bool) throws -> DeploymentRunner {
-        let store = try ledger.open(.createOrUpgrade)
+    /// A runner wired to the ledger at `location` (which must exist: only `init` creates one)
+    /// and the terminal.
+    static func make(ledger: LedgerOptions, at location: LedgerLocation, pipeline: Pipeline, json: Bool, verbose: Bool) throws -> DeploymentRunner {
+        let store = try ledger.open(.existing, at: location)
         let environment = ProcessInfo.processInfo.environment
         let output = RunnerOutput(style: json ? .json : .text, verbose: verbose) { line in Terminal.out(line) }
         return DeploymentRunner(
             ledger: LedgerOptions.ledger(on: store, textFilter: ProcessSecrets.filter), pipeline: pipeline, environment: environment,
-            artifacts: LedgerOptions.blobs(for: store, ledgerPath: ledger.path),
-            claims: LedgerOptions.claims(for: store, ledgerPath: ledger.path), output: output)
+            artifacts: LedgerOptions.blobs(for: store, ledgerPath: location.path),
+            claims: LedgerOptions.claims(for: store, ledgerPath: location.path), output: output)
     }
 }

@@ -16,14 +16,21 @@ struct ArtifactOptions: ParsableArguments {
     }
 }
 
-/// Who did something, when not given: the CI's actor, else the login user.
+/// Who did something, when not given: the CI's actor, else the login user, else the account
+/// the process runs as (a container or a cron job often has no $USER), else its uid: never
+/// "unknown".
 enum Who {
-    static var current: String {
-        let environment = ProcessInfo.processInfo.environment
-        for key in ["GITHUB_ACTOR", "USER"] {
+    static var current: String { current(environment: ProcessInfo.processInfo.environment) }
+
+    static func current(environment: [String: String]) -> String {
+        for key in ["GITHUB_ACTOR", "USER", "LOGNAME"] {
             if let value = environment[key], !value.isEmpty { return value }
         }
-        return "unknown"
+        let uid = geteuid()
+        if let entry = getpwuid(uid), let name = entry.pointee.pw_name, let text = String(validatingCString: name), !text.isEmpty {
+            return text
+        }
+        return "uid \(uid)"
     }
 }
 
@@ -55,6 +62,11 @@ enum Show {
             value /= 1_024
         }
         return "\(bytes) B"
+    }
+
+    /// `text` cut to `width` characters, the last one an ellipsis when cut.
+    static func clipped(_ text: String, _ width: Int) -> String {
+        text.count <= width ? text : String(text.prefix(width - 1)) + "…"
     }
 
     /// Left-aligned in `width` columns, always followed by at least two spaces.

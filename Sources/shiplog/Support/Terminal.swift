@@ -1,7 +1,9 @@
 import Foundation
 import ShiplogFiles
 
-/// Where the CLI writes: results to stdout, diagnostics and progress to stderr.
+/// Where the CLI writes: results to stdout, diagnostics and progress lines to stderr. A
+/// deployment's progress is its result: `deploy` and `resume` print it and their final verdict
+/// on stdout (beside `--json` events, the verdict goes to stderr).
 ///
 /// A write never kills the process and never throws. When a stream cannot be written (the
 /// reader of a pipe went away, the disk behind a redirection is full, the descriptor was
