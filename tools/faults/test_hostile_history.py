@@ -180,7 +180,8 @@ def test_a_valid_approval_history_imports(source, shiplog, workdir, plain):
     path = os.path.join(workdir, "approved.ndjson")
     with open(path, "w") as f:
         f.write("\n".join(make_chain(rows)) + "\n")
-    res = shiplog.run(["import", path, "--db", os.path.join(workdir, "imports", "approved", "ledger.db")], env=plain)
+    target = shiplog.init(os.path.join(workdir, "imports", "approved", "ledger.db"), env=plain)
+    res = shiplog.run(["import", path, "--db", target], env=plain)
     assert res.code == 0, res.describe()
 
 

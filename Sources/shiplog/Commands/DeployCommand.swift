@@ -41,7 +41,7 @@ struct DeployCommand: ParsableCommand {
 
             Examples:
               shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --wait-for-lock 15m
-              shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --no-wait   # exit 7 at the gate
+              shiplog deploy --config shiplog.yml --sha "$GITHUB_SHA" --no-wait   # exit 7: waits
             """)
 
     @OptionGroup var ledger: LedgerOptions
