@@ -80,15 +80,19 @@ struct PipelineParser {
         throw first
     }
 
-    mutating func parse(yaml: String) throws(PipelineError) -> Pipeline {
-        let root: YAMLNode?
+    /// The document's root node, or the syntax error said with its line and column.
+    private func compose(_ yaml: String) throws(PipelineError) -> YAMLNode? {
         do {
-            root = try Yams.compose(yaml: yaml)
+            return try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
             throw syntaxError(error, yaml: yaml)
         } catch {
             throw PipelineError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
         }
+    }
+
+    mutating func parse(yaml: String) throws(PipelineError) -> Pipeline {
+        let root = try compose(yaml)
         guard let root, !isNull(root) else {
             throw PipelineError(
                 file: file, line: 1, column: 1,
@@ -104,14 +108,7 @@ struct PipelineParser {
 
     /// Only the top-level `ledger:` of a document, nil when absent.
     mutating func ledgerKey(yaml: String) throws(PipelineError) -> String? {
-        let root: YAMLNode?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw syntaxError(error, yaml: yaml)
-        } catch {
-            throw PipelineError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
-        }
+        let root = try compose(yaml)
         guard let root, case let .mapping(mapping) = root, let node = mapping["ledger"] else { return nil }
         return try nonEmptyString(node, path: "ledger", expected: "the ledger: a path relative to this file, or a postgres:// URL")
     }
