@@ -72,6 +72,7 @@ extension Ledger {
     ///   target that failed, was rolled back, was marked bad, belongs to another environment or
     ///   runs now; `LedgerError.notFound` for an unknown target, or when no stable release older
     ///   than the running one exists.
+    @discardableResult
     public func requestManualRollback(
         environment: String, to requested: String?, reason: String, by: String, services: [String], checks: [String],
         pipeline: (path: String, sha256: String)? = nil

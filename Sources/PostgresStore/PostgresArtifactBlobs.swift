@@ -20,6 +20,7 @@ public final class PostgresArtifactBlobs: ArtifactBlobs, @unchecked Sendable {
 
     public var location: String { connection.server + " (artifact_blobs)" }
 
+    @discardableResult
     func pg<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as PostgresError { throw EventStoreError(error) }
     }

@@ -20,7 +20,7 @@ struct CommandLineBackendTests {
         return (db, dir)
     }
 
-    static func run(_ args: [String], _ db: String, in dir: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) -> String {
+    @discardableResult static func run(_ args: [String], _ db: String, in dir: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) -> String {
         let out = runShiplog(args + ["--db", db], environment: ["GITHUB_OUTPUT": "", "USER": "tester"], in: dir.url)
         #expect(out.status == 0, "shiplog \(args.joined(separator: " ")): exit \(out.status): \(out.stderr)", sourceLocation: sourceLocation)
         return out.stdout

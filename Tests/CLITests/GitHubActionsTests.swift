@@ -199,7 +199,7 @@ import Testing
         let injected = "$(touch pwned1) `touch pwned2`; touch pwned3 --db=elsewhere.db"
         func action(_ inputs: [String: String]) throws -> (status: Int32, stdout: String, stderr: String, outputs: [String: String]) {
             let outputFile = ledger.directory.file("action-output-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: outputFile, contents: nil)
+            #expect(FileManager.default.createFile(atPath: outputFile, contents: nil))
             var env = ["SHIPLOG_BIN": ShiplogBinary.url.path, "GITHUB_OUTPUT": outputFile, "INPUT_DB": ledger.db, "USER": "tester"]
             for (name, value) in inputs { env["INPUT_" + name] = value }
             let out = runProcess(URL(fileURLWithPath: "/bin/bash"), [runScript], environment: env, in: ledger.directory.url)

@@ -610,7 +610,7 @@ private func writeLogWithSecrets(path: String, blocks: Int, secret: [UInt8]) thr
     guard
         let handle = FileHandle(forWritingAtPath: path)
             ?? {
-                FileManager.default.createFile(atPath: path, contents: nil)
+                #expect(FileManager.default.createFile(atPath: path, contents: nil))
                 return FileHandle(forWritingAtPath: path)
             }()
     else { throw CocoaError(.fileWriteUnknown) }

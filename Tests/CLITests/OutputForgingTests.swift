@@ -114,7 +114,7 @@ import Testing
     @Test func terminalOutputShowsControlCharactersAsEscapes() throws {
         let ledger = try DomainLedger()
         var outputs: [(String, ProcessOutput)] = []
-        func run(_ args: [String], status: Int32 = 0, environment: [String: String] = [:]) -> String {
+        @discardableResult func run(_ args: [String], status: Int32 = 0, environment: [String: String] = [:]) -> String {
             let out = ledger.run(args, environment: environment)
             #expect(out.status == status, "shiplog \(args.joined(separator: " ")) exited \(out.status): \(out.stderr)")
             outputs.append((args.prefix(2).joined(separator: " "), out))

@@ -208,7 +208,7 @@ struct InterruptedDeployTests {
         _ = child.wait()
         let dead = site.shiplog(["status"])
         #expect(dead.stdout.contains("runner: none is alive; continue it with `shiplog resume"), "\(dead.stdout)")
-        FileManager.default.createFile(atPath: site.dir.file("runs/go"), contents: Data())
+        #expect(FileManager.default.createFile(atPath: site.dir.file("runs/go"), contents: Data()))
 
         let idle = try PipelineSite("deploy: { run: 'true' }\n")
         let empty = idle.shiplog(["status", "--json"])

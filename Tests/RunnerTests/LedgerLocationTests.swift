@@ -78,7 +78,7 @@ struct LedgerLocationTests {
         let second = project.run(["deploy", "-c", "app/shiplog.yml", "--sha", "bcdef12345678"])
         #expect(second.status == 5, "\(second.stderr)")
         #expect(second.stderr.contains("already has an active deployment"), "\(second.stderr)")
-        FileManager.default.createFile(atPath: hold, contents: Data())
+        #expect(FileManager.default.createFile(atPath: hold, contents: Data()))
         #expect(first.wait().status == 0)
         let migrations = try String(contentsOfFile: project.root.file("app/migrations-run"), encoding: .utf8)
         #expect(migrations == "1\n", "the refused deployment ran no migration")

@@ -107,7 +107,7 @@ struct ProcessTests {
     @Test func workdirThatIsAFileThrows() throws {
         let dir = try TempDir()
         let file = dir.path + "/plain"
-        FileManager.default.createFile(atPath: file, contents: Data())
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
         let log = try StepLog(path: dir.path + "/step.log", redact: { $0 }, echo: nil)
         #expect {
             _ = try StepProcess.run(StepCommand(command: "true", environment: [:], workdir: file), log: log)
@@ -350,7 +350,7 @@ struct ProcessTests {
 
     @Test func unopenableLogIsAnError() throws {
         let dir = try TempDir()
-        FileManager.default.createFile(atPath: dir.path + "/file", contents: Data())
+        #expect(FileManager.default.createFile(atPath: dir.path + "/file", contents: Data()))
         #expect {
             _ = try StepLog(path: dir.path + "/file/step.log", redact: { $0 }, echo: nil)
         } throws: { error in

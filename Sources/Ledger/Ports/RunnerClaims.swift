@@ -87,7 +87,7 @@ public struct RunnerHolder: Sendable, Equatable, CustomStringConvertible {
     static let hostName: String = {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
-        let name = String(cString: buffer)
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let plain =
             !name.isEmpty
             && name.unicodeScalars.allSatisfy {
