@@ -176,7 +176,7 @@ public struct StreamAppend: Sendable, Hashable {
 /// An event as the ledger holds it.
 public struct RecordedEvent: Sendable, Hashable, Codable {
     public var position: Int64
-    /// The event id; a lowercase UUID read from the ledger is held as its bits (see `InlineText`).
+    /// The event id; read from the ledger it is held inline, without a heap string (see `InlineText`).
     public var eventIDText: InlineText
     public var stream: String
     public var version: Int64
