@@ -9,67 +9,78 @@
 public struct InlineText: Sendable, Hashable, CustomStringConvertible {
     typealias Words = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
 
-    enum Storage: Sendable {
-        case text(String)
-        /// ASCII bytes, then zeros; the count is at most 64.
-        case ascii(UInt8, Words)
-    }
+    // Plain stored fields rather than an enum with a String case: copying and destroying an
+    // event (three of these) then needs no switch, only the string's retain and release.
+    /// ASCII bytes, then zeros, when `count` is not `Self.isText`.
+    var words: Words
+    /// How many bytes of `words` hold the text, or `Self.isText` when `text` holds it.
+    var count: UInt8
+    var text: String
 
-    var storage: Storage
+    private static let isText: UInt8 = .max
+    private static let zero: Words = (0, 0, 0, 0, 0, 0, 0, 0)
 
     /// The most bytes held inline.
     public static let capacity = 64
 
-    public init(_ text: String) { storage = .text(text) }
+    public init(_ text: String) {
+        words = Self.zero
+        count = Self.isText
+        self.text = text
+    }
 
     /// The text of `bytes` (UTF-8): inline when it is ASCII of at most `capacity` bytes, else a string.
     public init(utf8 bytes: UnsafeRawBufferPointer) {
-        storage = Self.packed(bytes) ?? .text(String(decoding: bytes, as: UTF8.self))
+        words = Self.zero
+        count = 0
+        text = ""
+        guard bytes.count <= Self.capacity else {
+            self = InlineText(String(decoding: bytes, as: UTF8.self))
+            return
+        }
+        guard bytes.count > 0 else { return }
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
+        let w = words
+        guard (w.0 | w.1 | w.2 | w.3 | w.4 | w.5 | w.6 | w.7) & 0x8080_8080_8080_8080 == 0 else {
+            self = InlineText(String(decoding: bytes, as: UTF8.self))
+            return
+        }
+        count = UInt8(bytes.count)
     }
 
     /// Whether the text is held inline (for testing the fast path).
-    public var isInline: Bool {
-        if case .text = storage { return false }
-        return true
-    }
+    public var isInline: Bool { count != Self.isText }
 
     public var string: String {
-        switch storage {
-        case .text(let s): return s
-        case .ascii(let count, var words):
-            return withUnsafeBytes(of: &words) { String(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<Int(count)]), as: UTF8.self) }
-        }
+        guard count != Self.isText else { return text }
+        var w = words
+        return withUnsafeBytes(of: &w) { String(decoding: UnsafeRawBufferPointer(rebasing: $0[0..<Int(count)]), as: UTF8.self) }
     }
 
     public var description: String { string }
 
     /// Calls `body` with the text's UTF-8 bytes (in the value itself when inline).
     public func withUTF8<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        switch storage {
-        case .text(var s): return try s.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
-        case .ascii(let count, var words): return try withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<Int(count)])) }
+        if count == Self.isText {
+            var s = text
+            return try s.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
         }
+        var w = words
+        return try withUnsafeBytes(of: &w) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<Int(count)])) }
     }
 
     public static func == (a: InlineText, b: InlineText) -> Bool {
-        if case .ascii(let ac, let aw) = a.storage, case .ascii(let bc, let bw) = b.storage {
+        if a.count != isText, b.count != isText {
             // The bytes past the count are zero on both sides.
-            return ac == bc && aw.0 == bw.0 && aw.1 == bw.1 && aw.2 == bw.2 && aw.3 == bw.3 && aw.4 == bw.4 && aw.5 == bw.5 && aw.6 == bw.6 && aw.7 == bw.7
+            let x = a.words
+            let y = b.words
+            return a.count == b.count && x.0 == y.0 && x.1 == y.1 && x.2 == y.2 && x.3 == y.3 && x.4 == y.4 && x.5 == y.5 && x.6 == y.6 && x.7 == y.7
         }
-        if case .text(let x) = a.storage, case .text(let y) = b.storage { return x == y }
+        if a.count == isText, b.count == isText { return a.text == b.text }
         return a.withUTF8 { x in b.withUTF8 { y in x.elementsEqual(y) } }
     }
 
     public func hash(into hasher: inout Hasher) {
         withUTF8 { hasher.combine(bytes: $0) }
-    }
-
-    static func packed(_ p: UnsafeRawBufferPointer) -> Storage? {
-        guard p.count <= capacity else { return nil }
-        var w: Words = (0, 0, 0, 0, 0, 0, 0, 0)
-        guard p.count > 0 else { return .ascii(0, w) }
-        withUnsafeMutableBytes(of: &w) { $0.copyMemory(from: p) }
-        guard (w.0 | w.1 | w.2 | w.3 | w.4 | w.5 | w.6 | w.7) & 0x8080_8080_8080_8080 == 0 else { return nil }
-        return .ascii(UInt8(p.count), w)
     }
 }
