@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(name: "shiplog-bench", dependencies: ["Runner", "Ledger", "EventStore", "SQLiteStore", "PostgresStore", "PostgresClient", "SeededRandom"],
                           path: "Sources/ShiplogBench"),
 
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "SQLiteStore", "ShiplogTestSupport"],
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "SQLiteStore", "ShiplogTestSupport", "SeededRandom"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventStore", "SQLiteStore", "ShiplogTestSupport", "SeededRandom"],
                     resources: [.copy("Fixtures")]),

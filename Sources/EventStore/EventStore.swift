@@ -176,37 +176,85 @@ public struct StreamAppend: Sendable, Hashable {
 /// An event as the ledger holds it.
 public struct RecordedEvent: Sendable, Hashable, Codable {
     public var position: Int64
-    public var eventID: String
+    /// The event id; read from the ledger it is held inline, without a heap string (see `InlineText`).
+    public var eventIDText: InlineText
     public var stream: String
     public var version: Int64
     public var type: String
     public var schema: Int
     public var data: String
     public var metadata: String
+    public var recordedAtText: InlineText
+    public var hashText: InlineText
+
+    public var eventID: String {
+        get { eventIDText.string }
+        set { eventIDText = InlineText(newValue) }
+    }
     /// UTC, ISO 8601 with milliseconds: `2026-11-26T15:35:00.123Z`.
-    public var recordedAt: String
+    public var recordedAt: String {
+        get { recordedAtText.string }
+        set { recordedAtText = InlineText(newValue) }
+    }
     /// Lowercase hex SHA-256; see docs/HASH-CHAIN.md.
-    public var hash: String
+    public var hash: String {
+        get { hashText.string }
+        set { hashText = InlineText(newValue) }
+    }
 
     public init(
         position: Int64, eventID: String, stream: String, version: Int64, type: String,
         schema: Int, data: String, metadata: String, recordedAt: String, hash: String
     ) {
+        self.init(
+            position: position, eventID: InlineText(eventID), stream: stream, version: version, type: type, schema: schema, data: data,
+            metadata: metadata, recordedAt: InlineText(recordedAt), hash: InlineText(hash))
+    }
+
+    /// An event whose id, time and hash are read from a row's bytes (see `InlineText`).
+    public init(
+        position: Int64, eventID: InlineText, stream: String, version: Int64, type: String,
+        schema: Int, data: String, metadata: String, recordedAt: InlineText, hash: InlineText
+    ) {
         self.position = position
-        self.eventID = eventID
+        self.eventIDText = eventID
         self.stream = stream
         self.version = version
         self.type = type
         self.schema = schema
         self.data = data
         self.metadata = metadata
-        self.recordedAt = recordedAt
-        self.hash = hash
+        self.recordedAtText = recordedAt
+        self.hashText = hash
     }
 
     enum CodingKeys: String, CodingKey {
         case position, eventID = "event_id", stream, version, type, schema, data, metadata
         case recordedAt = "recorded_at", hash
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            position: try c.decode(Int64.self, forKey: .position), eventID: try c.decode(String.self, forKey: .eventID),
+            stream: try c.decode(String.self, forKey: .stream), version: try c.decode(Int64.self, forKey: .version),
+            type: try c.decode(String.self, forKey: .type), schema: try c.decode(Int.self, forKey: .schema),
+            data: try c.decode(String.self, forKey: .data), metadata: try c.decode(String.self, forKey: .metadata),
+            recordedAt: try c.decode(String.self, forKey: .recordedAt), hash: try c.decode(String.self, forKey: .hash))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(position, forKey: .position)
+        try c.encode(eventID, forKey: .eventID)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(version, forKey: .version)
+        try c.encode(type, forKey: .type)
+        try c.encode(schema, forKey: .schema)
+        try c.encode(data, forKey: .data)
+        try c.encode(metadata, forKey: .metadata)
+        try c.encode(recordedAt, forKey: .recordedAt)
+        try c.encode(hash, forKey: .hash)
     }
 }
 

@@ -175,11 +175,12 @@ extension SQLiteEventStore {
             schema: s.int(5), data: s.string(6), metadata: s.string(7), recordedAt: s.string(8), hash: s.string(9))
     }
 
-    /// A row of a scan: stream, type and metadata, which repeat, come from `interner`.
+    /// A row of a scan: stream, type and metadata, which repeat, come from `interner`; the id, time
+    /// and hash are held inline (`InlineText`), without a string each.
     static func row(_ s: Statement, _ interner: TextInterner) -> RecordedEvent {
         RecordedEvent(
-            position: s.int64(0), eventID: s.string(1), stream: interner.stream(s.textBytes(2)), version: s.int64(3),
+            position: s.int64(0), eventID: InlineText(utf8: s.textBytes(1)), stream: interner.stream(s.textBytes(2)), version: s.int64(3),
             type: s.string(4, interning: interner), schema: s.int(5), data: s.string(6), metadata: interner.metadata(s.textBytes(7)),
-            recordedAt: s.string(8), hash: s.string(9))
+            recordedAt: InlineText(utf8: s.textBytes(8)), hash: InlineText(utf8: s.textBytes(9)))
     }
 }

@@ -108,6 +108,12 @@ public final class Projector {
 
     /// Applies one decoded event; `endBatch` completes a batch.
     private func apply(_ event: RecordedEvent, _ decoded: DeploymentEvent) throws {
+        // The time is read several times below: a scan's inline time becomes one string first.
+        if event.recordedAtText.isInline {
+            var event = event
+            event.recordedAtText = InlineText(event.recordedAt)
+            return try apply(event, decoded)
+        }
         let kind = StreamKind(event.stream)
         if admission.isChecked { try checkTime(event) }
         if kind == .deployment {
