@@ -120,11 +120,7 @@ extension SQLiteEventStore {
     /// rebuild does not read and copy them for every event.
     public func forEachEventForReplay(from position: Int64 = 1, _ body: (RecordedEvent) throws -> Void) throws {
         try database.inReadTransaction {
-            try database.withStatement(
-                """
-                SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? ORDER BY position
-                """
-            ) { s in
+            try database.withStatement(Self.replayScan) { s in
                 s.bind(1, position)
                 let interner = TextInterner()
                 while try s.step() {
@@ -141,11 +137,7 @@ extension SQLiteEventStore {
     /// The replay scan with each row's data as the bytes SQLite holds, without a string made of it.
     public func forEachEventForReplay(from position: Int64 = 1, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         try database.inReadTransaction {
-            try database.withStatement(
-                """
-                SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? ORDER BY position
-                """
-            ) { s in
+            try database.withStatement(Self.replayScan) { s in
                 s.bind(1, position)
                 let interner = TextInterner()
                 while try s.step() {
@@ -158,6 +150,9 @@ extension SQLiteEventStore {
             }
         }
     }
+
+    /// What a replay reads of each event, in position order from a position.
+    static let replayScan = "SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? ORDER BY position"
 
     public func head() throws -> Head { try currentHead() }
 
