@@ -8,7 +8,9 @@ import Foundation
 /// ledger's `recorded_at` is the time of every fact.
 public enum DeploymentEvent: Sendable, Equatable {
     // Deployment stream: deployment-<id>
-    case deploymentRequested(DeploymentRequest)
+    // Boxed: a request is several times larger than any other payload, and every event would
+    // otherwise be as large (copied and destroyed by every reader at that size).
+    indirect case deploymentRequested(DeploymentRequest)
     case stepStarted(Phase, attempt: Int)
     case stepSucceeded(Phase, detail: String?)
     case stepFailed(Phase, reason: String)

@@ -67,6 +67,11 @@ public protocol EventStore: AnyObject {
     /// Every event from `position` through `last`, oldest first, streamed.
     func forEachEvent(from position: Int64, through last: Int64, _ body: (RecordedEvent) throws -> Void) throws
 
+    /// `forEachEvent(from:through:)`, each event's data handed over as its UTF-8 bytes (valid
+    /// during the call) and `data` left empty: a reader that decodes every payload reads it in
+    /// place (`DeploymentEvent.decode(_:data:)`) instead of making a string of each.
+    func forEachEvent(from position: Int64, through last: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws
+
     /// Every event, oldest first, as fast as the backend can read them (rebuilds and replays).
     func forEachEventForReplay(from position: Int64, _ body: (RecordedEvent) throws -> Void) throws
 
@@ -91,14 +96,22 @@ public protocol EventStore: AnyObject {
 
 extension EventStore {
     /// The bytes of each event's `data` string, for a backend that has no cheaper way.
+    public func forEachEvent(from position: Int64, through last: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        try forEachEvent(from: position, through: last) { event in try Self.handOver(event, body) }
+    }
+
+    /// The bytes of each event's `data` string, for a backend that has no cheaper way.
     public func forEachEventForReplay(from position: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
-        try forEachEventForReplay(from: position) { event in
-            var data = event.data
-            try data.withUTF8 { bytes in
-                var event = event
-                event.data = ""
-                try body(event, bytes)
-            }
+        try forEachEventForReplay(from: position) { event in try Self.handOver(event, body) }
+    }
+
+    /// `event` without its data, and the data's bytes.
+    private static func handOver(_ event: RecordedEvent, _ body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        var data = event.data
+        try data.withUTF8 { bytes in
+            var event = event
+            event.data = ""
+            try body(event, bytes)
         }
     }
 

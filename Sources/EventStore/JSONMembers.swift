@@ -1,92 +1,211 @@
 import Foundation
 
+/// The member names a payload reader asks for, each known by its index in the list: while a
+/// text is checked, every member name is looked up here once, so that asking for a member
+/// later is an index into a small table, not a search through the members.
+///
+/// A table is made once and lives as long as the process (keep it in a `static let`): its
+/// memory is never freed, so that reading a payload neither retains nor releases it.
+// Unchecked: the tables are written once, in `init`, and only read after.
+public struct JSONKeys: @unchecked Sendable {
+    /// Open addressing on a hash of the name's length and first eight bytes.
+    private let slots: UnsafeBufferPointer<Int16>
+    /// Each name's length, its first eight bytes (little-endian, zero-padded), and where the rest
+    /// of it starts in `tails`.
+    private let entries: UnsafeBufferPointer<(length: Int, head: UInt64, tail: Int)>
+    private let tails: UnsafeBufferPointer<UInt8>
+    private let shift: UInt64
+
+    public var count: Int { entries.count }
+
+    /// `names[i]` gets the index `i`. Names are plain ASCII member names, each given once.
+    public init(_ names: [StaticString]) {
+        var bits: UInt64 = 4
+        while (1 << bits) < names.count * 4 { bits += 1 }
+        shift = 64 - bits
+        var slots = [Int16](repeating: -1, count: 1 << bits)
+        var entries: [(length: Int, head: UInt64, tail: Int)] = []
+        var tails: [UInt8] = []
+        for (i, name) in names.enumerated() {
+            let bytes = Array(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            precondition(!bytes.contains(UInt8(ascii: "\\")) && !bytes.contains(UInt8(ascii: "\"")), "member names are plain text")
+            let head = Self.head(bytes)
+            var slot = Self.hash(head, bytes.count, shift)
+            while slots[slot] >= 0 {
+                let other = entries[Int(slots[slot])]
+                precondition(
+                    other.length != bytes.count || other.head != head || Array(tails[other.tail..<other.tail + max(0, other.length - 8)]) != Array(bytes.dropFirst(8)),
+                    "\(name) is listed twice")
+                slot = (slot + 1) & (slots.count - 1)
+            }
+            slots[slot] = Int16(i)
+            entries.append((bytes.count, head, tails.count))
+            tails += bytes.dropFirst(8)
+        }
+        self.slots = Self.immortal(slots)
+        self.entries = Self.immortal(entries)
+        self.tails = Self.immortal(tails)
+    }
+
+    /// A copy of `array` that is never freed.
+    private static func immortal<T>(_ array: [T]) -> UnsafeBufferPointer<T> {
+        let copy = UnsafeMutableBufferPointer<T>.allocate(capacity: max(array.count, 1))
+        _ = copy.initialize(from: array)
+        return UnsafeBufferPointer(rebasing: copy[0..<array.count])
+    }
+
+    static func head(_ bytes: [UInt8]) -> UInt64 {
+        var w: UInt64 = 0
+        for (k, b) in bytes.prefix(8).enumerated() { w |= UInt64(b) << (8 * UInt64(k)) }
+        return w
+    }
+
+    @inline(__always)
+    static func hash(_ head: UInt64, _ length: Int, _ shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((head ^ UInt64(truncatingIfNeeded: length)) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
+
+    /// The tables, for the lookups of one text.
+    @inline(__always)
+    var lookup: Lookup { Lookup(slots: slots, entries: entries, tails: tails, shift: shift) }
+
+    struct Lookup {
+        let slots: UnsafeBufferPointer<Int16>
+        let entries: UnsafeBufferPointer<(length: Int, head: UInt64, tail: Int)>
+        let tails: UnsafeBufferPointer<UInt8>
+        let shift: UInt64
+
+        /// The index of the name whose `count` bytes start at `index` in `bytes`, or -1. Not
+        /// inlined: the walk that calls it stays small enough to be inlined whole.
+        @inline(never)
+        func index(of index: Int, count: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+            let base = UnsafeRawPointer(bytes.baseAddress! + index)
+            var head: UInt64
+            if index + 8 <= bytes.count {
+                head = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+                if count < 8 { head &= (1 << (8 * UInt64(count))) &- 1 }
+            } else {
+                head = 0
+                for k in 0..<min(count, 8) { head |= UInt64(base.load(fromByteOffset: k, as: UInt8.self)) << (8 * UInt64(k)) }
+            }
+            var slot = JSONKeys.hash(head, count, shift)
+            while true {
+                let i = Int(slots[slot])
+                if i < 0 { return -1 }
+                let entry = entries[i]
+                if entry.length == count, entry.head == head,
+                    count <= 8 || JSONMembers.equal(base + 8, UnsafeRawPointer(tails.baseAddress! + entry.tail), count - 8)
+                {
+                    return i
+                }
+                slot = (slot + 1) & (slots.count - 1)
+            }
+        }
+    }
+}
+
 /// The members of one JSON object text, read in place: one pass checks the whole text and
-/// notes where each member lies, on the stack, and a lookup makes only the value asked for.
+/// notes where the value of each member named in a `JSONKeys` lies, on the stack; asking for a
+/// member then makes only that value.
 ///
 /// What `JSONObject(parsing:)` gives, without its allocations: replays read a payload per
 /// event, and the object, its member list and its retained source cost more than the few
 /// strings a decoder keeps. Lookups answer as `JSONObject`'s do (the last member of a name
-/// wins; escaped names match what they spell). Valid only inside `withObject`'s closure.
+/// wins). A text with an escaped member name is left to `JSONObject`, which reads what the
+/// escapes spell. Valid while the text and the table of starts are.
 public struct JSONMembers {
-    /// The most members read in place; a larger object is left to `JSONObject`.
-    public static let capacity = 32
-
-    /// Where one member's name and value lie: `JSONObject.Span` in 16 bytes, so that the spans
-    /// of `capacity` members fit in a small stack allocation.
-    public struct Span {
-        var keyStart: Int32
-        var keyEnd: Int32
-        var valueStart: Int32
-        var keyEscaped: Bool
-    }
-
     let bytes: UnsafeBufferPointer<UInt8>
-    let spans: UnsafeBufferPointer<Span>
+    /// For each key of the `JSONKeys`, where its value starts, or -1.
+    let starts: UnsafeMutableBufferPointer<Int32>
 
-    /// Checks `bytes` as one JSON text and, when it is an object of at most `spans.count`
-    /// members, notes where they lie in `spans` (the caller's, on its stack:
-    /// `withUnsafeTemporaryAllocation(of: JSONMembers.Span.self, capacity: JSONMembers.capacity)`).
-    /// Nil when the text is another value or a larger object (read those with `JSONValue`);
-    /// malformed text throws the `JSONReadError` `JSONValue` would. Valid while `bytes` and
-    /// `spans` are.
-    public init?(_ bytes: UnsafeBufferPointer<UInt8>, spans buffer: UnsafeMutableBufferPointer<Span>) throws {
+    /// Checks `bytes` as one JSON text and, when it is an object, notes where the value of each
+    /// of `keys` lies in `starts` (the caller's, `keys.count` long, on its stack). Nil when the
+    /// text is another value or has an escaped member name (read those with `JSONValue`); malformed text throws the
+    /// `JSONReadError` `JSONValue` would. Valid while `bytes` and `starts` are.
+    public init?(_ bytes: UnsafeBufferPointer<UInt8>, keys: JSONKeys, starts: UnsafeMutableBufferPointer<Int32>) throws {
         guard bytes.count > 0, bytes.count < Int(Int32.max) else { return nil }
         var parser = JSONParser(bytes, source: "")
         parser.skipWhitespace()
         guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return nil }
-        var count = 0
+        starts.initialize(repeating: -1)
+        let lookup = keys.lookup
         // Depth 1, as `JSONValue(parsing:)` reads a top-level object.
         let complete = try parser.members(depth: 1) { span in
-            guard count < buffer.count else { return false }
-            buffer.initializeElement(
-                at: count,
-                to: Span(
-                    keyStart: Int32(truncatingIfNeeded: span.keyStart), keyEnd: Int32(truncatingIfNeeded: span.keyEnd),
-                    valueStart: Int32(truncatingIfNeeded: span.valueStart), keyEscaped: span.keyEscaped))
-            count += 1
+            guard !span.keyEscaped else { return false }
+            let key = lookup.index(of: span.keyStart, count: span.keyEnd - span.keyStart, in: bytes)
+            if key >= 0 { starts[key] = Int32(truncatingIfNeeded: span.valueStart) }
             return true
         }
         guard complete else { return nil }
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw parser.error("unexpected text after the JSON value") }
         self.bytes = bytes
-        spans = UnsafeBufferPointer(rebasing: buffer[0..<count])
+        self.starts = starts
     }
 
-    /// `init(_:spans:)` with spans on the stack, for `body`; false when the text is not an object
-    /// of at most `capacity` members.
-    public static func withObject(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (JSONMembers) throws -> Void) throws -> Bool {
-        try withUnsafeTemporaryAllocation(of: Span.self, capacity: capacity) { buffer -> Bool in
-            guard let members = try JSONMembers(bytes, spans: buffer) else { return false }
-            try body(members)
-            return true
-        }
-    }
-
-    /// Where the value of the last member named `key` starts.
+    /// Where the value of the last member named `keys[key]` starts.
     @inline(__always)
-    func valueStart(_ key: StaticString) -> Int? {
-        let wanted = key.utf8Start, length = key.utf8CodeUnitCount
-        var i = spans.count
-        while i > 0 {
-            i -= 1
-            let span = spans[i]
-            if span.keyEscaped {
-                var parser = JSONParser(bytes, source: "")
-                parser.index = Int(span.keyStart) - 1
-                guard (try? parser.string()) == key.description else { continue }
-            } else {
-                guard Int(span.keyEnd - span.keyStart) == length,
-                    length == 0 || memcmp(bytes.baseAddress! + Int(span.keyStart), wanted, length) == 0
-                else { continue }
-            }
-            return Int(span.valueStart)
+    func valueStart(_ key: Int) -> Int? {
+        let start = starts[key]
+        return start >= 0 ? Int(start) : nil
+    }
+
+    /// Whether `count` bytes at `a` and `b` are the same: eight at a time, then one by one (member
+    /// names are short, and a call to `memcmp` costs more than comparing them here).
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        var k = 0
+        while k + 8 <= count {
+            guard a.loadUnaligned(fromByteOffset: k, as: UInt64.self) == b.loadUnaligned(fromByteOffset: k, as: UInt64.self) else { return false }
+            k += 8
         }
-        return nil
+        while k < count {
+            guard a.load(fromByteOffset: k, as: UInt8.self) == b.load(fromByteOffset: k, as: UInt8.self) else { return false }
+            k += 1
+        }
+        return true
+    }
+
+    /// A member's value read without making a `JSONValue`: the text was checked whole when the
+    /// members were noted, so a value that starts like a number is one.
+    public enum Scalar: Equatable {
+        /// A whole number of at most 18 digits (anything longer, or with a fraction or an
+        /// exponent, is `.other`).
+        case integer(Int64)
+        case bool(Bool)
+        case null
+        case string
+        /// A longer or non-integral number, an object or an array: read it with the subscript.
+        case other
+    }
+
+    /// What the last member named `key` holds, nil when there is none.
+    public func scalar(_ key: Int) -> Scalar? {
+        guard let start = valueStart(key) else { return nil }
+        switch bytes[start] {
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "t"): return .bool(true)
+        case UInt8(ascii: "f"): return .bool(false)
+        case UInt8(ascii: "n"): return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            var i = start
+            let negative = bytes[i] == UInt8(ascii: "-")
+            if negative { i += 1 }
+            var magnitude: Int64 = 0
+            let first = i
+            while i < bytes.count, bytes[i] &- UInt8(ascii: "0") < 10 {
+                guard i - first < 18 else { return .other }
+                magnitude = magnitude &* 10 &+ Int64(bytes[i] &- UInt8(ascii: "0"))
+                i += 1
+            }
+            if i < bytes.count, bytes[i] == UInt8(ascii: ".") || bytes[i] | 0x20 == UInt8(ascii: "e") { return .other }
+            return .integer(negative ? -magnitude : magnitude)
+        default: return .other
+        }
     }
 
     /// The member's text when it is a string.
-    public func string(_ key: StaticString) -> String? {
+    public func string(_ key: Int) -> String? {
         guard let start = valueStart(key), bytes[start] == UInt8(ascii: "\"") else { return nil }
         var parser = JSONParser(bytes, source: "")
         parser.index = start
@@ -94,7 +213,7 @@ public struct JSONMembers {
     }
 
     /// The member when it is an array of strings.
-    public func strings(_ key: StaticString) -> [String]? {
+    public func strings(_ key: Int) -> [String]? {
         guard let start = valueStart(key), bytes[start] == UInt8(ascii: "[") else { return nil }
         var parser = JSONParser(bytes, source: "")
         parser.index = start + 1
@@ -112,7 +231,7 @@ public struct JSONMembers {
     }
 
     /// The member's value. An object or array is made from its own text, so it outlives `bytes`.
-    public subscript(key: StaticString) -> JSONValue? {
+    public subscript(key: Int) -> JSONValue? {
         guard let start = valueStart(key) else { return nil }
         var parser = JSONParser(bytes, source: "")
         parser.index = start

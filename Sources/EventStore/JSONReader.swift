@@ -224,6 +224,7 @@ struct JSONParser {
 
     func error(_ message: String) -> JSONReadError { JSONReadError(offset: index, message: message) }
 
+    @inline(__always)
     mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {

@@ -115,6 +115,21 @@ extension SQLiteEventStore {
         }
     }
 
+    /// `forEachEvent` with each row's data as the bytes SQLite holds (`data` left empty).
+    public func forEachEvent(from position: Int64, through last: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        try database.inReadTransaction {
+            try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position") { s in
+                s.bind(1, position)
+                s.bind(2, last)
+                let interner = TextInterner()
+                while try s.step() {
+                    let event = Self.row(s, interner, data: false)
+                    try s.withBytes(6) { data in try body(event, data.bindMemory(to: UInt8.self)) }
+                }
+            }
+        }
+    }
+
     /// Like `forEachEvent`, for a replay into projections, which reads what each event says and
     /// not how it is identified or chained: `eventID`, `metadata` and `hash` are left empty, so a
     /// rebuild does not read and copy them for every event.
@@ -172,10 +187,11 @@ extension SQLiteEventStore {
 
     /// A row of a scan: stream, type and metadata, which repeat, come from `interner`; the id, time
     /// and hash are held inline (`InlineText`), without a string each.
-    static func row(_ s: Statement, _ interner: TextInterner) -> RecordedEvent {
+    /// With `data: false`, the event's `data` is left empty (the caller reads the column's bytes).
+    static func row(_ s: Statement, _ interner: TextInterner, data: Bool = true) -> RecordedEvent {
         RecordedEvent(
             position: s.int64(0), eventID: InlineText(utf8: s.textBytes(1)), stream: interner.stream(s.textBytes(2)), version: s.int64(3),
-            type: s.string(4, interning: interner), schema: s.int(5), data: s.string(6), metadata: interner.metadata(s.textBytes(7)),
+            type: s.string(4, interning: interner), schema: s.int(5), data: data ? s.string(6) : "", metadata: interner.metadata(s.textBytes(7)),
             recordedAt: InlineText(utf8: s.textBytes(8)), hash: InlineText(utf8: s.textBytes(9)))
     }
 }

@@ -334,9 +334,9 @@ final class Bench {
             var count: Int64 = 0, decoded: Int64 = 0
             let cpuStart = cpuNow()
             let seconds = try timed {
-                try store.forEachEvent(from: 1, through: .max) { event in
+                try store.forEachEvent(from: 1, through: .max) { event, data in
                     count += 1
-                    if try DeploymentEvent.decode(event) != nil { decoded += 1 }
+                    if case .some = try DeploymentEvent.decode(event, data: data) { decoded += 1 }
                 }
             }
             guard count == domain.events, decoded >= domain.domainEvents else {

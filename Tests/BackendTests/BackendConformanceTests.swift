@@ -198,6 +198,30 @@ struct LedgerConformanceTests {
         #expect(try Queries(ledger: t.ledger).artifacts(now: t.clock.now).first?.state == .pruned)
     }
 
+    /// The scan that hands each payload over as bytes reads the same events, the same payloads
+    /// (text outside ASCII included) and the same range as the plain scan.
+    @Test(arguments: Backend.allCases)
+    func aScanWithPayloadBytesReadsWhatThePlainScanReads(backend: Backend) throws {
+        let t = try BackendLedger(backend)
+        for n in 0..<30 {
+            let data = n % 3 == 0 ? #"{"n":\#(n),"note":"déployé ☃ \#(n)"}"# : #"{"n":\#(n)}"#
+            try t.store.append([NewEvent(type: "Noted", data: data)], to: "s-\(n % 4)", expected: .any)
+        }
+        for (from, through) in [(Int64(1), Int64.max), (7, 19), (30, 30), (31, .max)] {
+            var plain: [RecordedEvent] = []
+            try t.store.forEachEvent(from: from, through: through) { plain.append($0) }
+            var viaBytes: [RecordedEvent] = []
+            try t.store.forEachEvent(from: from, through: through) { (event: RecordedEvent, data: UnsafeBufferPointer<UInt8>) in
+                #expect(event.data.isEmpty)
+                var whole = event
+                whole.data = String(decoding: data, as: UTF8.self)
+                viaBytes.append(whole)
+            }
+            #expect(viaBytes == plain, "\(from)...\(through)")
+            #expect(plain.count == max(0, Int(min(through, 30) - from + 1)))
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func oneRunnerPerDeploymentAndTheClaimNamesItsHolder(backend: Backend) throws {
         let t = try BackendLedger(backend)

@@ -112,7 +112,7 @@ extension DeploymentEvent {
 
     /// What a stored type name reads as. One table lookup instead of comparing the name
     /// with every type in turn: replays decode millions of events.
-    private enum Kind: Sendable {
+    enum Kind: Sendable {
         case requested, healthAttempt, artifact, serviceDeployed, stabilizationStarted, stabilizationFinished
         case serviceHealthy, serviceUnhealthy, checksPassed, checksFailed, rollbackStarted, notificationSent, notificationFailed
         case succeeded, failed, rolledBack, abandoned, markedBad, locked, released, unlocked, pruned
@@ -245,11 +245,14 @@ extension DeploymentEvent {
         return try decodeGeneral(event)
     }
 
+    /// What the stored type name `type` reads as, nil for a type that is not the domain's.
+    static func kind(of type: String) -> Kind? { kinds[type] }
+
     /// The event read from its payload's bytes in place; nil for anything the general reader
     /// must read (or refuse).
-    private static func decodeInPlace(_ kind: Kind, _ event: RecordedEvent, _ bytes: UnsafeBufferPointer<UInt8>) -> DeploymentEvent? {
-        withUnsafeTemporaryAllocation(of: JSONMembers.Span.self, capacity: JSONMembers.capacity) { spans in
-            guard let members = try? JSONMembers(bytes, spans: spans) else { return nil }
+    static func decodeInPlace(_ kind: Kind, _ event: RecordedEvent, _ bytes: UnsafeBufferPointer<UInt8>) -> DeploymentEvent? {
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: PayloadKey.table.count) { starts in
+            guard let members = try? JSONMembers(bytes, keys: PayloadKey.table, starts: starts) else { return nil }
             return try? decode(kind, PayloadFields(object: members, position: event.position, type: event.type), schema: event.schema)
         }
     }
@@ -267,49 +270,49 @@ extension DeploymentEvent {
 
     private static func decode<Object: PayloadObject>(_ kind: Kind, _ fields: PayloadFields<Object>, schema: Int) throws -> DeploymentEvent {
         let f = fields.object
-        func s(_ k: StaticString) throws -> String { try fields.string(k) }
-        func i(_ k: StaticString) throws -> Int { try fields.int(k) }
-        func round() throws -> HealthRound { HealthRound(rawValue: try s("round")) ?? .deploy }
+        func s(_ k: PayloadKey) throws -> String { try fields.string(k) }
+        func i(_ k: PayloadKey) throws -> Int { try fields.int(k) }
+        func round() throws -> HealthRound { HealthRound(rawValue: try s(.round)) ?? .deploy }
         switch kind {
         case .requested:
             if schema == 1 { return .deploymentRequested(try Upcast.deploymentRequestedV1(fields)) }
             return .deploymentRequested(try DeploymentRequest(fields))
         case .healthAttempt: return .healthCheckAttempted(try HealthAttempt(fields))
         case .artifact: return .artifactStored(try Artifact(fields))
-        case .serviceDeployed: return .serviceDeployed(service: try s("service"))
-        case .stabilizationStarted: return .stabilizationWaitStarted(seconds: f["seconds"]?.doubleValue ?? 0, until: try s("until"))
+        case .serviceDeployed: return .serviceDeployed(service: try s(.service))
+        case .stabilizationStarted: return .stabilizationWaitStarted(seconds: f[.seconds]?.doubleValue ?? 0, until: try s(.until))
         case .stabilizationFinished: return .stabilizationWaitFinished
-        case .serviceHealthy: return .serviceHealthy(check: try s("service"), attempts: try i("attempts"), round: try round())
-        case .serviceUnhealthy: return .serviceUnhealthy(check: try s("service"), attempts: try i("attempts"), reason: try s("reason"), round: try round())
+        case .serviceHealthy: return .serviceHealthy(check: try s(.service), attempts: try i(.attempts), round: try round())
+        case .serviceUnhealthy: return .serviceUnhealthy(check: try s(.service), attempts: try i(.attempts), reason: try s(.reason), round: try round())
         case .checksPassed: return .healthChecksPassed(round: try round())
-        case .checksFailed: return .healthChecksFailed(round: try round(), failed: f.strings("failed") ?? [])
-        case .rollbackStarted: return .rollbackStarted(targetID: try s("target_deployment_id"), targetSHA: try s("target_sha"), attempt: try i("attempt"))
-        case .notificationSent: return .notificationSent(channel: try s("channel"), attempts: try i("attempts"))
-        case .notificationFailed: return .notificationFailed(channel: try s("channel"), attempts: try i("attempts"), error: try s("error"))
+        case .checksFailed: return .healthChecksFailed(round: try round(), failed: f.strings(.failed) ?? [])
+        case .rollbackStarted: return .rollbackStarted(targetID: try s(.targetDeploymentID), targetSHA: try s(.targetSHA), attempt: try i(.attempt))
+        case .notificationSent: return .notificationSent(channel: try s(.channel), attempts: try i(.attempts))
+        case .notificationFailed: return .notificationFailed(channel: try s(.channel), attempts: try i(.attempts), error: try s(.error))
         case .succeeded: return .deploymentSucceeded
-        case .failed: return .deploymentFailed(reason: try s("reason"), phase: f.string("phase").flatMap(Phase.init(rawValue:)))
+        case .failed: return .deploymentFailed(reason: try s(.reason), phase: f.string(.phase).flatMap(Phase.init(rawValue:)))
         case .rolledBack:
-            return .deploymentRolledBack(targetID: try s("rollback_to"), targetSHA: try s("rollback_sha"), reason: try fields.optionalString("reason"))
-        case .abandoned: return .deploymentAbandoned(reason: try s("reason"), by: try s("by"))
-        case .markedBad: return .deploymentMarkedBad(reason: try s("reason"), by: try s("by"))
-        case .locked: return .environmentLocked(deploymentID: try s("deployment_id"))
-        case .released: return .environmentReleased(deploymentID: try s("deployment_id"), status: try s("status"))
-        case .unlocked: return .environmentUnlocked(deploymentID: try s("deployment_id"), reason: try s("reason"), by: try s("by"))
-        case .pruned: return .artifactPruned(name: try s("name"), sha256: try s("sha256"), deploymentID: try s("deployment_id"))
+            return .deploymentRolledBack(targetID: try s(.rollbackTo), targetSHA: try s(.rollbackSHA), reason: try fields.optionalString(.reason))
+        case .abandoned: return .deploymentAbandoned(reason: try s(.reason), by: try s(.by))
+        case .markedBad: return .deploymentMarkedBad(reason: try s(.reason), by: try s(.by))
+        case .locked: return .environmentLocked(deploymentID: try s(.deploymentID))
+        case .released: return .environmentReleased(deploymentID: try s(.deploymentID), status: try s(.status))
+        case .unlocked: return .environmentUnlocked(deploymentID: try s(.deploymentID), reason: try s(.reason), by: try s(.by))
+        case .pruned: return .artifactPruned(name: try s(.name), sha256: try s(.sha256), deploymentID: try s(.deploymentID))
         case .approvalRequested:
-            let before = try fields.raw("before", as: Phase.self)
-            guard let timeout = f["timeout_seconds"]?.doubleValue else { throw fields.fail("missing number field timeout_seconds") }
-            return .approvalRequested(ApprovalGate(before: before, required: try i("required"), approvers: try fields.strings("approvers"), timeoutSeconds: timeout))
-        case .approvalGranted: return .approvalGranted(by: try s("by"), comment: try fields.optionalString("comment"))
-        case .approvalRejected: return .approvalRejected(by: try s("by"), reason: try s("reason"))
-        case .approvalTimedOut: return .approvalTimedOut(deadline: try s("deadline"))
+            let before = try fields.raw(.before, as: Phase.self)
+            guard let timeout = f[.timeoutSeconds]?.doubleValue else { throw fields.fail("missing number field timeout_seconds") }
+            return .approvalRequested(ApprovalGate(before: before, required: try i(.required), approvers: try fields.strings(.approvers), timeoutSeconds: timeout))
+        case .approvalGranted: return .approvalGranted(by: try s(.by), comment: try fields.optionalString(.comment))
+        case .approvalRejected: return .approvalRejected(by: try s(.by), reason: try s(.reason))
+        case .approvalTimedOut: return .approvalTimedOut(deadline: try s(.deadline))
         case .rolledBackManually:
             return .deploymentRolledBackManually(
-                rollbackID: try s("rolled_back_by"), targetID: try s("rollback_to"), targetSHA: try s("rollback_sha"), reason: try s("reason"),
-                by: try s("by"))
-        case .stepStarted(let p): return .stepStarted(p, attempt: try i("attempt"))
-        case .stepSucceeded(let p): return .stepSucceeded(p, detail: f.string("detail"))
-        case .stepFailed(let p): return .stepFailed(p, reason: try s("reason"))
+                rollbackID: try s(.rolledBackBy), targetID: try s(.rollbackTo), targetSHA: try s(.rollbackSHA), reason: try s(.reason),
+                by: try s(.by))
+        case .stepStarted(let p): return .stepStarted(p, attempt: try i(.attempt))
+        case .stepSucceeded(let p): return .stepSucceeded(p, detail: f.string(.detail))
+        case .stepFailed(let p): return .stepFailed(p, reason: try s(.reason))
         }
     }
 }
@@ -317,18 +320,37 @@ extension DeploymentEvent {
 /// What a payload reader asks of an object: `JSONObject` (the general reader) and
 /// `JSONMembers` (in place) answer alike.
 protocol PayloadObject {
-    func string(_ key: StaticString) -> String?
-    func strings(_ key: StaticString) -> [String]?
-    subscript(key: StaticString) -> JSONValue? { get }
+    func string(_ key: PayloadKey) -> String?
+    func strings(_ key: PayloadKey) -> [String]?
+    /// What kind of value the member holds, and the value when it is a plain integer or a
+    /// boolean: most members read this way, without a `JSONValue`.
+    func scalar(_ key: PayloadKey) -> JSONMembers.Scalar?
+    subscript(key: PayloadKey) -> JSONValue? { get }
 }
 
 extension JSONObject: PayloadObject {
-    func string(_ key: StaticString) -> String? { string(key.description) }
-    func strings(_ key: StaticString) -> [String]? { strings(key.description) }
-    subscript(key: StaticString) -> JSONValue? { self[key.description] }
+    func string(_ key: PayloadKey) -> String? { string(key.name.description) }
+    func strings(_ key: PayloadKey) -> [String]? { strings(key.name.description) }
+    subscript(key: PayloadKey) -> JSONValue? { self[key.name.description] }
+
+    func scalar(_ key: PayloadKey) -> JSONMembers.Scalar? {
+        switch self[key.name.description] {
+        case nil: nil
+        case .integer(let v)?: .integer(v)
+        case .bool(let b)?: .bool(b)
+        case .null?: .null
+        case .string?: .string
+        default: .other
+        }
+    }
 }
 
-extension JSONMembers: PayloadObject {}
+extension JSONMembers: PayloadObject {
+    func string(_ key: PayloadKey) -> String? { string(key.rawValue) }
+    func strings(_ key: PayloadKey) -> [String]? { strings(key.rawValue) }
+    func scalar(_ key: PayloadKey) -> JSONMembers.Scalar? { scalar(key.rawValue) }
+    subscript(key: PayloadKey) -> JSONValue? { self[key.rawValue] }
+}
 
 /// One payload's members, read with the errors a decoder reports: the three payload structs are
 /// read member by member here rather than through `Decodable`, whose generic containers cost
@@ -343,62 +365,73 @@ struct PayloadFields<Object: PayloadObject> {
         EventDecodingError(position: position, type: type, detail: detail)
     }
 
-    func string(_ k: StaticString) throws -> String {
-        guard let v = object.string(k) else { throw fail("missing text field \(k)") }
+    func string(_ k: PayloadKey) throws -> String {
+        guard let v = object.string(k) else { throw fail("missing text field \(k.name)") }
         return v
     }
 
-    func int(_ k: StaticString) throws -> Int {
-        guard let v = object[k]?.intValue else { throw fail("missing number field \(k)") }
-        return v
+    /// A number as `JSONValue.intValue` reads it (fractions truncated, booleans 1 and 0).
+    func int(_ k: PayloadKey) throws -> Int {
+        switch object.scalar(k) {
+        case .integer(let v)?: return Int(v)
+        case .bool(let b)?: return b ? 1 : 0
+        case .other?: if let v = object[k]?.intValue { return v }
+        default: break
+        }
+        throw fail("missing number field \(k.name)")
     }
 
     /// An integer member that must be a whole number, as `JSONDecoder` requires.
-    func exactInt(_ k: StaticString) throws -> Int {
-        switch object[k] {
-        case .integer(let v)?: if let i = Int(exactly: v) { return i }
-        case .double(let d)?: if let i = Int(exactly: d) { return i }
+    func exactInt(_ k: PayloadKey) throws -> Int {
+        switch object.scalar(k) {
+        case .integer(let v)?: return Int(v)
+        case .other?:
+            switch object[k] {
+            case .integer(let v)?: if let i = Int(exactly: v) { return i }
+            case .double(let d)?: if let i = Int(exactly: d) { return i }
+            default: break
+            }
         default: break
         }
-        throw fail("missing whole number field \(k)")
+        throw fail("missing whole number field \(k.name)")
     }
 
-    func optionalString(_ k: StaticString) throws -> String? {
-        switch object[k] {
+    func optionalString(_ k: PayloadKey) throws -> String? {
+        switch object.scalar(k) {
         case nil, .null?: return nil
-        case .string(let v)?: return v
-        default: throw fail("field \(k) is not text")
+        case .string?: return object.string(k)
+        default: throw fail("field \(k.name) is not text")
         }
     }
 
     /// A nested object member, read with the same errors; nil when absent or `null`.
-    func optionalObject(_ k: StaticString) throws -> PayloadFields<JSONObject>? {
+    func optionalObject(_ k: PayloadKey) throws -> PayloadFields<JSONObject>? {
         switch object[k] {
         case nil, .null?: return nil
         case .object(let nested)?: return PayloadFields<JSONObject>(object: nested, position: position, type: type)
-        default: throw fail("field \(k) is not an object")
+        default: throw fail("field \(k.name) is not an object")
         }
     }
 
-    func optionalExactInt(_ k: StaticString) throws -> Int? {
-        switch object[k] {
+    func optionalExactInt(_ k: PayloadKey) throws -> Int? {
+        switch object.scalar(k) {
         case nil, .null?: return nil
         default: return try exactInt(k)
         }
     }
 
-    func bool(_ k: StaticString) throws -> Bool {
-        guard case .bool(let v)? = object[k] else { throw fail("missing true/false field \(k)") }
+    func bool(_ k: PayloadKey) throws -> Bool {
+        guard case .bool(let v)? = object.scalar(k) else { throw fail("missing true/false field \(k.name)") }
         return v
     }
 
-    func strings(_ k: StaticString) throws -> [String] {
-        guard let v = object.strings(k) else { throw fail("missing list of text field \(k)") }
+    func strings(_ k: PayloadKey) throws -> [String] {
+        guard let v = object.strings(k) else { throw fail("missing list of text field \(k.name)") }
         return v
     }
 
-    func raw<T: RawRepresentable>(_ k: StaticString, as type: T.Type) throws -> T where T.RawValue == String {
-        guard let v = T(rawValue: try string(k)) else { throw fail("field \(k) has an unknown value") }
+    func raw<T: RawRepresentable>(_ k: PayloadKey, as type: T.Type) throws -> T where T.RawValue == String {
+        guard let v = T(rawValue: try string(k)) else { throw fail("field \(k.name) has an unknown value") }
         return v
     }
 }
@@ -406,44 +439,44 @@ struct PayloadFields<Object: PayloadObject> {
 extension DeploymentRequest {
     init<Object>(_ f: PayloadFields<Object>) throws {
         self.init(
-            deploymentID: try f.string("deployment_id"), environment: try f.string("environment"), gitSHA: try f.string("git_sha"),
-            gitRef: try f.string("git_ref"), services: try f.strings("services"), triggeredBy: try f.string("triggered_by"),
-            mode: try f.raw("mode", as: DeploymentMode.self),
-            phases: try f.strings("phases").map { name in
+            deploymentID: try f.string(.deploymentID), environment: try f.string(.environment), gitSHA: try f.string(.gitSHA),
+            gitRef: try f.string(.gitRef), services: try f.strings(.services), triggeredBy: try f.string(.triggeredBy),
+            mode: try f.raw(.mode, as: DeploymentMode.self),
+            phases: try f.strings(.phases).map { name in
                 guard let p = Phase(rawValue: name) else { throw f.fail("unknown phase \(name)") }
                 return p
             },
-            checks: try f.strings("checks"), previousStableID: try f.optionalString("previous_stable_id"),
-            previousStableSHA: try f.optionalString("previous_stable_sha"),
-            pipelinePath: try f.optionalString("pipeline_path"), pipelineSHA256: try f.optionalString("pipeline_sha256"),
-            commitTime: try f.optionalString("commit_time"),
-            manualRollback: try f.optionalObject("manual_rollback").map(ManualRollback.init))
+            checks: try f.strings(.checks), previousStableID: try f.optionalString(.previousStableID),
+            previousStableSHA: try f.optionalString(.previousStableSHA),
+            pipelinePath: try f.optionalString(.pipelinePath), pipelineSHA256: try f.optionalString(.pipelineSHA256),
+            commitTime: try f.optionalString(.commitTime),
+            manualRollback: try f.optionalObject(.manualRollback).map(ManualRollback.init))
     }
 }
 
 extension ManualRollback {
     init(_ f: PayloadFields<JSONObject>) throws {
         self.init(
-            targetID: try f.string("target_deployment_id"), targetSHA: try f.string("target_sha"),
-            replaces: try f.optionalString("replaces"), reason: try f.string("reason"))
+            targetID: try f.string(.targetDeploymentID), targetSHA: try f.string(.targetSHA),
+            replaces: try f.optionalString(.replaces), reason: try f.string(.reason))
     }
 }
 
 extension HealthAttempt {
     init<Object>(_ f: PayloadFields<Object>) throws {
         self.init(
-            check: try f.string("service"), target: try f.string("target"), attempt: try f.exactInt("attempt"),
-            round: try f.raw("round", as: HealthRound.self), httpStatus: try f.optionalExactInt("http_status"),
-            latencyMs: try f.exactInt("latency_ms"), error: try f.optionalString("error"), healthy: try f.bool("healthy"),
-            body: try f.optionalString("body"))
+            check: try f.string(.service), target: try f.string(.target), attempt: try f.exactInt(.attempt),
+            round: try f.raw(.round, as: HealthRound.self), httpStatus: try f.optionalExactInt(.httpStatus),
+            latencyMs: try f.exactInt(.latencyMs), error: try f.optionalString(.error), healthy: try f.bool(.healthy),
+            body: try f.optionalString(.body))
     }
 }
 
 extension Artifact {
     init<Object>(_ f: PayloadFields<Object>) throws {
         self.init(
-            name: try f.string("name"), phase: try f.string("phase"), sha256: try f.string("sha256"),
-            size: Int64(try f.exactInt("size")), retentionDays: try f.exactInt("retention_days"))
+            name: try f.string(.name), phase: try f.string(.phase), sha256: try f.string(.sha256),
+            size: Int64(try f.exactInt(.size)), retentionDays: try f.exactInt(.retentionDays))
     }
 }
 
@@ -453,9 +486,75 @@ enum Upcast {
     /// mode, phases or previous stable version.
     static func deploymentRequestedV1<Object>(_ f: PayloadFields<Object>) throws -> DeploymentRequest {
         DeploymentRequest(
-            deploymentID: try f.string("deployment_id"), environment: try f.string("environment"),
-            gitSHA: try f.string("git_sha"), gitRef: try f.string("git_ref"),
-            services: try f.string("services").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+            deploymentID: try f.string(.deploymentID), environment: try f.string(.environment),
+            gitSHA: try f.string(.gitSHA), gitRef: try f.string(.gitRef),
+            services: try f.string(.services).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
             triggeredBy: "unknown", mode: .record)
     }
+}
+
+/// The member names of every payload the domain reads, in one table (`JSONKeys`): the in-place
+/// reader looks each member name up once while it checks the text.
+enum PayloadKey: Int, CaseIterable {
+    case service, attempts, round, seconds, until, failed, targetDeploymentID, targetSHA, attempt, channel, error, reason, phase, rollbackTo, rollbackSHA, by, deploymentID, status, name, sha256,
+        before, timeoutSeconds, required, approvers, comment, deadline, rolledBackBy, detail, environment, gitSHA, gitRef, services, triggeredBy, mode, phases, checks, previousStableID,
+        previousStableSHA, pipelinePath, pipelineSHA256, commitTime, manualRollback, replaces, target, httpStatus, latencyMs, healthy, body, size, retentionDays
+
+    /// The name as payloads spell it.
+    var name: StaticString {
+        switch self {
+        case .service: "service"
+        case .attempts: "attempts"
+        case .round: "round"
+        case .seconds: "seconds"
+        case .until: "until"
+        case .failed: "failed"
+        case .targetDeploymentID: "target_deployment_id"
+        case .targetSHA: "target_sha"
+        case .attempt: "attempt"
+        case .channel: "channel"
+        case .error: "error"
+        case .reason: "reason"
+        case .phase: "phase"
+        case .rollbackTo: "rollback_to"
+        case .rollbackSHA: "rollback_sha"
+        case .by: "by"
+        case .deploymentID: "deployment_id"
+        case .status: "status"
+        case .name: "name"
+        case .sha256: "sha256"
+        case .before: "before"
+        case .timeoutSeconds: "timeout_seconds"
+        case .required: "required"
+        case .approvers: "approvers"
+        case .comment: "comment"
+        case .deadline: "deadline"
+        case .rolledBackBy: "rolled_back_by"
+        case .detail: "detail"
+        case .environment: "environment"
+        case .gitSHA: "git_sha"
+        case .gitRef: "git_ref"
+        case .services: "services"
+        case .triggeredBy: "triggered_by"
+        case .mode: "mode"
+        case .phases: "phases"
+        case .checks: "checks"
+        case .previousStableID: "previous_stable_id"
+        case .previousStableSHA: "previous_stable_sha"
+        case .pipelinePath: "pipeline_path"
+        case .pipelineSHA256: "pipeline_sha256"
+        case .commitTime: "commit_time"
+        case .manualRollback: "manual_rollback"
+        case .replaces: "replaces"
+        case .target: "target"
+        case .httpStatus: "http_status"
+        case .latencyMs: "latency_ms"
+        case .healthy: "healthy"
+        case .body: "body"
+        case .size: "size"
+        case .retentionDays: "retention_days"
+        }
+    }
+
+    static let table = JSONKeys(allCases.map(\.name))
 }
