@@ -20,22 +20,31 @@ public struct JSONKeys: @unchecked Sendable {
 
     /// `names[i]` gets the index `i`. Names are plain ASCII member names, each given once.
     public init(_ names: [StaticString]) {
+        self.init(bytes: names.map { Array(UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount)) })
+    }
+
+    /// `init(_:)` for names known only at run time.
+    public init(names: [String]) {
+        self.init(bytes: names.map { Array($0.utf8) })
+    }
+
+    private init(bytes names: [[UInt8]]) {
         var bits: UInt64 = 4
         while (1 << bits) < names.count * 4 { bits += 1 }
         shift = 64 - bits
         var slots = [Int16](repeating: -1, count: 1 << bits)
         var entries: [(length: Int, head: UInt64, tail: Int)] = []
         var tails: [UInt8] = []
-        for (i, name) in names.enumerated() {
-            let bytes = Array(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        for (i, bytes) in names.enumerated() {
+            precondition(!bytes.isEmpty, "member names are not empty")
             precondition(!bytes.contains(UInt8(ascii: "\\")) && !bytes.contains(UInt8(ascii: "\"")), "member names are plain text")
             let head = Self.head(bytes)
-            var slot = Self.hash(head, bytes.count, shift)
+            var slot = Self.hash(head, Self.last(bytes), bytes.count, shift)
             while slots[slot] >= 0 {
                 let other = entries[Int(slots[slot])]
                 precondition(
                     other.length != bytes.count || other.head != head || Array(tails[other.tail..<other.tail + max(0, other.length - 8)]) != Array(bytes.dropFirst(8)),
-                    "\(name) is listed twice")
+                    "\(String(decoding: bytes, as: UTF8.self)) is listed twice")
                 slot = (slot + 1) & (slots.count - 1)
             }
             slots[slot] = Int16(i)
@@ -60,9 +69,24 @@ public struct JSONKeys: @unchecked Sendable {
         return w
     }
 
+    /// The last eight bytes of a name longer than eight, else 0: names often share their first
+    /// eight bytes (`previous_stable_id`, `previous_stable_sha`; `DeploymentSucceeded`,
+    /// `DeploymentFailed`), rarely their last.
+    static func last(_ bytes: [UInt8]) -> UInt64 {
+        bytes.count > 8 ? head(Array(bytes.suffix(8))) : 0
+    }
+
     @inline(__always)
-    static func hash(_ head: UInt64, _ length: Int, _ shift: UInt64) -> Int {
-        Int(truncatingIfNeeded: ((head ^ UInt64(truncatingIfNeeded: length)) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    static func hash(_ head: UInt64, _ last: UInt64, _ length: Int, _ shift: UInt64) -> Int {
+        let mixed = head ^ (last &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(truncatingIfNeeded: length)
+        return Int(truncatingIfNeeded: (mixed &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
+
+    /// The index of the name spelled by `bytes`, or nil.
+    public func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !bytes.isEmpty else { return nil }
+        let i = lookup.index(of: 0, count: bytes.count, in: bytes)
+        return i >= 0 ? i : nil
     }
 
     /// The tables, for the lookups of one text.
@@ -88,7 +112,8 @@ public struct JSONKeys: @unchecked Sendable {
                 head = 0
                 for k in 0..<min(count, 8) { head |= UInt64(base.load(fromByteOffset: k, as: UInt8.self)) << (8 * UInt64(k)) }
             }
-            var slot = JSONKeys.hash(head, count, shift)
+            let last = count > 8 ? UInt64(littleEndian: base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) : 0
+            var slot = JSONKeys.hash(head, last, count, shift)
             while true {
                 let i = Int(slots[slot])
                 if i < 0 { return -1 }

@@ -174,62 +174,21 @@ extension DeploymentEvent {
             return kinds
         }())
 
-    /// The type names, open-addressed by FNV-1a of their bytes: for names this short, several
-    /// times cheaper than `Dictionary`'s seeded hashing, and it runs once per event.
+    /// The type names in a `JSONKeys` table (a hash of a name's length and first eight bytes,
+    /// then one comparison), and the kind of each: it runs once per event.
     private struct KindTable: Sendable {
-        /// Every name's bytes, one after another; a slot holds an index into `entries`, or -1.
-        private var bytes: [UInt8] = []
-        private var entries: [(start: Int, count: Int, kind: Kind)] = []
-        private var slots = [Int](repeating: -1, count: 256)
+        let names: JSONKeys
+        let list: [Kind]
 
         init(_ kinds: [String: Kind]) {
-            precondition(kinds.count < slots.count / 2)
-            for (name, kind) in kinds {
-                let utf8 = Array(name.utf8)
-                var slot = utf8.withUnsafeBufferPointer { Self.hash($0) } & (slots.count - 1)
-                while slots[slot] >= 0 { slot = (slot + 1) & (slots.count - 1) }
-                slots[slot] = entries.count
-                entries.append((bytes.count, utf8.count, kind))
-                bytes += utf8
-            }
-        }
-
-        /// FNV-1a's multiply over eight bytes at a time, then the tail byte by byte.
-        static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-            var h: UInt64 = 0xCBF2_9CE4_8422_2325
-            var i = 0
-            let count = bytes.count
-            if let base = bytes.baseAddress {
-                let raw = UnsafeRawPointer(base)
-                while i + 8 <= count {
-                    h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x0000_0100_0000_01B3
-                    i += 8
-                }
-                while i < count {
-                    h = (h ^ UInt64(base[i])) &* 0x0000_0100_0000_01B3
-                    i += 1
-                }
-            }
-            return Int(truncatingIfNeeded: ((h ^ (h >> 32)) &* 0xBF58_476D_1CE4_E5B9) >> 40)
+            let sorted = kinds.sorted { $0.key < $1.key }
+            names = JSONKeys(names: sorted.map(\.key))
+            list = sorted.map(\.value)
         }
 
         subscript(name: String) -> Kind? {
             var name = name
-            return name.withUTF8 { wanted in
-                var slot = Self.hash(wanted) & (slots.count - 1)
-                return bytes.withUnsafeBufferPointer { all in
-                    while slots[slot] >= 0 {
-                        let entry = entries[slots[slot]]
-                        if entry.count == wanted.count,
-                            wanted.count == 0 || memcmp(all.baseAddress! + entry.start, wanted.baseAddress!, wanted.count) == 0
-                        {
-                            return entry.kind
-                        }
-                        slot = (slot + 1) & (slots.count - 1)
-                    }
-                    return nil
-                }
-            }
+            return name.withUTF8 { names.index(of: $0) }.map { list[$0] }
         }
     }
 
@@ -253,7 +212,9 @@ extension DeploymentEvent {
     static func decodeInPlace(_ kind: Kind, _ event: RecordedEvent, _ bytes: UnsafeBufferPointer<UInt8>) -> DeploymentEvent? {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: PayloadKey.table.count) { starts in
             guard let members = try? JSONMembers(bytes, keys: PayloadKey.table, starts: starts) else { return nil }
-            return try? decode(kind, PayloadFields(object: members, position: event.position, type: event.type), schema: event.schema)
+            // Errors here are never shown (the general reader reads the payload again and words
+            // them), so the fields carry no copy of the type name.
+            return try? decode(kind, PayloadFields(object: members, position: event.position, type: ""), schema: event.schema)
         }
     }
 
