@@ -29,3 +29,10 @@ extension EventStoreError {
         }
     }
 }
+
+/// Runs `body`, turning every PostgreSQL failure into the `EventStoreError` a caller acts on:
+/// every call the store, its projections and its artifact blobs make goes through it.
+@discardableResult
+func pg<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as PostgresError { throw EventStoreError(error) }
+}

@@ -20,11 +20,6 @@ public final class PostgresArtifactBlobs: ArtifactBlobs, @unchecked Sendable {
 
     public var location: String { connection.server + " (artifact_blobs)" }
 
-    @discardableResult
-    func pg<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as PostgresError { throw EventStoreError(error) }
-    }
-
     public func makeWriter() throws -> any ArtifactBlobWriter { Writer(blobs: self) }
 
     public func remove(sha256: String) throws -> Bool {
@@ -84,7 +79,7 @@ public final class PostgresArtifactBlobs: ArtifactBlobs, @unchecked Sendable {
         }
 
         private func flush(_ chunk: [UInt8]) throws {
-            try blobs.pg {
+            try pg {
                 try blobs.connection.query(
                     "INSERT INTO artifact_chunks (sha256, chunk, bytes) VALUES ($1, $2, decode($3, 'hex'))",
                     [upload, String(chunks), Hex.encode(chunk)])
@@ -98,7 +93,7 @@ public final class PostgresArtifactBlobs: ArtifactBlobs, @unchecked Sendable {
                 buffer = []
             }
             let digest = hash.finalizeHex()
-            try blobs.pg {
+            try pg {
                 try blobs.connection.inTransaction {
                     // Two runners keeping the same bytes at once: the second waits for the first, then finds the blob.
                     try blobs.connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [digest])

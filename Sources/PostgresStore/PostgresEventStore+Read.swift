@@ -87,7 +87,7 @@ extension PostgresEventStore {
 
     public func readAll(from position: Int64, pageSize: Int) -> EventPages {
         EventPages(from: position, pageSize: pageSize) { next, limit in
-            try self.pg {
+            try pg {
                 try Self.events(
                     self.connection.query(
                         "SELECT \(Self.columns) FROM events WHERE position >= $1 ORDER BY position LIMIT \(limit)",

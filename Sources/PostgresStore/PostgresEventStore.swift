@@ -49,11 +49,6 @@ public final class PostgresEventStore: EventStore {
         try PostgresMigrator(connection: connection).prepare(mode: mode)
     }
 
-    /// Runs `body`, turning every PostgreSQL failure into the `EventStoreError` a caller acts on.
-    func pg<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as PostgresError { throw EventStoreError(error) }
-    }
-
     // MARK: Transactions
 
     public func inTransaction<T>(_ body: () throws -> T) throws -> T {

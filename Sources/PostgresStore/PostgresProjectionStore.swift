@@ -22,10 +22,6 @@ public final class PostgresProjectionStore: ProjectionStore {
         self.prefix = prefix
     }
 
-    func pg<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as PostgresError { throw EventStoreError(error) }
-    }
-
     static let recordColumns = """
         deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks, triggered_by, mode, current_phase,
         started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to, failure_reason, marked_bad_reason, marked_bad_by,
