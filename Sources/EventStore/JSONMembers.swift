@@ -10,11 +10,14 @@ import Foundation
 public struct JSONKeys: @unchecked Sendable {
     /// Open addressing on a hash of the name's length and first eight bytes.
     private let slots: UnsafeBufferPointer<Int16>
-    /// Each name's length, its first eight bytes (little-endian, zero-padded), and where the rest
-    /// of it starts in `tails`.
-    private let entries: UnsafeBufferPointer<(length: Int, head: UInt64, tail: Int)>
+    /// Each name's length, its first and last eight bytes (little-endian, zero-padded; the last
+    /// zero for a name of eight bytes or fewer), and where its bytes after the first eight start
+    /// in `tails`: a name of up to 16 bytes is compared in two words.
+    private let entries: UnsafeBufferPointer<Entry>
     private let tails: UnsafeBufferPointer<UInt8>
     private let shift: UInt64
+
+    typealias Entry = (length: Int, head: UInt64, last: UInt64, tail: Int)
 
     public var count: Int { entries.count }
 
@@ -33,13 +36,13 @@ public struct JSONKeys: @unchecked Sendable {
         while (1 << bits) < names.count * 4 { bits += 1 }
         shift = 64 - bits
         var slots = [Int16](repeating: -1, count: 1 << bits)
-        var entries: [(length: Int, head: UInt64, tail: Int)] = []
+        var entries: [Entry] = []
         var tails: [UInt8] = []
         for (i, bytes) in names.enumerated() {
             precondition(!bytes.isEmpty, "member names are not empty")
             precondition(!bytes.contains(UInt8(ascii: "\\")) && !bytes.contains(UInt8(ascii: "\"")), "member names are plain text")
-            let head = Self.head(bytes)
-            var slot = Self.hash(head, Self.last(bytes), bytes.count, shift)
+            let head = Self.head(bytes), last = Self.last(bytes)
+            var slot = Self.hash(head, last, bytes.count, shift)
             while slots[slot] >= 0 {
                 let other = entries[Int(slots[slot])]
                 precondition(
@@ -48,7 +51,7 @@ public struct JSONKeys: @unchecked Sendable {
                 slot = (slot + 1) & (slots.count - 1)
             }
             slots[slot] = Int16(i)
-            entries.append((bytes.count, head, tails.count))
+            entries.append((bytes.count, head, last, tails.count))
             tails += bytes.dropFirst(8)
         }
         self.slots = Self.immortal(slots)
@@ -95,13 +98,11 @@ public struct JSONKeys: @unchecked Sendable {
 
     struct Lookup {
         let slots: UnsafeBufferPointer<Int16>
-        let entries: UnsafeBufferPointer<(length: Int, head: UInt64, tail: Int)>
+        let entries: UnsafeBufferPointer<Entry>
         let tails: UnsafeBufferPointer<UInt8>
         let shift: UInt64
 
-        /// The index of the name whose `count` bytes start at `index` in `bytes`, or -1. Not
-        /// inlined: the walk that calls it stays small enough to be inlined whole.
-        @inline(never)
+        /// The index of the name whose `count` bytes start at `index` in `bytes`, or -1.
         func index(of index: Int, count: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
             let base = UnsafeRawPointer(bytes.baseAddress! + index)
             var head: UInt64
@@ -118,8 +119,9 @@ public struct JSONKeys: @unchecked Sendable {
                 let i = Int(slots[slot])
                 if i < 0 { return -1 }
                 let entry = entries[i]
-                if entry.length == count, entry.head == head,
-                    count <= 8 || JSONMembers.equal(base + 8, UnsafeRawPointer(tails.baseAddress! + entry.tail), count - 8)
+                // Up to 16 bytes, the first and last eight are the whole name.
+                if entry.length == count, entry.head == head, entry.last == last,
+                    count <= 16 || JSONMembers.equal(base + 8, UnsafeRawPointer(tails.baseAddress! + entry.tail), count - 16)
                 {
                     return i
                 }
@@ -154,6 +156,12 @@ public struct JSONMembers {
         guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { return nil }
         starts.initialize(repeating: -1)
         let lookup = keys.lookup
+        if Self.readCompact(bytes, lookup, starts) {
+            self.bytes = bytes
+            self.starts = starts
+            return
+        }
+        starts.initialize(repeating: -1)
         // Depth 1, as `JSONValue(parsing:)` reads a top-level object.
         let complete = try parser.members(depth: 1) { span in
             guard !span.keyEscaped else { return false }
@@ -166,6 +174,91 @@ public struct JSONMembers {
         guard parser.index == bytes.count else { throw parser.error("unexpected text after the JSON value") }
         self.bytes = bytes
         self.starts = starts
+    }
+
+    /// The shape every payload Shiplog writes has, read in one tight pass: `{"name":value,…}`
+    /// with no space anywhere, names and strings without escapes, values that are strings,
+    /// integers, `true`, `false`, `null` or arrays of such strings. True when the whole text is
+    /// exactly that (every byte checked as the full reader checks it, so such a text is valid
+    /// JSON) and `starts` filled; false at the first byte outside that shape, and the full walk
+    /// then reads the text again from the start, with its own checks and errors.
+    private static func readCompact(_ bytes: UnsafeBufferPointer<UInt8>, _ lookup: JSONKeys.Lookup, _ starts: UnsafeMutableBufferPointer<Int32>) -> Bool {
+        var parser = JSONParser(bytes, source: "")
+        let end = bytes.count
+        // A string's bytes up to its closing quote, which must come before any escape or control byte.
+        func string() -> Bool {
+            parser.index += 1  // "
+            parser.skipPlainBytes()
+            while parser.index < end {
+                let c = bytes[parser.index]
+                if c == UInt8(ascii: "\"") {
+                    parser.index += 1
+                    return true
+                }
+                if c == UInt8(ascii: "\\") || c < 0x20 { return false }
+                parser.index += 1
+            }
+            return false
+        }
+        func digit(_ i: Int) -> Bool { i < end && bytes[i] &- UInt8(ascii: "0") < 10 }
+        guard end >= 2, bytes[0] == UInt8(ascii: "{") else { return false }
+        parser.index = 1
+        if bytes[1] == UInt8(ascii: "}") { return end == 2 }
+        while true {
+            guard parser.index < end, bytes[parser.index] == UInt8(ascii: "\"") else { return false }
+            let keyStart = parser.index + 1
+            guard string() else { return false }
+            let keyEnd = parser.index - 1
+            guard parser.index < end, bytes[parser.index] == UInt8(ascii: ":") else { return false }
+            parser.index += 1
+            guard parser.index < end else { return false }
+            let valueStart = parser.index
+            switch bytes[valueStart] {
+            case UInt8(ascii: "\""):
+                guard string() else { return false }
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                // An integer: -?(0|[1-9][0-9]*); a fraction or an exponent is left to the full walk.
+                if bytes[parser.index] == UInt8(ascii: "-") { parser.index += 1 }
+                guard digit(parser.index) else { return false }
+                if bytes[parser.index] == UInt8(ascii: "0") {
+                    parser.index += 1
+                } else {
+                    while digit(parser.index) { parser.index += 1 }
+                }
+            case UInt8(ascii: "t"):
+                guard (try? parser.literal("true")) != nil else { return false }
+            case UInt8(ascii: "f"):
+                guard (try? parser.literal("false")) != nil else { return false }
+            case UInt8(ascii: "n"):
+                guard (try? parser.literal("null")) != nil else { return false }
+            case UInt8(ascii: "["):
+                parser.index += 1
+                if parser.index < end, bytes[parser.index] == UInt8(ascii: "]") {
+                    parser.index += 1
+                } else {
+                    while true {
+                        guard parser.index < end, bytes[parser.index] == UInt8(ascii: "\""), string(), parser.index < end else { return false }
+                        if bytes[parser.index] == UInt8(ascii: ",") {
+                            parser.index += 1
+                            continue
+                        }
+                        guard bytes[parser.index] == UInt8(ascii: "]") else { return false }
+                        parser.index += 1
+                        break
+                    }
+                }
+            default:
+                return false
+            }
+            let key = lookup.index(of: keyStart, count: keyEnd - keyStart, in: bytes)
+            if key >= 0 { starts[key] = Int32(truncatingIfNeeded: valueStart) }
+            guard parser.index < end else { return false }
+            if bytes[parser.index] == UInt8(ascii: ",") {
+                parser.index += 1
+                continue
+            }
+            return bytes[parser.index] == UInt8(ascii: "}") && parser.index + 1 == end
+        }
     }
 
     /// Where the value of the last member named `keys[key]` starts.
