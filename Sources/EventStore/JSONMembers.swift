@@ -103,6 +103,7 @@ public struct JSONKeys: @unchecked Sendable {
         let shift: UInt64
 
         /// The index of the name whose `count` bytes start at `index` in `bytes`, or -1.
+        @inline(__always)
         func index(of index: Int, count: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
             let base = UnsafeRawPointer(bytes.baseAddress! + index)
             var head: UInt64
