@@ -8,7 +8,7 @@ import Foundation
 /// memory is never freed, so that reading a payload neither retains nor releases it.
 // Unchecked: the tables are written once, in `init`, and only read after.
 public struct JSONKeys: @unchecked Sendable {
-    /// Open addressing on a hash of the name's length and first eight bytes.
+    /// Open addressing on a hash of the name's length and its first and last eight bytes.
     private let slots: UnsafeBufferPointer<Int16>
     /// Each name's length, its first and last eight bytes (little-endian, zero-padded; the last
     /// zero for a name of eight bytes or fewer), and where its bytes after the first eight start
