@@ -105,30 +105,31 @@ extension SQLiteEventStore {
 
     /// Calls `body` for every event from `position` on, in one read snapshot, without building pages.
     public func forEachEvent(from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Void) throws {
-        try database.inReadTransaction {
-            try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position") { s in
-                s.bind(1, position)
-                s.bind(2, last)
-                let interner = TextInterner()
-                while try s.step() { try body(Self.row(s, interner)) }
-            }
-        }
+        try scanRange(from: position, through: last) { s, interner in try body(Self.row(s, interner)) }
     }
 
     /// `forEachEvent` with each row's data as the bytes SQLite holds (`data` left empty).
     public func forEachEvent(from position: Int64, through last: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        try scanRange(from: position, through: last) { s, interner in
+            let event = Self.row(s, interner, data: false)
+            try s.withBytes(6) { data in try body(event, data.bindMemory(to: UInt8.self)) }
+        }
+    }
+
+    /// Steps `rangeScan` over positions `position...last` in one read snapshot, each row with the scan's interner.
+    private func scanRange(from position: Int64, through last: Int64, _ row: (Statement, TextInterner) throws -> Void) throws {
         try database.inReadTransaction {
-            try database.withStatement("SELECT \(Self.columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position") { s in
+            try database.withStatement(Self.rangeScan) { s in
                 s.bind(1, position)
                 s.bind(2, last)
                 let interner = TextInterner()
-                while try s.step() {
-                    let event = Self.row(s, interner, data: false)
-                    try s.withBytes(6) { data in try body(event, data.bindMemory(to: UInt8.self)) }
-                }
+                while try s.step() { try row(s, interner) }
             }
         }
     }
+
+    /// Every column (`columns`) of the events from one position through another, in order.
+    static let rangeScan = "SELECT \(columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position"
 
     /// Like `forEachEvent`, for a replay into projections, which reads what each event says and
     /// not how it is identified or chained: `eventID`, `metadata` and `hash` are left empty, so a

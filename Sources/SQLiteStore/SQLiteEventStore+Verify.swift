@@ -139,7 +139,7 @@ struct ChainScan: Sendable {
         let interner = TextInterner()
         let canonical = CanonicalBytes()
         var digest = [UInt8](repeating: 0, count: 32)
-        try database.withStatement("SELECT \(SQLiteEventStore.columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position") { s in
+        try database.withStatement(SQLiteEventStore.rangeScan) { s in
             s.bind(1, expectedPosition)
             s.bind(2, last)
             while try s.step() {
