@@ -178,54 +178,33 @@ public struct JSONMembers {
     }
 
     /// The shape every payload Shiplog writes has, read in one tight pass: `{"name":value,…}`
-    /// with no space anywhere, names and strings without escapes, values that are strings,
-    /// integers, `true`, `false`, `null` or arrays of such strings. True when the whole text is
-    /// exactly that (every byte checked as the full reader checks it, so such a text is valid
+    /// with no space anywhere and no escape in a name, values that are strings, numbers, `true`,
+    /// `false`, `null` or arrays of strings. Each string and number is checked by the parser's
+    /// own `skipString` and `skipNumber`. True when the whole text is exactly that (so it is valid
     /// JSON) and `starts` filled; false at the first byte outside that shape, and the full walk
     /// then reads the text again from the start, with its own checks and errors.
     private static func readCompact(_ bytes: UnsafeBufferPointer<UInt8>, _ lookup: JSONKeys.Lookup, _ starts: UnsafeMutableBufferPointer<Int32>) -> Bool {
         var parser = JSONParser(bytes, source: "")
         let end = bytes.count
-        // A string's bytes up to its closing quote, which must come before any escape or control byte.
-        func string() -> Bool {
-            parser.index += 1  // "
-            parser.skipPlainBytes()
-            while parser.index < end {
-                let c = bytes[parser.index]
-                if c == UInt8(ascii: "\"") {
-                    parser.index += 1
-                    return true
-                }
-                if c == UInt8(ascii: "\\") || c < 0x20 { return false }
-                parser.index += 1
-            }
-            return false
-        }
-        func digit(_ i: Int) -> Bool { i < end && bytes[i] &- UInt8(ascii: "0") < 10 }
+        func at(_ byte: Unicode.Scalar) -> Bool { parser.index < end && bytes[parser.index] == UInt8(ascii: byte) }
         guard end >= 2, bytes[0] == UInt8(ascii: "{") else { return false }
         parser.index = 1
         if bytes[1] == UInt8(ascii: "}") { return end == 2 }
         while true {
-            guard parser.index < end, bytes[parser.index] == UInt8(ascii: "\"") else { return false }
+            guard at("\"") else { return false }
             let keyStart = parser.index + 1
-            guard string() else { return false }
+            // An escaped name is left to the full walk (which leaves the text to `JSONObject`).
+            guard (try? parser.skipString()) == false else { return false }
             let keyEnd = parser.index - 1
-            guard parser.index < end, bytes[parser.index] == UInt8(ascii: ":") else { return false }
+            guard at(":") else { return false }
             parser.index += 1
             guard parser.index < end else { return false }
             let valueStart = parser.index
             switch bytes[valueStart] {
             case UInt8(ascii: "\""):
-                guard string() else { return false }
+                guard (try? parser.skipString()) != nil else { return false }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                // An integer: -?(0|[1-9][0-9]*); a fraction or an exponent is left to the full walk.
-                if bytes[parser.index] == UInt8(ascii: "-") { parser.index += 1 }
-                guard digit(parser.index) else { return false }
-                if bytes[parser.index] == UInt8(ascii: "0") {
-                    parser.index += 1
-                } else {
-                    while digit(parser.index) { parser.index += 1 }
-                }
+                guard (try? parser.skipNumber()) != nil else { return false }
             case UInt8(ascii: "t"):
                 guard (try? parser.literal("true")) != nil else { return false }
             case UInt8(ascii: "f"):
@@ -234,16 +213,16 @@ public struct JSONMembers {
                 guard (try? parser.literal("null")) != nil else { return false }
             case UInt8(ascii: "["):
                 parser.index += 1
-                if parser.index < end, bytes[parser.index] == UInt8(ascii: "]") {
+                if at("]") {
                     parser.index += 1
                 } else {
                     while true {
-                        guard parser.index < end, bytes[parser.index] == UInt8(ascii: "\""), string(), parser.index < end else { return false }
-                        if bytes[parser.index] == UInt8(ascii: ",") {
+                        guard at("\""), (try? parser.skipString()) != nil else { return false }
+                        if at(",") {
                             parser.index += 1
                             continue
                         }
-                        guard bytes[parser.index] == UInt8(ascii: "]") else { return false }
+                        guard at("]") else { return false }
                         parser.index += 1
                         break
                     }
@@ -253,12 +232,11 @@ public struct JSONMembers {
             }
             let key = lookup.index(of: keyStart, count: keyEnd - keyStart, in: bytes)
             if key >= 0 { starts[key] = Int32(truncatingIfNeeded: valueStart) }
-            guard parser.index < end else { return false }
-            if bytes[parser.index] == UInt8(ascii: ",") {
+            if at(",") {
                 parser.index += 1
                 continue
             }
-            return bytes[parser.index] == UInt8(ascii: "}") && parser.index + 1 == end
+            return at("}") && parser.index + 1 == end
         }
     }
 
@@ -307,18 +285,10 @@ public struct JSONMembers {
         case UInt8(ascii: "f"): return .bool(false)
         case UInt8(ascii: "n"): return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            var i = start
-            let negative = bytes[i] == UInt8(ascii: "-")
-            if negative { i += 1 }
-            var magnitude: Int64 = 0
-            let first = i
-            while i < bytes.count, bytes[i] &- UInt8(ascii: "0") < 10 {
-                guard i - first < 18 else { return .other }
-                magnitude = magnitude &* 10 &+ Int64(bytes[i] &- UInt8(ascii: "0"))
-                i += 1
-            }
-            if i < bytes.count, bytes[i] == UInt8(ascii: ".") || bytes[i] | 0x20 == UInt8(ascii: "e") { return .other }
-            return .integer(negative ? -magnitude : magnitude)
+            var parser = JSONParser(bytes, source: "")
+            parser.index = start
+            guard case .integer(let value)? = try? parser.number() else { return .other }
+            return .integer(value)
         default: return .other
         }
     }

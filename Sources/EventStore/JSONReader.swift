@@ -372,11 +372,23 @@ struct JSONParser {
     }
 
     /// Checks the string literal at `index` and steps over it; true when it holds escapes.
+    /// Inlined for the common case, plain bytes up to the closing quote; anything else (an
+    /// escape, a control character, the end of the text) goes on in `skipStringRest`.
     @discardableResult
+    @inline(__always)
     mutating func skipString() throws(JSONReadError) -> Bool {
         index += 1  // "
-        var escaped = false
         skipPlainBytes()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            index += 1
+            return false
+        }
+        return try skipStringRest()
+    }
+
+    @inline(never)
+    private mutating func skipStringRest() throws(JSONReadError) -> Bool {
+        var escaped = false
         while index < bytes.count {
             let c = bytes[index]
             if c == UInt8(ascii: "\"") {
