@@ -27,11 +27,7 @@ struct ApproveCommand: ParsableCommand {
     @Option(help: "Why, or what was checked: recorded with the approval.") var comment: String?
     @Flag(help: "Print a JSON object instead of text.") var json = false
 
-    func validate() throws {
-        guard Identifier.isValid(by, as: .approver) else {
-            throw ValidationError("--by must name one person: \(Identifier.Kind.approver.form); got \(Identifier.quoted(by))")
-        }
-    }
+    func validate() throws { try ApprovalText.validateApprover(by) }
 
     func run() throws {
         try reporting {
@@ -52,8 +48,15 @@ struct ApproveCommand: ParsableCommand {
     }
 }
 
-/// The approval gate as `approve` and `reject` print it in JSON.
+/// What `approve` and `reject` share: who may be named, and the gate as they print it in JSON.
 enum ApprovalText {
+    /// `--by` names one person, as the gate's approvers do.
+    static func validateApprover(_ by: String) throws {
+        guard Identifier.isValid(by, as: .approver) else {
+            throw ValidationError("--by must name one person: \(Identifier.Kind.approver.form); got \(Identifier.quoted(by))")
+        }
+    }
+
     static func json(id: String, approval: ApprovalProgress) -> String {
         let state = approval.rejection != nil ? "rejected" : approval.timedOutAt != nil ? "timed_out" : approval.isOpen ? "approved" : "pending"
         return JSONText.object([

@@ -25,9 +25,7 @@ struct RejectCommand: ParsableCommand {
     @Flag(help: "Print a JSON object instead of text.") var json = false
 
     func validate() throws {
-        guard Identifier.isValid(by, as: .approver) else {
-            throw ValidationError("--by must name one person: \(Identifier.Kind.approver.form); got \(Identifier.quoted(by))")
-        }
+        try ApprovalText.validateApprover(by)
         if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
     }
 
