@@ -174,8 +174,8 @@ extension DeploymentEvent {
             return kinds
         }())
 
-    /// The type names in a `JSONKeys` table (a hash of a name's length and first eight bytes,
-    /// then one comparison), and the kind of each: it runs once per event.
+    /// The type names in a `JSONKeys` table (a hash of a name's length and its first and last
+    /// eight bytes, then a comparison), and the kind of each: it runs once per event.
     private struct KindTable: Sendable {
         let names: JSONKeys
         let list: [Kind]
