@@ -72,13 +72,21 @@ public protocol EventStore: AnyObject {
     /// place (`DeploymentEvent.decode(_:data:)`) instead of making a string of each.
     func forEachEvent(from position: Int64, through last: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws
 
-    /// Every event, oldest first, as fast as the backend can read them (rebuilds and replays).
-    func forEachEventForReplay(from position: Int64, _ body: (RecordedEvent) throws -> Void) throws
+    /// Every event from `position` through `last`, oldest first, as fast as the backend can read
+    /// them (rebuilds and replays).
+    func forEachEventForReplay(from position: Int64, through last: Int64, _ body: (RecordedEvent) throws -> Void) throws
 
     /// `forEachEventForReplay`, each event's data handed over as its UTF-8 bytes (valid during
     /// the call) and `data` left empty, so that a replay reads payloads in place instead of
     /// making a string of each.
-    func forEachEventForReplay(from position: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws
+    func forEachEventForReplay(
+        from position: Int64, through last: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws
+
+    /// Opens another connection to this ledger, for a second thread to read events on while this
+    /// one is in a transaction (a long replay reads its second half that way); nil when the
+    /// backend has no second connection (an in-memory ledger). The opener is called, and what it
+    /// opens used, on that other thread only; it sees every event committed before it opened.
+    func concurrentReader() -> (@Sendable () throws -> any EventStore)?
 
     /// The events of the given types, oldest first: the backend keeps an index for the few
     /// types that are read this way (`ArtifactStored`, `ArtifactPruned`).
@@ -101,9 +109,14 @@ extension EventStore {
     }
 
     /// The bytes of each event's `data` string, for a backend that has no cheaper way.
-    public func forEachEventForReplay(from position: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
-        try forEachEventForReplay(from: position) { event in try Self.handOver(event, body) }
+    public func forEachEventForReplay(
+        from position: Int64, through last: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void
+    ) throws {
+        try forEachEventForReplay(from: position, through: last) { event in try Self.handOver(event, body) }
     }
+
+    /// A backend without a second connection replays on one thread.
+    public func concurrentReader() -> (@Sendable () throws -> any EventStore)? { nil }
 
     /// `event` without its data, and the data's bytes.
     private static func handOver(_ event: RecordedEvent, _ body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {

@@ -51,7 +51,7 @@ extension Ledger {
         let replica = try projections.makeReplica()
         defer { projections.discardReplica(replica) }
         try store.inReadTransaction {
-            _ = try Projector.replay(events: store, into: replica, progress: progress)
+            _ = try Projector.replay(events: store, into: replica, split: replaySplit, progress: progress)
         }
         return try projections.firstDifference(from: replica)
     }

@@ -37,6 +37,8 @@ public final class Ledger {
     /// (`DeploymentEvent.mapText`): the process's secret redaction. The ledger is append-only,
     /// so what passes here unredacted can never be removed.
     public let textFilter: @Sendable (String) -> String
+    /// How `rebuild` and `verifyProjections` divide a replay between threads.
+    public var replaySplit: ReplaySplit = .automatic
     /// Makes the private, in-memory ledger that `asOf` replays the past into.
     let scratch: (_ clock: @escaping () -> Date) throws -> Ledger
     static let maxRetries = 20
@@ -324,7 +326,7 @@ public final class Ledger {
     /// Empties the projections and replays every event; returns the number replayed.
     @discardableResult
     public func rebuild(progress: ((Int64) -> Void)? = nil) throws -> Int64 {
-        try store.inTransaction { try Projector.replay(events: store, into: projections, progress: progress) }
+        try store.inTransaction { try Projector.replay(events: store, into: projections, split: replaySplit, progress: progress) }
     }
 }
 

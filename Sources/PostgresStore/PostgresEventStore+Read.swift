@@ -81,8 +81,8 @@ extension PostgresEventStore {
         }
     }
 
-    public func forEachEventForReplay(from position: Int64, _ body: (RecordedEvent) throws -> Void) throws {
-        try forEachEvent(from: position, through: .max, body)
+    public func forEachEventForReplay(from position: Int64, through last: Int64, _ body: (RecordedEvent) throws -> Void) throws {
+        try forEachEvent(from: position, through: last, body)
     }
 
     public func readAll(from position: Int64, pageSize: Int) -> EventPages {

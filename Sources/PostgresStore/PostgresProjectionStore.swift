@@ -20,13 +20,13 @@ public final class PostgresProjectionStore: ProjectionStore {
     init(connection: PGConnection, prefix: String) {
         self.connection = connection
         self.prefix = prefix
+        table = ProjectionColumns.unqualified(prefix)
     }
 
-    static let recordColumns = """
-        deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks, triggered_by, mode, current_phase,
-        started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to, failure_reason, marked_bad_reason, marked_bad_by,
-        request_position, last_position, commit_time, manual_rollback, rolled_back_by, approval
-        """
+    /// `prefix` without its schema (`ProjectionColumns.unqualified`).
+    let table: String
+
+    static let recordColumns = ProjectionColumns.deployment
 
     static func records(_ r: PGResult) throws -> [DeploymentRecord] {
         try (0..<r.rowCount).map { i in
@@ -51,14 +51,13 @@ public final class PostgresProjectionStore: ProjectionStore {
             r.previousStableID, r.rolledBackTo, r.failureReason, r.markedBadReason, r.markedBadBy,
             String(r.requestPosition), String(r.lastPosition), r.commitTime, r.manualRollback, r.rolledBackBy, r.approval,
         ]
-        let columns = Self.recordColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        let updates = columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         try pg {
             try connection.query(
                 """
                 INSERT INTO \(prefix)deployments (\(Self.recordColumns))
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
-                ON CONFLICT (deployment_id) DO UPDATE SET \(updates)
+                ON CONFLICT (deployment_id) DO UPDATE SET \(ProjectionColumns.replacing(Self.recordColumns))
+                WHERE excluded.last_position >= \(table)deployments.last_position
                 """, values)
         }
     }
@@ -67,12 +66,10 @@ public final class PostgresProjectionStore: ProjectionStore {
         try pg {
             try connection.query(
                 """
-                INSERT INTO \(prefix)artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
+                INSERT INTO \(prefix)artifacts (\(ProjectionColumns.artifact))
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                ON CONFLICT (name) DO UPDATE SET deployment_id = excluded.deployment_id, environment = excluded.environment,
-                    phase = excluded.phase, sha256 = excluded.sha256, size = excluded.size, retention_days = excluded.retention_days,
-                    stored_at = excluded.stored_at, expires_at = excluded.expires_at, pruned_at = excluded.pruned_at,
-                    stored_position = excluded.stored_position
+                ON CONFLICT (name) DO UPDATE SET \(ProjectionColumns.replacing(ProjectionColumns.artifact))
+                WHERE excluded.stored_position >= \(table)artifacts.stored_position
                 """,
                 [
                     a.name, a.deploymentID, a.environment, a.phase, a.sha256, String(a.size), String(a.retentionDays), a.storedAt,
@@ -81,8 +78,10 @@ public final class PostgresProjectionStore: ProjectionStore {
         }
     }
 
-    public func markPruned(artifact name: String, at time: String) throws {
-        try pg { try connection.query("UPDATE \(prefix)artifacts SET pruned_at = $1 WHERE name = $2", [time, name]) }
+    public func markPruned(artifact name: String, at time: String, position: Int64) throws {
+        try pg {
+            try connection.query("UPDATE \(prefix)artifacts SET pruned_at = $1 WHERE name = $2 AND stored_position < $3", [time, name, String(position)])
+        }
     }
 
     public func setActive(environment: String, deploymentID: String?, at time: String) throws {

@@ -134,10 +134,11 @@ extension SQLiteEventStore {
     /// Like `forEachEvent`, for a replay into projections, which reads what each event says and
     /// not how it is identified or chained: `eventID`, `metadata` and `hash` are left empty, so a
     /// rebuild does not read and copy them for every event.
-    public func forEachEventForReplay(from position: Int64 = 1, _ body: (RecordedEvent) throws -> Void) throws {
+    public func forEachEventForReplay(from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Void) throws {
         try database.inReadTransaction {
             try database.withStatement(Self.replayScan) { s in
                 s.bind(1, position)
+                s.bind(2, last)
                 let interner = TextInterner()
                 while try s.step() {
                     try body(
@@ -151,10 +152,13 @@ extension SQLiteEventStore {
     }
 
     /// The replay scan with each row's data as the bytes SQLite holds, without a string made of it.
-    public func forEachEventForReplay(from position: Int64 = 1, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    public func forEachEventForReplay(
+        from position: Int64 = 1, through last: Int64 = .max, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void
+    ) throws {
         try database.inReadTransaction {
             try database.withStatement(Self.replayScan) { s in
                 s.bind(1, position)
+                s.bind(2, last)
                 let interner = TextInterner()
                 while try s.step() {
                     let event = RecordedEvent(
@@ -168,7 +172,14 @@ extension SQLiteEventStore {
     }
 
     /// What a replay reads of each event, in position order from a position.
-    static let replayScan = "SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? ORDER BY position"
+    static let replayScan = "SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? AND position <= ? ORDER BY position"
+
+    /// A read-only connection to the same file, opened by the thread that reads on it.
+    public func concurrentReader() -> (@Sendable () throws -> any EventStore)? {
+        guard path != ":memory:" else { return nil }
+        let path = self.path, options = readOptions
+        return { try SQLiteEventStore(path: path, mode: .readOnly, options: options) }
+    }
 
     public func head() throws -> Head { try currentHead() }
 

@@ -33,15 +33,21 @@ public final class SQLiteProjectionStore: ProjectionStore {
         let setPosition: String
 
         init(prefix: String) {
+            let table = ProjectionColumns.unqualified(prefix)
             deployment = """
-                INSERT OR REPLACE INTO \(prefix)deployments (\(SQLiteProjectionStore.recordColumns))
+                INSERT INTO \(prefix)deployments (\(SQLiteProjectionStore.recordColumns))
                 VALUES (\(SQLiteProjectionStore.recordPlaceholders))
+                ON CONFLICT (deployment_id) DO UPDATE SET \(ProjectionColumns.replacing(SQLiteProjectionStore.recordColumns))
+                WHERE excluded.last_position >= \(table)deployments.last_position
                 """
+            let artifactColumns = ProjectionColumns.artifact
             artifact = """
-                INSERT OR REPLACE INTO \(prefix)artifacts (name, deployment_id, environment, phase, sha256, size, retention_days, stored_at, expires_at, pruned_at, stored_position)
+                INSERT INTO \(prefix)artifacts (\(artifactColumns))
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET \(ProjectionColumns.replacing(artifactColumns))
+                WHERE excluded.stored_position >= \(table)artifacts.stored_position
                 """
-            markPruned = "UPDATE \(prefix)artifacts SET pruned_at = ? WHERE name = ?"
+            markPruned = "UPDATE \(prefix)artifacts SET pruned_at = ? WHERE name = ? AND stored_position < ?"
             setActive = """
                 INSERT INTO \(prefix)environments (name, active_deployment_id, updated_at) VALUES (?, ?, ?)
                 ON CONFLICT (name) DO UPDATE SET active_deployment_id = excluded.active_deployment_id, updated_at = excluded.updated_at
@@ -53,13 +59,9 @@ public final class SQLiteProjectionStore: ProjectionStore {
     let writes: Writes
 
     /// One `?` for each of `recordColumns`.
-    static let recordPlaceholders = Array(repeating: "?", count: recordColumns.split(separator: ",").count).joined(separator: ", ")
+    static let recordPlaceholders = Array(repeating: "?", count: ProjectionColumns.names(recordColumns).count).joined(separator: ", ")
 
-    static let recordColumns = """
-        deployment_id, environment, status, git_sha, git_ref, services_deployed, health_checks, triggered_by, mode, current_phase,
-        started_at, finished_at, duration_ms, previous_stable_id, rolled_back_to, failure_reason, marked_bad_reason, marked_bad_by,
-        request_position, last_position, commit_time, manual_rollback, rolled_back_by, approval
-        """
+    static let recordColumns = ProjectionColumns.deployment
 
     static func record(_ s: Statement) -> DeploymentRecord {
         DeploymentRecord(
@@ -120,10 +122,11 @@ public final class SQLiteProjectionStore: ProjectionStore {
         }
     }
 
-    public func markPruned(artifact name: String, at time: String) throws {
+    public func markPruned(artifact name: String, at time: String, position: Int64) throws {
         try database.withStatement(writes.markPruned) { s in
             s.bind(1, time)
             s.bind(2, name)
+            s.bind(3, position)
             try s.run()
         }
     }

@@ -1,5 +1,26 @@
 import EventStore
 
+/// What the projector writes, inside the event store's transaction.
+///
+/// Rows may arrive out of position order: a replay in two halves writes the second half's rows
+/// while the first half is still being read. Each write says which event it comes from, and a
+/// row written from an earlier event never replaces one written from a later event, so the
+/// tables end up as a replay in order leaves them.
+public protocol ProjectionWrites: AnyObject {
+    /// Inserts a deployment's row, or replaces it unless the row there was written from a later
+    /// event (a greater `lastPosition`).
+    func upsert(deployment row: DeploymentRecord) throws
+    /// Inserts an artifact's row, or replaces it unless the row there was stored by a later event
+    /// (a greater `storedPosition`).
+    func upsert(artifact row: ArtifactRow) throws
+    /// Marks the row of `name` pruned at `time`, if the event at `position` follows the one that
+    /// stored it.
+    func markPruned(artifact name: String, at time: String, position: Int64) throws
+    func setActive(environment: String, deploymentID: String?, at time: String) throws
+    /// How far the projections have read.
+    func setPosition(_ position: Int64) throws
+}
+
 /// The port for the projection tables: where the ledger keeps the records it derives from the
 /// events (deployments, artifacts, environments), and how it reads them back.
 ///
@@ -8,17 +29,9 @@ import EventStore
 /// projection. The ledger's decisions never read these tables unchecked (see
 /// `Ledger.lastStable`); they serve people's queries, fast, and `verify` compares them with a
 /// replay of the events through `makeReplica` and `firstDifference`.
-public protocol ProjectionStore: AnyObject {
-    // MARK: Writing, inside the event store's transaction
+public protocol ProjectionStore: ProjectionWrites {
+    // MARK: Writing, inside the event store's transaction (and `ProjectionWrites`)
 
-    /// Inserts or replaces a deployment's row.
-    func upsert(deployment row: DeploymentRecord) throws
-    /// Inserts or replaces an artifact's row.
-    func upsert(artifact row: ArtifactRow) throws
-    func markPruned(artifact name: String, at time: String) throws
-    func setActive(environment: String, deploymentID: String?, at time: String) throws
-    /// How far the projections have read.
-    func setPosition(_ position: Int64) throws
     /// Empties every table (a rebuild follows).
     func removeAll() throws
     /// Called after `removeAll` and before a replay refills the tables, then once it is done,

@@ -9,8 +9,9 @@ import Foundation
 public final class Projector {
     /// The events, read when a deployment not folded yet is touched.
     let events: any EventStore
-    /// Where the rows go: the ledger's projection tables, or a replica `verify` compares with them.
-    let tables: any ProjectionStore
+    /// Where the rows go: the ledger's projection tables, a replica `verify` compares with them,
+    /// or the hand-over of a replay's second half.
+    let tables: any ProjectionWrites
     // A projector is used by one thread, inside one transaction: the properties touched per
     // event skip Swift's run-time exclusivity checks.
 
@@ -66,7 +67,7 @@ public final class Projector {
 
     /// - Parameter cacheStreams: keep folded states across calls (rebuild and replay);
     ///   incremental appends re-read each touched stream instead.
-    init(events: any EventStore, tables: any ProjectionStore, cacheStreams: Bool, admission: Admission = .trusted) {
+    init(events: any EventStore, tables: any ProjectionWrites, cacheStreams: Bool, admission: Admission = .trusted) {
         self.events = events
         self.tables = tables
         self.cacheStreams = cacheStreams
@@ -178,7 +179,7 @@ public final class Projector {
             } catch { throw HistoryViolation(event, error.message) }
         }
         if kind == .artifact, case .artifactPruned(let name, _, _) = decoded {
-            try tables.markPruned(artifact: name, at: event.recordedAt)
+            try tables.markPruned(artifact: name, at: event.recordedAt, position: event.position)
         }
     }
 
@@ -319,28 +320,50 @@ public final class Projector {
         return JSONText.object(members)
     }
 
-    /// Empties `tables` and replays every event of `events` into them, in one pass that folds in
-    /// memory: each deployment's row is written once, when it finishes. Run it in a transaction.
-    static func replay(events: any EventStore, into tables: any ProjectionStore, progress: ((Int64) -> Void)? = nil) throws -> Int64 {
+    /// Empties `tables` and replays every event of `events` into them, folding in memory: each
+    /// deployment's row is written once it finishes (or when the replay ends). A long ledger is
+    /// replayed in two halves at once (see `replayInHalves`). Run it in a transaction.
+    static func replay(
+        events: any EventStore, into tables: any ProjectionStore, split: ReplaySplit = .automatic,
+        maxHeldPrunes: Int = SecondHalf.maxHeldPrunes, secondHalfFirst: Bool = false, progress: ((Int64) -> Void)? = nil
+    ) throws -> Int64 {
         try tables.removeAll()
         try tables.beginReplay()
-        let projector = Projector(events: events, tables: tables, cacheStreams: true)
+        let last = try events.head().position
+        let count: Int64
+        if let seam = split.seam(last: last), let reader = events.concurrentReader() {
+            count = try replayInHalves(
+                events: events, reader: reader, into: tables, seam: seam, last: last, maxHeldPrunes: maxHeldPrunes, secondHalfFirst: secondHalfFirst,
+                progress: progress)
+        } else {
+            let projector = Projector(events: events, tables: tables, cacheStreams: true)
+            count = try projector.replay(events, from: 1, through: last) { count in
+                if count % 10_000 == 0 { progress?(count) }
+            }
+        }
+        if last > 0 { try tables.setPosition(last) }
+        try tables.endReplay()
+        return count
+    }
+
+    /// Folds the events from `first` through `last` into this projector's tables; returns how
+    /// many were read. `batchEnded` is called with that count every 1,000 events.
+    func replay(_ events: any EventStore, from first: Int64, through last: Int64, batchEnded: (Int64) throws -> Void) throws -> Int64 {
         var count: Int64 = 0
-        var last: Int64 = 0
+        var position: Int64 = 0
         try events.forEachEventForReplay(
-            from: 1,
+            from: first, through: last,
             dataBytes: { event, data in
-                if let decoded = try Projector.decodeOwn(event, data: data) { try projector.apply(event, decoded) }
+                if let decoded = try Projector.decodeOwn(event, data: data) { try apply(event, decoded) }
                 count += 1
-                last = event.position
+                position = event.position
                 if count % 1_000 == 0 {
-                    try projector.endBatch(at: last)
-                    if count % 10_000 == 0 { progress?(count) }
+                    try endBatch(at: position)
+                    try batchEnded(count)
                 }
             })
-        if last > 0 { try projector.endBatch(at: last) }
-        try projector.flush()
-        try tables.endReplay()
+        if position > 0 { try endBatch(at: position) }
+        try flush()
         return count
     }
 }
