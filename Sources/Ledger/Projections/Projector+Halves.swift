@@ -16,7 +16,7 @@ public enum ReplaySplit: Sendable, Equatable {
     public static let automaticThreshold: Int64 = 20_000
 
     /// The first half's share of the events: it also writes every row, the second half's too.
-    static let firstHalfShare = 0.45
+    static let firstHalfShare = 0.4
 
     /// The last position of the first half, or nil for one pass over `1...last`.
     func seam(last: Int64) -> Int64? {
