@@ -102,8 +102,10 @@ struct ManualRollbackEndToEndTests {
     /// slow the machine is; its orphaned shell is stopped before the resume, as an operator
     /// whose runner died would find it gone.
     @Test func aRollbackKilledMidRestoreResumesAndRetiresTheReplacedRelease() throws {
+        let firstAttemptHangs = #"if [ "$SHIPLOG_ATTEMPT" = 1 ]; then while :; do sleep 0.1; done; fi"#
         let staging = try Staging(
-            rollback: #"echo $$ > "$STATE/rollback.pid"; echo "$SHIPLOG_ATTEMPT" >> "$RUNS/rollback"; if [ "$SHIPLOG_ATTEMPT" = 1 ]; then while :; do sleep 0.1; done; fi; echo "$SHIPLOG_ROLLBACK_VERSION" > "$STATE/current"; echo ok > "$STATE/health""#)
+            rollback: #"echo $$ > "$STATE/rollback.pid"; echo "$SHIPLOG_ATTEMPT" >> "$RUNS/rollback"; "#
+                + firstAttemptHangs + #"; echo "$SHIPLOG_ROLLBACK_VERSION" > "$STATE/current"; echo ok > "$STATE/health""#)
         let (a, b) = try Self.twoReleases(staging)
         let child = try ChildProcess(
             ShiplogBinary.url,
