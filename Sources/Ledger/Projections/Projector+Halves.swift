@@ -106,7 +106,10 @@ extension Projector {
                 _ = second.waitUntilFinished()
                 throw error
             }
-            guard let result else { continue }
+            guard let result else {
+                progress?(firstCount + second.readSoFar)
+                continue
+            }
             let secondCount = try result.get()
             for (environment, holder) in second.environments.sorted(by: { $0.key < $1.key }) {
                 try tables.setActive(environment: environment, deploymentID: holder.id, at: holder.time)
