@@ -59,9 +59,7 @@ struct RebuildInHalvesTests {
     /// A payload the domain cannot read in the second half fails the rebuild with the error one
     /// pass gives, and the transaction leaves tables and indexes as they were.
     @Test func aBadPayloadInTheSecondHalfFailsAsOnePassFails() throws {
-        var world = try RandomLedger(seed: RebuildPropertyTests.baseSeed)
-        try world.play()
-        let t = world.t
+        let (t, _) = try played(RebuildPropertyTests.baseSeed)
         let bad = try appendBadPayload(t)
         let schema = try dumpSchema(t.store)
         let tables = try dumpProjections(t.store)
@@ -99,10 +97,7 @@ struct RebuildInHalvesTests {
 
     /// `verify --projections` replays in halves too, and still finds an edited row.
     @Test func verifyingProjectionsInHalvesFindsAnEdit() throws {
-        var world = try RandomLedger(seed: RebuildPropertyTests.baseSeed &+ 3)
-        try world.play()
-        let t = world.t
-        let head = try t.store.head().position
+        let (t, head) = try played(RebuildPropertyTests.baseSeed &+ 3)
         t.ledger.replaySplit = .after(head / 3)
         #expect(try t.ledger.verifyProjections() == nil)
         let victim = try #require(try history(t.queries).last)
@@ -113,10 +108,7 @@ struct RebuildInHalvesTests {
 
     /// The last progress report is the number of events replayed, both halves counted.
     @Test func progressCountsBothHalves() throws {
-        var world = try RandomLedger(seed: RebuildPropertyTests.baseSeed &+ 5)
-        try world.play()
-        let t = world.t
-        let head = try t.store.head().position
+        let (t, head) = try played(RebuildPropertyTests.baseSeed &+ 5)
         t.ledger.replaySplit = .after(head / 2)
         var reports: [Int64] = []
         #expect(try t.ledger.rebuild(progress: { reports.append($0) }) == head)
@@ -138,6 +130,13 @@ struct RebuildInHalvesTests {
     }
 
     // MARK: Helpers
+
+    /// A random ledger played through, and its head.
+    func played(_ seed: UInt64) throws -> (t: TestLedger, head: Int64) {
+        var world = try RandomLedger(seed: seed)
+        try world.play()
+        return (world.t, try world.t.store.head().position)
+    }
 
     /// The tables after a rebuild in one pass.
     func onePass(_ t: TestLedger) throws -> [String] {
