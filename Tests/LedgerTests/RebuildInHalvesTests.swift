@@ -95,6 +95,22 @@ struct RebuildInHalvesTests {
         #expect(try dumpProjections(t.store) == tables)
     }
 
+    /// A second connection that cannot be opened is no error: the calling thread replays the
+    /// rest itself, and the tables are the same.
+    @Test func aSecondConnectionThatCannotOpenLeavesOnePass() throws {
+        let (t, head) = try played(RebuildPropertyTests.baseSeed &+ 7)
+        let expected = try onePass(t)
+        var reports: [Int64] = []
+        let replayed = try t.store.inTransaction {
+            try Projector.replay(
+                events: t.store, into: t.ledger.projections, split: .after(head / 2),
+                reader: { throw EventStoreError.notInitialized(path: "no second connection") }, progress: { reports.append($0) })
+        }
+        #expect(replayed == head)
+        #expect(reports.last == head)
+        #expect(try dumpProjections(t.store) == expected)
+    }
+
     /// `verify --projections` replays in halves too, and still finds an edited row.
     @Test func verifyingProjectionsInHalvesFindsAnEdit() throws {
         let (t, head) = try played(RebuildPropertyTests.baseSeed &+ 3)

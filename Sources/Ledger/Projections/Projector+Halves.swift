@@ -45,7 +45,8 @@ extension Projector {
     /// holders (the second half's are later). The tables end up exactly as one pass leaves them.
     ///
     /// An error stops both halves; the first half's is thrown before the second's, as one pass
-    /// would meet it first. Memory stays bounded as in one pass: rows wait only until this
+    /// would meet it first. A second connection that cannot be opened is no error: this thread
+    /// then replays the rest itself. Memory stays bounded as in one pass: rows wait only until this
     /// thread's next batch, and at most `maxHeldPrunes` prunes are held.
     static func replayInHalves(
         events: any EventStore, reader: @escaping @Sendable () throws -> any EventStore, into tables: any ProjectionStore,
@@ -53,8 +54,12 @@ extension Projector {
     ) throws -> Int64 {
         let second = SecondHalf(maxHeldPrunes: maxHeldPrunes)
         let thread = Thread {
+            let events: any EventStore
+            do { events = try reader() } catch {
+                second.finish(.failure(SecondHalf.Unavailable(reason: error)))
+                return
+            }
             do {
-                let events = try reader()
                 let projector = Projector(events: events, tables: second, cacheStreams: true)
                 let count = try projector.replay(events, from: seam + 1, through: last) { count in try second.read(count) }
                 second.finish(.success(count))
@@ -110,7 +115,16 @@ extension Projector {
                 progress?(firstCount + second.readSoFar)
                 continue
             }
-            let secondCount = try result.get()
+            let secondCount: Int64
+            do { secondCount = try result.get() } catch is SecondHalf.Unavailable {
+                // No second connection after all (it could not be opened): this thread goes on
+                // past the seam, as one pass would.
+                let rest = try first.replay(events, from: seam + 1, through: last) { count in
+                    if count % 10_000 == 0 { progress?(firstCount + count) }
+                }
+                progress?(firstCount + rest)
+                return firstCount + rest
+            }
             for (environment, holder) in second.environments.sorted(by: { $0.key < $1.key }) {
                 try tables.setActive(environment: environment, deploymentID: holder.id, at: holder.time)
             }
@@ -146,6 +160,11 @@ final class SecondHalf: ProjectionWrites, @unchecked Sendable {
     private var holders: [String: (id: String?, time: String)] = [:]
 
     struct Cancelled: Error {}
+
+    /// The second half's connection could not be opened: it read and wrote nothing.
+    struct Unavailable: Error {
+        let reason: any Error
+    }
 
     init(maxHeldPrunes: Int) { self.maxHeldPrunes = maxHeldPrunes }
 

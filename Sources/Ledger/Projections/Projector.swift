@@ -328,13 +328,14 @@ public final class Projector {
     /// at once (see `replayInHalves`). Run it in a transaction.
     static func replay(
         events: any EventStore, into tables: any ProjectionStore, split: ReplaySplit = .automatic,
-        maxHeldPrunes: Int = SecondHalf.maxHeldPrunes, secondHalfFirst: Bool = false, progress: ((Int64) -> Void)? = nil
+        maxHeldPrunes: Int = SecondHalf.maxHeldPrunes, secondHalfFirst: Bool = false,
+        reader: (@Sendable () throws -> any EventStore)? = nil, progress: ((Int64) -> Void)? = nil
     ) throws -> Int64 {
         try tables.removeAll()
         try tables.beginReplay()
         let last = try events.head().position
         let count: Int64
-        if let seam = split.seam(last: last), let reader = events.concurrentReader() {
+        if let seam = split.seam(last: last), let reader = reader ?? events.concurrentReader() {
             count = try replayInHalves(
                 events: events, reader: reader, into: tables, seam: seam, last: last, maxHeldPrunes: maxHeldPrunes, secondHalfFirst: secondHalfFirst,
                 progress: progress)
