@@ -1,7 +1,7 @@
 -- Projections: plain tables derived from the events, updated in the append's transaction.
 -- `shiplog rebuild` empties and replays them; they hold nothing the events do not.
 
--- One row per deployment: the seed's deployment record and what auditors also need.
+-- One row per deployment: the staging workflow's deployment record and what auditors also need.
 CREATE TABLE deployments (
     deployment_id        TEXT    PRIMARY KEY,
     environment          TEXT    NOT NULL,

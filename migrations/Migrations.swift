@@ -8,8 +8,13 @@ public enum Migrations {
         public let version: Int
         public let name: String
         public let sql: String
+        /// Checksums a ledger may have recorded for this file besides its own: earlier texts of
+        /// it that differ only in comments, reworded after release. The schema they made is this
+        /// file's; a ledger migrated with one of them opens. Anything else is refused.
+        public let formerChecksums: [String]
 
-        init(_ fileName: String, _ bytes: [UInt8]) {
+        init(_ fileName: String, _ bytes: [UInt8], formerChecksums: [String] = []) {
+            self.formerChecksums = formerChecksums
             var stem = fileName.dropLast(".sql".count)
             if stem.hasSuffix(".pg") { stem = stem.dropLast(".pg".count) }
             let number = stem.prefix(while: \.isNumber)
@@ -22,7 +27,10 @@ public enum Migrations {
     /// Every migration, in the order it is applied.
     public static let all: [File] = [
         File("0001_events.sql", PackageResources._001_events_sql),
-        File("0002_projections.sql", PackageResources._002_projections_sql),
+        // Its opening comment named the document the staging workflow comes from.
+        File(
+            "0002_projections.sql", PackageResources._002_projections_sql,
+            formerChecksums: ["a8dfc338ab10d4fcc62a64d0fad27eae9e9ef14e8f6daf08c87b33ea40fca74c"]),
         File("0003_artifact_facts.sql", PackageResources._003_artifact_facts_sql),
         File("0004_commit_time.sql", PackageResources._004_commit_time_sql),
         File("0005_operator_records.sql", PackageResources._005_operator_records_sql),

@@ -1,8 +1,9 @@
 /// What a ledger's recorded migrations must be to open it, the same for every backend: never
 /// newer than this binary, every applied file byte-identical to the one this binary carries.
 public enum SchemaRules {
-    /// One migration: its number, name and SQL text.
-    public typealias Migration = (version: Int, name: String, sql: String)
+    /// One migration: its number, name and SQL text, and the checksums of earlier texts of it
+    /// that differ only in comments.
+    public typealias Migration = (version: Int, name: String, sql: String, formerChecksums: [String])
 
     /// Checks the `applied` rows (version, name, checksum) against `known`; with `allowPending`
     /// false, a ledger that still needs a migration is refused too.
@@ -15,7 +16,9 @@ public enum SchemaRules {
             throw EventStoreError.newerSchema(path: location, found: newest.version, supported: latest)
         }
         for row in applied {
-            guard let file = known.first(where: { $0.version == row.version }), HashChain.sha256Hex(file.sql) == row.checksum else {
+            guard let file = known.first(where: { $0.version == row.version }),
+                HashChain.sha256Hex(file.sql) == row.checksum || file.formerChecksums.contains(row.checksum)
+            else {
                 throw EventStoreError.migrationChecksumMismatch(path: location, version: row.version, name: row.name)
             }
         }

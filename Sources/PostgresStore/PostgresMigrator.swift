@@ -13,7 +13,7 @@ struct PostgresMigrator {
     /// Serializes migrators: two runners opening a fresh database at once apply each file once.
     static let lockKey: Int64 = 0x5348_4950_4C4F_4701  // "SHIPLOG" + 1
 
-    static var known: [SchemaRules.Migration] { Migrations.postgres.map { ($0.version, $0.name, $0.sql) } }
+    static var known: [SchemaRules.Migration] { Migrations.postgres.map { ($0.version, $0.name, $0.sql, $0.formerChecksums) } }
 
     func applied() throws -> [(version: Int, name: String, checksum: String)] {
         let exists = try tableExists("schema_migrations")

@@ -103,7 +103,7 @@ extension SQLiteEventStore {
             return
         }
         try SchemaRules.check(
-            applied: applied, known: Migrations.all.map { ($0.version, $0.name, $0.sql) }, location: path,
+            applied: applied, known: Migrations.all.map { ($0.version, $0.name, $0.sql, $0.formerChecksums) }, location: path,
             allowPending: allowPending)
     }
 

@@ -5,17 +5,17 @@ import Testing
 /// `shiplog record`: a deployment that another pipeline runs, recorded one fact at a time.
 @Suite("shiplog record")
 struct DomainRecordTests {
-    static let seedServices = ["api-gateway", "auth-service", "education-service", "marketplace-service"]
-    static let seedKeys = [
+    static let workflowServices = ["api-gateway", "auth-service", "education-service", "marketplace-service"]
+    static let workflowKeys = [
         "timestamp", "deployment_id", "environment", "status", "git_sha", "git_ref",
         "services_deployed", "health_checks", "rollback_available",
     ]
 
-    @Test func seedExampleRecordIsReproducedFromRecordedEvents() throws {
+    @Test func workflowExampleRecordIsReproducedFromRecordedEvents() throws {
         let ledger = try DomainLedger()
         let previous = ledger.stable(sha: "0123456789abcdef0123456789abcdef01234567")
         let sha = "abc123def4567890abc123def4567890abc12345"
-        let id = ledger.begin(sha: sha, services: Self.seedServices)
+        let id = ledger.begin(sha: sha, services: Self.workflowServices)
         let log = ledger.write("job.log", "step output\n")
         for phase in ["preflight", "migrate", "build", "image", "deploy"] {
             ledger.ok(["record", "phase", id, phase, "--status", "succeeded", "--log", log])
@@ -34,7 +34,7 @@ struct DomainRecordTests {
         #expect(record["status"] as? String == "success")
         #expect(record["git_sha"] as? String == sha)
         #expect(record["git_ref"] as? String == "refs/heads/main")
-        #expect(record["services_deployed"] as? [String] == Self.seedServices)
+        #expect(record["services_deployed"] as? [String] == Self.workflowServices)
         #expect(
             record["health_checks"] as? [String: String] == [
                 "api_gateway": "healthy", "auth_service": "healthy", "database": "healthy", "smoke_tests": "passed",
@@ -47,7 +47,7 @@ struct DomainRecordTests {
 
         // The staging workflow's fields come first, in the staging workflow's order.
         let line = try #require(exported.split(separator: "\n").first { $0.contains("\"deployment_id\":\"\(id)\"") })
-        let offsets = Self.seedKeys.map { line.range(of: "\"\($0)\":")?.lowerBound }
+        let offsets = Self.workflowKeys.map { line.range(of: "\"\($0)\":")?.lowerBound }
         #expect(offsets.allSatisfy { $0 != nil })
         #expect(offsets.compactMap { $0 } == offsets.compactMap { $0 }.sorted())
         #expect(line.hasPrefix("{\"timestamp\":"))

@@ -168,6 +168,29 @@ struct MigrationTests {
         #expect(Snapshot(ledger.path) == before)
     }
 
+    /// A file whose comment was reworded after release lists its earlier checksum: a ledger
+    /// migrated with the earlier text opens, and keeps the checksum it recorded; only those
+    /// listed are accepted.
+    @Test func aLedgerMigratedWithAFormerCommentOfAFileOpens() throws {
+        let file = try #require(Migrations.all.first { !$0.formerChecksums.isEmpty })
+        let former = try #require(file.formerChecksums.first)
+        #expect(former != HashChain.sha256Hex(file.sql))
+        let ledger = try ledgerWithEvents()
+        try ledger.sql("UPDATE schema_migrations SET checksum = '\(former)' WHERE version = \(file.version);")
+        _ = try ledger.open()
+        _ = try ledger.open(.readOnly)
+        #expect(ledger.shiplog(["verify"]).status == 0)
+        #expect(try ledger.sql("SELECT checksum FROM schema_migrations WHERE version = \(file.version);").trimmingCharacters(in: .whitespacesAndNewlines) == former)
+        // Another file does not accept it.
+        let other = try #require(Migrations.all.first { $0.version != file.version })
+        try ledger.sql("UPDATE schema_migrations SET checksum = '\(former)' WHERE version = \(other.version);")
+        guard case .migrationChecksumMismatch(_, let version, _)? = storeError({ _ = try ledger.open() }) else {
+            Issue.record("a former checksum was accepted for another file")
+            return
+        }
+        #expect(version == other.version)
+    }
+
     @Test func anUnknownMigrationVersionIsRefused() throws {
         let ledger = try ledgerWithEvents()
         // A version this binary never had, below its latest: recorded by a fork, or forged.

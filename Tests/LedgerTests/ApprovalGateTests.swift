@@ -17,7 +17,7 @@ func throughImage(_ plan: DeploymentPlan) -> [DeploymentEvent] {
 @Suite("Decider: approval gates")
 struct ApprovalGateTests {
     static let gate = ApprovalGate(before: .deploy, required: 2, approvers: ["alice", "bob", "carol"], timeoutSeconds: 3_600)
-    static let plan = seedPlan(approval: gate)
+    static let plan = workflowPlan(approval: gate)
 
     /// Reached the gate: `ApprovalRequested` recorded at the test clock's time.
     static func atTheGate() throws -> Given {
@@ -85,7 +85,7 @@ struct ApprovalGateTests {
 
     @Test func aGateWithoutApproversTakesAnyoneOnce() throws {
         let open = ApprovalGate(before: .migrate, required: 1, timeoutSeconds: 60)
-        let plan = seedPlan(approval: open)
+        let plan = workflowPlan(approval: open)
         var given = Given([runRequest(plan: plan)])
         #expect(given.state.next(plan: plan, now: given.clock.now) == .runStep(.preflight, attempt: 1))
         _ = try given.when(.startStep(.preflight, attempt: 1))

@@ -7,25 +7,25 @@ import Testing
 
 let previousStable = (id: "1731900000-0123456789ab", sha: "0123456789ab0123456789ab0123456789ab0123")
 
-func throughDeploy(_ plan: DeploymentPlan = seedPlan(), stable: Bool = true) -> [DeploymentEvent] {
+func throughDeploy(_ plan: DeploymentPlan = workflowPlan(), stable: Bool = true) -> [DeploymentEvent] {
     var events = [runRequest(plan: plan, previousStable: stable ? previousStable : nil)]
     for phase in plan.phases where phase < .deploy {
         events += [.stepStarted(phase, attempt: 1), .stepSucceeded(phase, detail: nil)]
     }
     events.append(.stepStarted(.deploy, attempt: 1))
-    events += seedServices.map { .serviceDeployed(service: $0) }
+    events += workflowServices.map { .serviceDeployed(service: $0) }
     return events
 }
 
-func throughStabilization(_ plan: DeploymentPlan = seedPlan(), stable: Bool = true) -> [DeploymentEvent] {
+func throughStabilization(_ plan: DeploymentPlan = workflowPlan(), stable: Bool = true) -> [DeploymentEvent] {
     throughDeploy(plan, stable: stable) + [.stabilizationWaitStarted(seconds: 30, until: "2024-11-19T10:01:00.000Z"), .stabilizationWaitFinished]
 }
 
-func throughHealthyChecks(_ plan: DeploymentPlan = seedPlan()) -> [DeploymentEvent] {
-    throughStabilization(plan) + seedChecks.map { .serviceHealthy(check: $0, attempts: 1, round: .deploy) } + [.healthChecksPassed(round: .deploy)]
+func throughHealthyChecks(_ plan: DeploymentPlan = workflowPlan()) -> [DeploymentEvent] {
+    throughStabilization(plan) + workflowChecks.map { .serviceHealthy(check: $0, attempts: 1, round: .deploy) } + [.healthChecksPassed(round: .deploy)]
 }
 
-func throughFailedChecks(_ plan: DeploymentPlan = seedPlan(), stable: Bool = true) -> [DeploymentEvent] {
+func throughFailedChecks(_ plan: DeploymentPlan = workflowPlan(), stable: Bool = true) -> [DeploymentEvent] {
     throughStabilization(plan, stable: stable) + [
         .serviceHealthy(check: "api_gateway", attempts: 1, round: .deploy),
         .serviceUnhealthy(check: "auth_service", attempts: 5, reason: "HTTP 503", round: .deploy),
@@ -49,7 +49,7 @@ func attempt(_ check: String, _ n: Int, healthy: Bool, round: HealthRound = .dep
 @Suite("Decider: a run-mode deployment driven by next(plan:now:)")
 struct RunModeNextTests {
     @Test func happyPathTakesEveryStepOnceInOrder() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         var sim = Given([runRequest(plan: plan)]).simulation(plan)
         let steps = try sim.run()
         let until = try #require(sim.state.stabilizationUntil)
@@ -58,19 +58,19 @@ struct RunModeNextTests {
                 .runStep(.preflight, attempt: 1), .runStep(.migrate, attempt: 1), .runStep(.build, attempt: 1),
                 .runStep(.image, attempt: 1), .runStep(.deploy, attempt: 1),
                 .stabilize(until: nil), .stabilize(until: until),
-                .probe(seedChecks, round: .deploy),
+                .probe(workflowChecks, round: .deploy),
                 .runStep(.smoke, attempt: 1),
                 .finish(.succeeded), .storeRecord, .notify, .done,
             ])
         #expect(sim.state.status == .success)
-        #expect(sim.state.servicesDeployed == seedServices)
+        #expect(sim.state.servicesDeployed == workflowServices)
         #expect(sim.state.healthPassed[.deploy] == true)
         #expect(sim.state.notified == true)
         #expect(sim.state.artifacts[Phase.recordArtifactName(deploymentID: sim.state.id!)] != nil)
     }
 
     @Test func stabilizationWaitsThePlannedSeconds() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         var given = Given(throughDeploy(plan))
         let start = given.clock.now
         #expect(given.state.next(plan: plan, now: start) == .stabilize(until: nil))
@@ -79,7 +79,7 @@ struct RunModeNextTests {
     }
 
     @Test func aCheckFailingTwiceThenHealthyIsHealthyAfterThreeAttempts() throws {
-        let plan = seedPlan(policy: HealthPolicy(retries: 5, interval: 10, totalTimeout: 300))
+        let plan = workflowPlan(policy: HealthPolicy(retries: 5, interval: 10, totalTimeout: 300))
         let box = GivenBox(Given([runRequest(plan: plan)]))
         var sim = Self.simulation(plan, Script(unhealthyAttempts: ["api_gateway": 2]), box)
         let steps = try sim.run()
@@ -106,7 +106,7 @@ struct RunModeNextTests {
     }
 
     @Test func exhaustedRetriesFailTheChecksAndRollBackToThePreviousStable() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         let box = GivenBox(Given([runRequest(plan: plan)]))
         var sim = Self.simulation(plan, Script(unhealthyAttempts: ["auth_service": .max]), box)
         let steps = try sim.run()
@@ -117,7 +117,7 @@ struct RunModeNextTests {
         #expect(
             Array(steps[(lastDeployProbe + 1)...]) == [
                 .rollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1),
-                .probe(seedChecks, round: .rollback),
+                .probe(workflowChecks, round: .rollback),
                 .finish(.rolledBack), .storeRecord, .notify, .done,
             ])
         #expect(!steps.contains(.runStep(.smoke, attempt: 1)), "smoke tests never run after failed checks")
@@ -127,7 +127,7 @@ struct RunModeNextTests {
     }
 
     @Test func noStableTargetFailsSayingThereIsNoStableVersion() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         var sim = Given([runRequest(plan: plan, previousStable: nil)]).simulation(plan, Script(unhealthyAttempts: ["database": .max]))
         let steps = try sim.run()
         guard case .finish(.failed(let reason))? = steps.first(where: { if case .finish = $0 { true } else { false } }) else {
@@ -141,7 +141,7 @@ struct RunModeNextTests {
     }
 
     @Test func aFailingRollbackFailsTheDeploymentWithItsReason() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         var sim = Given([runRequest(plan: plan)])
             .simulation(plan, Script(failing: [.rollback: "rollback exited with status 3"], unhealthyAttempts: ["api_gateway": .max]))
         let steps = try sim.run()
@@ -154,7 +154,7 @@ struct RunModeNextTests {
     }
 
     @Test func aRestoredVersionFailingItsChecksFailsTheDeployment() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         var sim = Given([runRequest(plan: plan)])
             .simulation(plan, Script(unhealthyAttempts: ["api_gateway": .max], unhealthyAfterRollback: ["api_gateway"]))
         let steps = try sim.run()
@@ -163,7 +163,7 @@ struct RunModeNextTests {
     }
 
     @Test func aSmokeTestFailureRollsBack() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         var sim = Given([runRequest(plan: plan)]).simulation(plan, Script(failing: [.smoke: "smoke exited with status 1"]))
         let steps = try sim.run()
         #expect(steps.contains(.rollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1)))
@@ -171,7 +171,7 @@ struct RunModeNextTests {
     }
 
     @Test func aFailureBeforeDeployFailsWithoutRollback() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         var sim = Given([runRequest(plan: plan)]).simulation(plan, Script(failing: [.migrate: "migrate exited with status 1"]))
         let steps = try sim.run()
         #expect(
@@ -183,7 +183,7 @@ struct RunModeNextTests {
     }
 
     @Test func aNonCriticalCheckFailingDoesNotFailTheDeployment() throws {
-        let plan = seedPlan(policy: HealthPolicy(retries: 2, interval: 10, totalTimeout: 300, nonCritical: ["api_gateway"]))
+        let plan = workflowPlan(policy: HealthPolicy(retries: 2, interval: 10, totalTimeout: 300, nonCritical: ["api_gateway"]))
         var sim = Given([runRequest(plan: plan)]).simulation(plan, Script(unhealthyAttempts: ["api_gateway": .max, "database": 1]))
         let steps = try sim.run()
         #expect(steps.contains(.runStep(.smoke, attempt: 1)))
@@ -193,7 +193,7 @@ struct RunModeNextTests {
     }
 
     @Test func anInterruptedStepRunsAgainWithTheNextAttempt() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         let given = Given([
             runRequest(plan: plan), .stepStarted(.preflight, attempt: 1), .stepSucceeded(.preflight, detail: nil),
             .stepStarted(.migrate, attempt: 1),
@@ -208,7 +208,7 @@ struct RunModeNextTests {
     }
 
     @Test func anInterruptedStepTheplanSaysNotToRepeatFailsTheDeployment() throws {
-        let plan = seedPlan(failOnInterrupt: [.migrate])
+        let plan = workflowPlan(failOnInterrupt: [.migrate])
         let given = Given([
             runRequest(plan: plan), .stepStarted(.preflight, attempt: 1), .stepSucceeded(.preflight, detail: nil),
             .stepStarted(.migrate, attempt: 1),
@@ -224,7 +224,7 @@ struct RunModeNextTests {
     }
 
     @Test func anInterruptedRollbackIsStartedAgain() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         let given = Given(throughFailedChecks(plan) + [.rollbackStarted(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1)])
         #expect(
             given.state.next(plan: plan, now: given.clock.now)
@@ -236,7 +236,7 @@ struct RunModeNextTests {
     }
 
     @Test func stabilizationResumesWithItsOriginalUntil() throws {
-        let plan = seedPlan()
+        let plan = workflowPlan()
         let until = "2024-11-19T10:00:30.000Z"
         let given = Given(throughDeploy(plan) + [.stabilizationWaitStarted(seconds: 30, until: until)])
         for offset in [0.0, 10, 29.999, 30, 3_600] {
@@ -250,7 +250,7 @@ struct RunModeNextTests {
     }
 
     @Test func probesWaitTheIntervalSinceTheLastAttempt() throws {
-        let plan = seedPlan(policy: HealthPolicy(retries: 5, interval: 10, totalTimeout: 300))
+        let plan = workflowPlan(policy: HealthPolicy(retries: 5, interval: 10, totalTimeout: 300))
         var given = Given(throughStabilization(plan))
         let t0 = given.clock.now
         try given.when(
@@ -267,7 +267,7 @@ struct RunModeNextTests {
 
     @Test func aCheckPastItsTotalTimeoutIsUnhealthyBeforeItsRetriesRunOut() throws {
         let policy = HealthPolicy(retries: 5, interval: 10, totalTimeout: 25)
-        var given = Given(throughStabilization(seedPlan(policy: policy)))
+        var given = Given(throughStabilization(workflowPlan(policy: policy)))
         let t0 = given.clock.now
         try given.when(.recordHealthAttempts([attempt("api_gateway", 1, healthy: false)], policy: policy, now: ts(t0)))
         given.clock.now = t0.addingTimeInterval(10)
@@ -313,7 +313,7 @@ struct RefusalTests {
         #expect(given.refusal(.finish(.succeeded)) != nil)
         #expect(given.refusal(.startStep(.smoke, attempt: 1)) != nil)
         // The runner keeps probing the open round rather than rolling back half-way through it.
-        #expect(given.state.next(plan: seedPlan(), now: given.clock.now) == .probe(["api_gateway", "auth_service"], round: .deploy))
+        #expect(given.state.next(plan: workflowPlan(), now: given.clock.now) == .probe(["api_gateway", "auth_service"], round: .deploy))
         #expect(given.state.acceptsNext.contains("remaining health verdicts"))
         // Recording the remaining checks still works, and the aggregate then says failed.
         try given.when(
@@ -322,20 +322,20 @@ struct RefusalTests {
                 policy: HealthPolicy(), now: ts(given.clock.now)))
         #expect(given.state.healthPassed[.deploy] == false)
         #expect(
-            given.state.next(plan: seedPlan(), now: given.clock.now)
+            given.state.next(plan: workflowPlan(), now: given.clock.now)
                 == .rollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1))
     }
 
     @Test func verdictsWithoutAnAggregateAreJudgedByProbingNothing() throws {
         var given = Given(throughStabilization())
-        for check in seedChecks {
+        for check in workflowChecks {
             try given.when(.recordHealthVerdict(check: check, healthy: true, attempts: 1, reason: nil))
         }
         #expect(given.state.healthPassed[.deploy] == nil)
         #expect(given.refusal(.finish(.succeeded)) != nil, "a run-mode success waits for the aggregate")
-        #expect(given.state.next(plan: seedPlan(), now: given.clock.now) == .probe([], round: .deploy))
+        #expect(given.state.next(plan: workflowPlan(), now: given.clock.now) == .probe([], round: .deploy))
         #expect(try given.when(.recordHealthAttempts([], policy: HealthPolicy(), now: ts(given.clock.now))) == [.healthChecksPassed(round: .deploy)])
-        #expect(given.state.next(plan: seedPlan(), now: given.clock.now) == .runStep(.smoke, attempt: 1))
+        #expect(given.state.next(plan: workflowPlan(), now: given.clock.now) == .runStep(.smoke, attempt: 1))
     }
 
     @Test func aSecondTerminalEventIsRefused() {
@@ -379,7 +379,7 @@ struct RefusalTests {
         #expect(Given(throughDeploy()).refusal(.finish(.succeeded)) != nil)
         #expect(Given(throughHealthyChecks()).refusal(.finish(.succeeded)) != nil, "the plan has smoke tests")
         #expect(Given(throughSmoke()).refusal(.finish(.succeeded)) == nil)
-        let noSmoke = seedPlan(phases: [.deploy, .rollback])
+        let noSmoke = workflowPlan(phases: [.deploy, .rollback])
         #expect(Given(throughHealthyChecks(noSmoke)).refusal(.finish(.succeeded)) == nil)
     }
 
@@ -427,7 +427,7 @@ struct RefusalTests {
     }
 
     @Test func aRollbackIsRefusedWhenThePipelineHasNone() {
-        let plan = seedPlan(phases: [.deploy, .smoke])
+        let plan = workflowPlan(phases: [.deploy, .smoke])
         let given = Given(throughFailedChecks(plan))
         #expect(given.refusal(.startRollback(targetID: previousStable.id, targetSHA: previousStable.sha, attempt: 1)) != nil)
         #expect(given.state.next(plan: plan, now: given.clock.now) == .finish(.failed(reason: "health checks failed")))
@@ -456,7 +456,7 @@ struct RefusalTests {
         for _ in 0..<20 {
             let given = Given(events)
             #expect(
-                given.state.next(plan: seedPlan(), now: given.clock.now)
+                given.state.next(plan: workflowPlan(), now: given.clock.now)
                     == .finish(.failed(reason: "smoke failed: smoke exit 1; rollback failed: rollback exit 2")))
             #expect(try given.state.decide(.finish(.failed(reason: "r"))) == [.deploymentFailed(reason: "r", phase: .smoke)])
         }
@@ -478,7 +478,7 @@ struct IdempotencyCase: Sendable, CustomTestStringConvertible {
                 .stepSucceeded(.rollback, detail: nil),
             ]
         let gate = ApprovalGate(before: .deploy, required: 2, approvers: ["alice", "bob"], timeoutSeconds: 3_600)
-        let gated = seedPlan(approval: gate)
+        let gated = workflowPlan(approval: gate)
         let atGate = throughImage(gated) + [.approvalRequested(gate)]
         return [
             IdempotencyCase(name: "startStep", given: [runRequest()], command: .startStep(.preflight, attempt: 1)),
@@ -506,7 +506,7 @@ struct IdempotencyCase: Sendable, CustomTestStringConvertible {
                 command: .recordHealthAttempts([attempt("api_gateway", 1, healthy: false)], policy: HealthPolicy(), now: "2024-11-19T10:01:00.000Z")),
             IdempotencyCase(
                 name: "recordHealthAttempts, round judged", given: throughStabilization(),
-                command: .recordHealthAttempts(seedChecks.map { attempt($0, 1, healthy: true) }, policy: HealthPolicy(), now: "2024-11-19T10:01:00.000Z")),
+                command: .recordHealthAttempts(workflowChecks.map { attempt($0, 1, healthy: true) }, policy: HealthPolicy(), now: "2024-11-19T10:01:00.000Z")),
             IdempotencyCase(
                 name: "recordHealthAttempts, rollback round", given: rollingBack,
                 command: .recordHealthAttempts([attempt("api_gateway", 1, healthy: false, round: .rollback)], policy: HealthPolicy(), now: "2024-11-19T10:09:00.000Z")),

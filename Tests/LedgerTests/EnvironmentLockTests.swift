@@ -9,15 +9,15 @@ struct EnvironmentLockTests {
     @Test func aSecondRequestOnABusyEnvironmentIsRefusedNamingTheActiveDeploymentAndWritesNothing() throws {
         let t = try TestLedger()
         let first = try t.ledger.request(
-            environment: "staging", gitSHA: sha(1), gitRef: "refs/heads/main", services: seedServices,
-            triggeredBy: "ci", mode: .run, phases: seedPlan().phases, checks: seedChecks)
+            environment: "staging", gitSHA: sha(1), gitRef: "refs/heads/main", services: workflowServices,
+            triggeredBy: "ci", mode: .run, phases: workflowPlan().phases, checks: workflowChecks)
         let id = try #require(first.id)
         let head = try t.store.head()
         let projections = try dumpProjections(t.store)
         t.clock.advance(60)
         do {
             _ = try t.ledger.request(
-                environment: "staging", gitSHA: sha(2), gitRef: "refs/heads/main", services: seedServices,
+                environment: "staging", gitSHA: sha(2), gitRef: "refs/heads/main", services: workflowServices,
                 triggeredBy: "ci", mode: .run)
             Issue.record("a second request on a busy environment was accepted")
         } catch LedgerError.refused(let message) {
@@ -37,8 +37,8 @@ struct EnvironmentLockTests {
     @Test func unlockAbandonsTheActiveDeploymentWithItsReasonAndFreesTheEnvironment() throws {
         let t = try TestLedger()
         let first = try t.ledger.request(
-            environment: "staging", gitSHA: sha(1), gitRef: "refs/heads/main", services: seedServices,
-            triggeredBy: "ci", mode: .run, phases: seedPlan().phases, checks: seedChecks)
+            environment: "staging", gitSHA: sha(1), gitRef: "refs/heads/main", services: workflowServices,
+            triggeredBy: "ci", mode: .run, phases: workflowPlan().phases, checks: workflowChecks)
         let id = try #require(first.id)
         try t.ledger.execute(.startStep(.preflight, attempt: 1), on: id)  // the runner died mid-step
         t.clock.advance(600)
@@ -61,7 +61,7 @@ struct EnvironmentLockTests {
 
         #expect(throws: LedgerError.self) { try t.ledger.unlock(environment: "staging", reason: "again", by: "alice") }
         let next = try t.ledger.request(
-            environment: "staging", gitSHA: sha(2), gitRef: "refs/heads/main", services: seedServices,
+            environment: "staging", gitSHA: sha(2), gitRef: "refs/heads/main", services: workflowServices,
             triggeredBy: "ci", mode: .run)
         #expect(next.id != id)
         // An abandoned deployment is no rollback target.

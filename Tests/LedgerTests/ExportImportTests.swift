@@ -26,7 +26,7 @@ struct ExportImportTests {
             to: "approvals", expected: .noStream)
         t.clock.advance(60)
         _ = try t.ledger.request(
-            environment: "staging", gitSHA: sha(7), gitRef: "refs/tags/v1.2.3", services: seedServices,
+            environment: "staging", gitSHA: sha(7), gitRef: "refs/tags/v1.2.3", services: workflowServices,
             triggeredBy: "bob", mode: .record)
         return t
     }

@@ -131,13 +131,13 @@ func sha(_ n: Int) -> String {
 
 // MARK: The staging workflow's pipeline
 
-let seedServices = ["api-gateway", "auth-service", "education-service", "marketplace-service"]
-let seedChecks = ["api_gateway", "auth_service", "database"]
+let workflowServices = ["api-gateway", "auth-service", "education-service", "marketplace-service"]
+let workflowChecks = ["api_gateway", "auth_service", "database"]
 
 /// The staging workflow as a plan: every phase, the three checks, 30 s stabilization, 5 × 10 s retries.
-func seedPlan(
+func workflowPlan(
     phases: [Phase] = [.preflight, .migrate, .build, .image, .deploy, .smoke, .rollback],
-    checks: [String] = seedChecks, stabilize: Double = 30, policy: HealthPolicy = HealthPolicy(),
+    checks: [String] = workflowChecks, stabilize: Double = 30, policy: HealthPolicy = HealthPolicy(),
     failOnInterrupt: Set<Phase> = [], notify: Bool = true, approval: ApprovalGate? = nil
 ) -> DeploymentPlan {
     DeploymentPlan(
@@ -306,9 +306,9 @@ extension TestLedger {
 
     /// Requests a run-mode deployment of `plan` and drives it to the end.
     @discardableResult
-    func run(environment: String = "staging", sha gitSHA: String, plan: DeploymentPlan = seedPlan(), script: Script = .allGood) throws -> DeploymentState {
+    func run(environment: String = "staging", sha gitSHA: String, plan: DeploymentPlan = workflowPlan(), script: Script = .allGood) throws -> DeploymentState {
         let state = try ledger.request(
-            environment: environment, gitSHA: gitSHA, gitRef: "refs/heads/main", services: seedServices,
+            environment: environment, gitSHA: gitSHA, gitRef: "refs/heads/main", services: workflowServices,
             triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
         var sim = try simulation(state.id!, plan: plan, script: script)
         _ = try sim.run()
@@ -372,7 +372,7 @@ final class GivenBox {
 
 /// A request as the runner makes it for `plan`.
 func runRequest(
-    _ id: String = "1732010400-abc123def456", environment: String = "staging", plan: DeploymentPlan = seedPlan(),
+    _ id: String = "1732010400-abc123def456", environment: String = "staging", plan: DeploymentPlan = workflowPlan(),
     previousStable: (id: String, sha: String)? = ("1731900000-0123456789ab", "0123456789ab0123456789ab0123456789ab0123")
 )
     -> DeploymentEvent
@@ -380,7 +380,7 @@ func runRequest(
     .deploymentRequested(
         DeploymentRequest(
             deploymentID: id, environment: environment, gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
-            services: seedServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks,
+            services: workflowServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks,
             previousStableID: previousStable?.id, previousStableSHA: previousStable?.sha))
 }
 
@@ -389,7 +389,7 @@ func recordRequest(_ id: String = "1732010400-abc123def456", previousStable: Str
     .deploymentRequested(
         DeploymentRequest(
             deploymentID: id, environment: "staging", gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
-            services: seedServices, triggeredBy: "github-actions", mode: .record,
+            services: workflowServices, triggeredBy: "github-actions", mode: .record,
             previousStableID: previousStable, previousStableSHA: previousStable.map { _ in "0123456789ab0123456789ab0123456789ab0123" }))
 }
 

@@ -9,7 +9,7 @@ import Testing
 @Suite("Manual rollback")
 struct ManualRollbackTests {
     /// The plan a manual rollback runs: its rollback step and the checks.
-    static let plan = seedPlan(phases: [.rollback], stabilize: 0)
+    static let plan = workflowPlan(phases: [.rollback], stabilize: 0)
 
     /// Requests a manual rollback of staging and drives it to the end as the runner would.
     @discardableResult
@@ -20,7 +20,7 @@ struct ManualRollbackTests {
     {
         t.clock.advance(60)
         let state = try t.ledger.requestManualRollback(
-            environment: "staging", to: target, reason: reason, by: "oncall", services: seedServices, checks: seedChecks)
+            environment: "staging", to: target, reason: reason, by: "oncall", services: workflowServices, checks: workflowChecks)
         var sim = try t.simulation(state.id!, plan: plan, script: script)
         _ = try sim.run()
         return try t.ledger.load(state.id!)
@@ -170,7 +170,7 @@ struct ManualRollbackTests {
         let t = try TestLedger()
         let a = try Self.success(t, 1)
         _ = try Self.success(t, 2)
-        let state = try t.ledger.requestManualRollback(environment: "staging", to: nil, reason: "r", by: "oncall", services: [], checks: seedChecks)
+        let state = try t.ledger.requestManualRollback(environment: "staging", to: nil, reason: "r", by: "oncall", services: [], checks: workflowChecks)
         let id = state.id!
         #expect(throws: LedgerError.self) { try t.ledger.execute(.startStep(.deploy, attempt: 1), on: id) }
         #expect(throws: LedgerError.self) { try t.ledger.execute(.finish(.succeeded), on: id) }

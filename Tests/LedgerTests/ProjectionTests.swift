@@ -16,7 +16,7 @@ extension TestLedger {
         clock.advance(60)
         let id = try #require(
             try ledger.request(
-                environment: environment, gitSHA: sha(n), gitRef: "refs/heads/main", services: seedServices,
+                environment: environment, gitSHA: sha(n), gitRef: "refs/heads/main", services: workflowServices,
                 triggeredBy: "github-actions", mode: .record
             ).id)
         func send(_ command: DeploymentCommand) throws {
@@ -87,19 +87,19 @@ func topLevelKeys(_ json: String) -> [String] {
 
 @Suite("Projections and queries")
 struct ProjectionTests {
-    static let seedFields = [
+    static let workflowFields = [
         "timestamp", "deployment_id", "environment", "status", "git_sha", "git_ref", "services_deployed",
         "health_checks", "rollback_available",
     ]
 
-    @Test func theSeedsExampleRecordIsReproducedFromEvents() throws {
+    @Test func theWorkflowsExampleRecordIsReproducedFromEvents() throws {
         let t = try TestLedger(clock: TestClock(try #require(Timestamp.parse("2024-11-19T09:00:00Z"))))
         let stable = try t.record(.success, n: 1)
         t.clock.advance(600)
-        let plan = seedPlan()
+        let plan = workflowPlan()
         let request = try t.ledger.request(
             environment: "staging", gitSHA: "abc123def4567890abc123def4567890abc12345", gitRef: "refs/heads/main",
-            services: seedServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
+            services: workflowServices, triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
         let id = try #require(request.id)
         var sim = try t.simulation(id, plan: plan)
         for _ in 0..<100 where sim.state.next(plan: plan, now: t.clock.now) != .finish(.succeeded) {
@@ -114,7 +114,7 @@ struct ProjectionTests {
 
         let record = try #require(try t.queries.record(id))
         let json = record.json
-        #expect(Array(topLevelKeys(json).prefix(9)) == Self.seedFields)
+        #expect(Array(topLevelKeys(json).prefix(9)) == Self.workflowFields)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect(object["timestamp"] as? String == "2024-11-19T10:30:00Z")
         #expect((object["deployment_id"] as? String)?.hasSuffix("-abc123def456") == true)
@@ -179,7 +179,7 @@ struct ProjectionTests {
             try t.record(ending, n: 10 + n)
             t.clock.advance(60)
             let next = try t.ledger.request(
-                environment: "staging", gitSHA: sha(100 + n), gitRef: "refs/heads/main", services: seedServices,
+                environment: "staging", gitSHA: sha(100 + n), gitRef: "refs/heads/main", services: workflowServices,
                 triggeredBy: "ci", mode: .record)
             #expect(next.request?.previousStableID == a, "after a \(ending) deployment")
             #expect(next.rollbackTarget?.id == a)
@@ -188,7 +188,7 @@ struct ProjectionTests {
         // Marking the only stable version bad leaves no target at all.
         try t.ledger.execute(.markBad(reason: "data loss", by: "oncall"), on: a)
         let lonely = try t.ledger.request(
-            environment: "staging", gitSHA: sha(200), gitRef: "refs/heads/main", services: seedServices,
+            environment: "staging", gitSHA: sha(200), gitRef: "refs/heads/main", services: workflowServices,
             triggeredBy: "ci", mode: .record)
         #expect(lonely.request?.previousStableID == nil)
         #expect(try t.queries.record(lonely.id!)?.rollbackAvailable == false)

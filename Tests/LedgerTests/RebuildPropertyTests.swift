@@ -113,7 +113,7 @@ struct RandomLedger {
         phases.append(.deploy)
         if chance(0.6) { phases.append(.smoke) }
         if chance(0.8) { phases.append(.rollback) }
-        let checks = seedChecks.filter { _ in chance(0.75) }
+        let checks = workflowChecks.filter { _ in chance(0.75) }
         let nonCritical = Set(checks.filter { _ in chance(0.15) })
         let failOnInterrupt = Set(phases.filter { _ in chance(0.2) })
         var approval: ApprovalGate?
@@ -212,7 +212,7 @@ struct RandomLedger {
         let script = randomScript(plan)
         t.clock.advance(Double(Int.random(in: 1...600, using: &rng)))
         let state = try t.ledger.request(
-            environment: environment, gitSHA: sha(counter), gitRef: "refs/heads/main", services: seedServices,
+            environment: environment, gitSHA: sha(counter), gitRef: "refs/heads/main", services: workflowServices,
             triggeredBy: "ci", mode: .run, phases: plan.phases, checks: plan.checks)
         let id = state.id!
         deployments.append(id)
@@ -225,11 +225,11 @@ struct RandomLedger {
     mutating func manualRollback() throws {
         guard let environment = try freeEnvironments().randomElement(using: &rng) else { return }
         t.clock.advance(Double(Int.random(in: 1...600, using: &rng)))
-        let checks = seedChecks.filter { _ in chance(0.7) }
+        let checks = workflowChecks.filter { _ in chance(0.7) }
         let state: DeploymentState
         do {
             state = try t.ledger.requestManualRollback(
-                environment: environment, to: nil, reason: "regression in checkout", by: "oncall", services: seedServices, checks: checks)
+                environment: environment, to: nil, reason: "regression in checkout", by: "oncall", services: workflowServices, checks: checks)
         } catch LedgerError.notFound {
             return
         }

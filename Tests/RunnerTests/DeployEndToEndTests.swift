@@ -105,7 +105,7 @@ struct DeployEndToEndTests {
         }
     }
 
-    @Test func successfulDeploymentRecordsEveryPhaseAndStoresSeedNamedLogs() throws {
+    @Test func successfulDeploymentRecordsEveryPhaseAndStoresWorkflowNamedLogs() throws {
         let staging = try Staging()
         let summary = staging.dir.file("summary.md"), outputs = staging.dir.file("outputs")
         let result = staging.deploy("abc123def4567890", env: ["GITHUB_STEP_SUMMARY": summary, "GITHUB_OUTPUT": outputs])

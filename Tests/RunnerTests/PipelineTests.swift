@@ -3,7 +3,7 @@ import Testing
 import Runner
 
 /// The pipeline of the format reference, line for line: error positions below count on it.
-private let seedExample = """
+private let workflowExample = """
     environment: staging
     services: [api-gateway, auth-service, education-service, marketplace-service]
     secrets: [STAGING_DATABASE_URL, DOCKER_USERNAME, DOCKER_PASSWORD, STAGING_HOST, STAGING_USER, STAGING_KEY, SLACK_WEBHOOK]
@@ -33,8 +33,8 @@ private let seedExample = """
     """
 
 /// The staging workflow's example with its 1-based line `number` replaced by `lines` (none to delete it).
-private func seedExample(replacingLine number: Int, with lines: String...) -> String {
-    var all = seedExample.components(separatedBy: "\n")
+private func workflowExample(replacingLine number: Int, with lines: String...) -> String {
+    var all = workflowExample.components(separatedBy: "\n")
     all.replaceSubrange((number - 1)...(number - 1), with: lines)
     return all.joined(separator: "\n")
 }
@@ -55,8 +55,8 @@ private func parseError(_ yaml: String) throws -> PipelineError {
 
 @Suite("Pipeline file")
 struct PipelineParsingTests {
-    @Test func seedExampleParsesWithTheSeedsValues() throws {
-        let pipeline = try Pipeline.parse(yaml: seedExample, file: "shiplog.yml")
+    @Test func workflowExampleParsesWithTheWorkflowsValues() throws {
+        let pipeline = try Pipeline.parse(yaml: workflowExample, file: "shiplog.yml")
         #expect(pipeline.environment == "staging")
         #expect(pipeline.services == ["api-gateway", "auth-service", "education-service", "marketplace-service"])
         #expect(
@@ -93,7 +93,7 @@ struct PipelineParsingTests {
         #expect(pipeline.validate() == [])
     }
 
-    @Test func omittedSectionsTakeTheSeedsDefaults() throws {
+    @Test func omittedSectionsTakeTheWorkflowsDefaults() throws {
         let pipeline = try Pipeline.parse(yaml: minimal, file: "shiplog.yml")
         #expect(pipeline.health.stabilize == .seconds(30))
         #expect(pipeline.health.retries == 5)
@@ -215,7 +215,7 @@ struct PipelineParsingTests {
 @Suite("Pipeline file errors")
 struct PipelineErrorTests {
     @Test func wrongTypeIsReportedAtTheValue() throws {
-        let error = try parseError(seedExample(replacingLine: 13, with: "  retries: five"))
+        let error = try parseError(workflowExample(replacingLine: 13, with: "  retries: five"))
         #expect(error.line == 13)
         #expect(error.column == 12)
         #expect(error.path == "health.retries")
@@ -223,7 +223,7 @@ struct PipelineErrorTests {
     }
 
     @Test func listWhereMappingExpectedIsReported() throws {
-        let error = try parseError(seedExample(replacingLine: 8, with: "build:    [npm ci]"))
+        let error = try parseError(workflowExample(replacingLine: 8, with: "build:    [npm ci]"))
         #expect((error.line, error.column) == (8, 11))
         #expect(error.path == "build")
         #expect(error.message.hasPrefix("expected a command step"))
@@ -231,7 +231,7 @@ struct PipelineErrorTests {
     }
 
     @Test func unknownKeyListsTheAllowedKeys() throws {
-        let error = try parseError(seedExample(replacingLine: 13, with: "  retires: 5"))
+        let error = try parseError(workflowExample(replacingLine: 13, with: "  retires: 5"))
         #expect((error.line, error.column) == (13, 3))
         #expect(error.path == "health.retires")
         #expect(error.message.contains("unknown key \"retires\""))
@@ -246,14 +246,14 @@ struct PipelineErrorTests {
     }
 
     @Test func missingDeployIsReportedAtTheMappingThatLacksIt() throws {
-        let error = try parseError(seedExample(replacingLine: 10))
+        let error = try parseError(workflowExample(replacingLine: 10))
         #expect((error.line, error.column) == (1, 1))
         #expect(error.path == "")
         #expect(error.description == "shiplog.yml:1:1: missing required key \"deploy\"")
     }
 
     @Test func missingRunIsReportedAtItsStep() throws {
-        let error = try parseError(seedExample(replacingLine: 9, with: "image:    { timeout: 5m }"))
+        let error = try parseError(workflowExample(replacingLine: 9, with: "image:    { timeout: 5m }"))
         #expect((error.line, error.column) == (9, 11))
         #expect(error.path == "image")
         #expect(error.message == "missing required key \"run\"")
@@ -261,7 +261,7 @@ struct PipelineErrorTests {
 
     @Test func duplicateCheckNameIsReportedAtTheSecondName() throws {
         let error = try parseError(
-            seedExample(
+            workflowExample(
                 replacingLine: 20, with: "    - { name: api_gateway, url: https://staging.example.com/auth/health }"))
         #expect((error.line, error.column) == (20, 15))
         #expect(error.path == "health.checks[1].name")
@@ -270,7 +270,7 @@ struct PipelineErrorTests {
 
     @Test func badCheckNameIsReported() throws {
         let error = try parseError(
-            seedExample(
+            workflowExample(
                 replacingLine: 21, with: "    - { name: Database, run: ./scripts/db-ping.sh }"))
         #expect((error.line, error.column) == (21, 15))
         #expect(error.path == "health.checks[2].name")
@@ -278,7 +278,7 @@ struct PipelineErrorTests {
     }
 
     @Test func badDurationIsReported() throws {
-        let error = try parseError(seedExample(replacingLine: 14, with: "  interval: ten seconds"))
+        let error = try parseError(workflowExample(replacingLine: 14, with: "  interval: ten seconds"))
         #expect((error.line, error.column) == (14, 13))
         #expect(error.path == "health.interval")
         #expect(error.message.contains("expected a duration such as 30s, 5m, 1h or 500ms, or a number of seconds"))
@@ -286,14 +286,14 @@ struct PipelineErrorTests {
     }
 
     @Test func zeroRequestTimeoutIsRefused() throws {
-        let error = try parseError(seedExample(replacingLine: 15, with: "  timeout: 0s"))
+        let error = try parseError(workflowExample(replacingLine: 15, with: "  timeout: 0s"))
         #expect((error.line, error.column) == (15, 12))
         #expect(error.message.contains("greater than zero"))
     }
 
     @Test func badServiceNameIsReported() throws {
         let error = try parseError(
-            seedExample(
+            workflowExample(
                 replacingLine: 2, with: "services: [api-gateway, \"auth service\", education-service]"))
         #expect((error.line, error.column) == (2, 25))
         #expect(error.path == "services[1]")
@@ -301,33 +301,33 @@ struct PipelineErrorTests {
     }
 
     @Test func duplicateServiceIsReported() throws {
-        let error = try parseError(seedExample(replacingLine: 2, with: "services: [api, web, api]"))
+        let error = try parseError(workflowExample(replacingLine: 2, with: "services: [api, web, api]"))
         #expect((error.line, error.column) == (2, 22))
         #expect(error.message == "duplicate service \"api\" (first at 2:12)")
     }
 
     @Test func yamlSyntaxErrorHasAPosition() throws {
-        let error = try parseError(seedExample(replacingLine: 12, with: "  stabilize: 30s: extra"))
+        let error = try parseError(workflowExample(replacingLine: 12, with: "  stabilize: 30s: extra"))
         #expect((error.line, error.column) == (12, 17))
         #expect(error.message.hasPrefix("invalid YAML: mapping values are not allowed"))
         #expect(error.description.hasPrefix("shiplog.yml:12:17: invalid YAML"))
     }
 
     @Test func unclosedFlowMappingHasAPosition() throws {
-        let error = try parseError(seedExample(replacingLine: 8, with: "build:    { run: npm ci && npm run build"))
+        let error = try parseError(workflowExample(replacingLine: 8, with: "build:    { run: npm ci && npm run build"))
         #expect(error.line == 9)
         #expect(error.message.contains("while parsing a flow mapping at 8:11"))
     }
 
     @Test func repeatedKeyIsReported() throws {
-        let error = try parseError(seedExample(replacingLine: 13, with: "  retries: 5", "  retries: 3"))
+        let error = try parseError(workflowExample(replacingLine: 13, with: "  retries: 5", "  retries: 3"))
         #expect((error.line, error.column) == (13, 3))
         #expect(error.message.contains("\"retries\" appears more than once"))
     }
 
     @Test func checkWithBothUrlAndRunIsRefused() throws {
         let error = try parseError(
-            seedExample(
+            workflowExample(
                 replacingLine: 20, with: "    - { name: auth_service, url: https://staging.example.com/auth/health, run: ./x.sh }"))
         #expect((error.line, error.column) == (20, 75))
         #expect(error.path == "health.checks[1]")
@@ -336,7 +336,7 @@ struct PipelineErrorTests {
 
     @Test func httpCheckRefusesCommandKeys() throws {
         let error = try parseError(
-            seedExample(
+            workflowExample(
                 replacingLine: 20, with: "    - { name: auth_service, url: https://staging.example.com/auth/health, timeout: 5s }"))
         #expect(error.path == "health.checks[1].timeout")
         #expect(error.message.contains("Allowed keys for an HTTP check: name, url, expect_status, critical"))
@@ -344,7 +344,7 @@ struct PipelineErrorTests {
 
     @Test func secretCannotBeSetInAStepsEnvironment() throws {
         let error = try parseError(
-            seedExample(
+            workflowExample(
                 replacingLine: 8, with: "build:    { run: make, env: { DOCKER_PASSWORD: hunter22 } }"))
         #expect((error.line, error.column) == (8, 31))
         #expect(error.path == "build.env.DOCKER_PASSWORD")
@@ -359,7 +359,7 @@ struct PipelineErrorTests {
 
     @Test func badInterruptPolicyIsReported() throws {
         let error = try parseError(
-            seedExample(
+            workflowExample(
                 replacingLine: 7, with: "migrate:  { run: npx prisma migrate deploy, on_interrupt: retry }"))
         #expect((error.line, error.column) == (7, 59))
         #expect(error.description.hasSuffix("migrate.on_interrupt: expected rerun or fail, found \"retry\""))
@@ -387,8 +387,8 @@ struct PipelineErrorTests {
 
 @Suite("Pipeline environment overrides")
 struct PipelineEnvironmentTests {
-    @Test func seedVariablesOverrideTheFile() throws {
-        let pipeline = try Pipeline.parse(yaml: seedExample, file: "shiplog.yml")
+    @Test func workflowVariablesOverrideTheFile() throws {
+        let pipeline = try Pipeline.parse(yaml: workflowExample, file: "shiplog.yml")
         let running = try pipeline.applyingEnvironment([
             "HEALTH_CHECK_TIMEOUT": "120",
             "HEALTH_CHECK_RETRIES": "3",
@@ -408,7 +408,7 @@ struct PipelineEnvironmentTests {
     }
 
     @Test func unsetOrEmptyVariablesLeaveTheFile() throws {
-        let pipeline = try Pipeline.parse(yaml: seedExample, file: "shiplog.yml")
+        let pipeline = try Pipeline.parse(yaml: workflowExample, file: "shiplog.yml")
         let running = try pipeline.applyingEnvironment(["HEALTH_CHECK_RETRIES": "", "PATH": "/usr/bin"])
         #expect(running == pipeline)
     }
@@ -420,7 +420,7 @@ struct PipelineEnvironmentTests {
         ("SHIPLOG_HEALTH_REQUEST_TIMEOUT", "0s"),
     ])
     func badValuesAreRefusedNamingTheVariable(variable: String, value: String) throws {
-        let pipeline = try Pipeline.parse(yaml: seedExample, file: "shiplog.yml")
+        let pipeline = try Pipeline.parse(yaml: workflowExample, file: "shiplog.yml")
         let error = try #require(throws: PipelineError.self) {
             try pipeline.applyingEnvironment([variable: value])
         }
@@ -431,7 +431,7 @@ struct PipelineEnvironmentTests {
     }
 
     @Test func retriesErrorSaysWhatIsExpected() throws {
-        let pipeline = try Pipeline.parse(yaml: seedExample, file: "shiplog.yml")
+        let pipeline = try Pipeline.parse(yaml: workflowExample, file: "shiplog.yml")
         let error = try #require(throws: PipelineError.self) {
             try pipeline.applyingEnvironment(["HEALTH_CHECK_RETRIES": "abc"])
         }
@@ -569,7 +569,7 @@ struct PipelineValidationTests {
 
     @Test func totalTimeoutTooShortForTheRetriesIsWarned() throws {
         let pipeline = try Pipeline.parse(
-            yaml: seedExample(replacingLine: 16, with: "  total_timeout: 60s"),
+            yaml: workflowExample(replacingLine: 16, with: "  total_timeout: 60s"),
             file: "shiplog.yml")
         #expect(
             pipeline.validate() == [
