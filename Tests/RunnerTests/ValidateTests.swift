@@ -47,8 +47,7 @@ import Testing
     }
 
     @Test func aReferenceUnquotedInAFlowMappingIsExplained() throws {
-        let result = try validate(
-            """
+        let unquoted = """
             environment: staging
             services: [web]
             deploy: { run: ./deploy.sh }
@@ -56,20 +55,12 @@ import Testing
               checks:
                 - { name: api, url: http://127.0.0.1:${PORT}/health }
 
-            """)
+            """
+        let result = try validate(unquoted)
         #expect(result.status == 65)
         #expect(result.stderr.contains("shiplog.yml:6:"), "\(result.stderr)")
         #expect(result.stderr.contains("a value holding ${VAR} inside { … } or [ … ] must be quoted"), "\(result.stderr)")
-        let quoted = try validate(
-            """
-            environment: staging
-            services: [web]
-            deploy: { run: ./deploy.sh }
-            health:
-              checks:
-                - { name: api, url: "http://127.0.0.1:${PORT}/health" }
-
-            """)
+        let quoted = try validate(unquoted.replacingOccurrences(of: "url: http://127.0.0.1:${PORT}/health", with: #"url: "http://127.0.0.1:${PORT}/health""#))
         #expect(quoted.status == 0, "\(quoted.stderr)")
     }
 

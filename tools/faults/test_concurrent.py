@@ -179,27 +179,25 @@ def test_new_ledgers_first_opened_by_three_processes_at_once(faults, shiplog, wo
         fresh = os.path.join(workdir, "fresh", str(n), "ledger.db")
         gate = os.path.join(workdir, "gates", f"fresh{n}")
         os.makedirs(os.path.dirname(gate), exist_ok=True)
-        failed_here = init_failed = 0
-        makers = [shiplog.spawn(["init", "--db", fresh], plain, workdir, os.path.join(out, f"{n}-init{k}.out"),
-                                os.path.join(out, f"{n}-init{k}.err"), gate=gate + "-init")
-                  for k in range(3)]
-        open_gate(gate + "-init", makers)
-        for k, proc in enumerate(makers):
-            code, _ = wait_or_kill(proc, None, faults.timeout)
-            if code != 0:
-                init_failed += 1
-                if len(problems) < 3:
-                    problems.append(f"round {n}: init exit {code}: {tail(os.path.join(out, f'{n}-init{k}.err'), 200)}")
-        starters = [shiplog.spawn(["record", "begin", "--db", fresh, "--env", f"first{k}", "--sha", random_sha(rng)],
-                                  plain, workdir, os.path.join(out, f"{n}-{k}.out"), os.path.join(out, f"{n}-{k}.err"), gate=gate)
-                    for k in range(3)]
-        open_gate(gate, starters)
-        for k, proc in enumerate(starters):
-            code, _ = wait_or_kill(proc, None, faults.timeout)
-            if code != 0:
-                failed_here += 1
-                if len(problems) < 3:
-                    problems.append(f"round {n}: exit {code}: {tail(os.path.join(out, f'{n}-{k}.err'), 200)}")
+
+        def together(what, commands):
+            """Starts the three commands at once; returns how many failed, noting the first few."""
+            procs = [shiplog.spawn(args, plain, workdir, os.path.join(out, f"{n}-{what}{k}.out"),
+                                   os.path.join(out, f"{n}-{what}{k}.err"), gate=f"{gate}-{what}")
+                     for k, args in enumerate(commands)]
+            open_gate(f"{gate}-{what}", procs)
+            failures = 0
+            for k, proc in enumerate(procs):
+                code, _ = wait_or_kill(proc, None, faults.timeout)
+                if code != 0:
+                    failures += 1
+                    if len(problems) < 3:
+                        problems.append(f"round {n}: {what} exit {code}: {tail(os.path.join(out, f'{n}-{what}{k}.err'), 200)}")
+            return failures
+
+        init_failed = together("init", [["init", "--db", fresh]] * 3)
+        failed_here = together("begin", [["record", "begin", "--db", fresh, "--env", f"first{k}", "--sha", random_sha(rng)]
+                                         for k in range(3)])
         failed += failed_here + init_failed
         verify = shiplog.run(["verify", "--db", fresh])
         recorded = history(shiplog, fresh)
