@@ -137,9 +137,12 @@ struct CanonicalWriter {
 /// One event's canonical bytes (docs/HASH-CHAIN.md), laid out in a buffer reused from event to
 /// event, so the chain is hashed with one call per event instead of one per field.
 public final class CanonicalBytes {
-    private var base: UnsafeMutableRawPointer
-    private var capacity: Int
-    public private(set) var count = 0
+    // A buffer is filled by one thread, call after call, and never handed out while it is
+    // written: its properties skip Swift's run-time exclusivity checks, which cost `verify`,
+    // appending a field at a time, a tenth of its instructions.
+    @exclusivity(unchecked) private var base: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) public private(set) var count = 0
 
     public init(capacity: Int = 4_096) {
         self.capacity = capacity

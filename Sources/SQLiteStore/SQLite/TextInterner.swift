@@ -8,8 +8,8 @@ import Foundation
 /// and takes the slot. Short text (15 bytes or less) is stored inline by `String` anyway and
 /// is made directly.
 final class TextInterner {
-    private var slots: [(bytes: [UInt8], text: String)?] = Array(repeating: nil, count: 256)
     // A scan uses its interner from one thread, row after row: no run-time exclusivity checks.
+    @exclusivity(unchecked) private var slots: [(bytes: [UInt8], text: String)?] = Array(repeating: nil, count: 256)
     @exclusivity(unchecked) private var streams = RecentText()
     @exclusivity(unchecked) private var metadata = RecentText()
 
