@@ -49,13 +49,15 @@ public final class Projector {
     /// How far an imported event's time may lie past the importing machine's clock.
     public static let maxClockSkew: TimeInterval = 300
 
+    /// One folded deployment; like the projector, used by one thread (no run-time exclusivity
+    /// checks on what changes per event).
     private final class Entry {
         let id: String
         let stream: String
-        var state: DeploymentState
-        var requestPosition: Int64
-        var lastPosition: Int64 = 0
-        var isDirty = false
+        @exclusivity(unchecked) var state: DeploymentState
+        @exclusivity(unchecked) var requestPosition: Int64
+        @exclusivity(unchecked) var lastPosition: Int64 = 0
+        @exclusivity(unchecked) var isDirty = false
 
         init(id: String, stream: String, state: DeploymentState, requestPosition: Int64) {
             self.id = id
