@@ -1,4 +1,4 @@
-import EventStore
+@testable import EventStore
 import Foundation
 import SQLiteStore
 import SeededRandom
@@ -71,6 +71,26 @@ struct RebuildInHalvesTests {
         #expect(halves.contains("\(bad)"), "the error names the position: \(halves)")
         #expect(try dumpSchema(t.store) == schema)
         #expect(try dumpProjections(t.store) == tables)
+    }
+
+    /// The second part runs on a thread with a smaller stack than the main one: a payload nested
+    /// as deeply as the reader allows, written below the ledger's checks, replays there as in one
+    /// pass (the deepest one the reader refuses fails both the same way).
+    @Test(arguments: [JSONParser.maxDepth - 2, JSONParser.maxDepth + 1])
+    func aDeeplyNestedPayloadInTheSecondHalfReplaysAsInOnePass(depth: Int) throws {
+        let (t, _) = try played(RebuildPropertyTests.baseSeed &+ 9)
+        let id = try #require(try history(t.queries).last?.deploymentID)
+        let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        try t.store.append(
+            [NewEvent(type: "ServiceDeployed", data: #"{"service":"api-gateway","extra":\#(nested)}"#)], to: Ledger.stream(deployment: id), expected: .any)
+        let head = try t.store.head().position
+        t.ledger.replaySplit = .never
+        let alone = try rebuildError(t)
+        let expected = try dumpProjections(t.store)
+        t.ledger.replaySplit = .after(head / 2)
+        #expect(try rebuildError(t) == alone)
+        #expect(try dumpProjections(t.store) == expected)
+        if depth < JSONParser.maxDepth { #expect(alone == nil, "\(alone ?? "")") } else { #expect(alone != nil) }
     }
 
     /// With bad payloads in both halves, the first half's is the one reported (one pass meets it
