@@ -135,19 +135,10 @@ extension SQLiteEventStore {
     /// not how it is identified or chained: `eventID`, `metadata` and `hash` are left empty, so a
     /// rebuild does not read and copy them for every event.
     public func forEachEventForReplay(from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Void) throws {
-        try database.inReadTransaction {
-            try database.withStatement(Self.replayScan) { s in
-                s.bind(1, position)
-                s.bind(2, last)
-                let interner = TextInterner()
-                while try s.step() {
-                    try body(
-                        RecordedEvent(
-                            position: s.int64(0), eventID: "", stream: s.string(1, interning: interner), version: s.int64(2),
-                            type: s.string(3, interning: interner), schema: s.int(4), data: s.string(5), metadata: "",
-                            recordedAt: s.string(6), hash: ""))
-                }
-            }
+        try forEachEventForReplay(from: position, through: last) { (event: RecordedEvent, data: UnsafeBufferPointer<UInt8>) in
+            var event = event
+            event.data = String(decoding: data, as: UTF8.self)
+            try body(event)
         }
     }
 
@@ -171,7 +162,7 @@ extension SQLiteEventStore {
         }
     }
 
-    /// What a replay reads of each event, in position order from a position.
+    /// What a replay reads of each event, in position order from one position through another.
     static let replayScan = "SELECT position, stream, version, type, schema, data, recorded_at FROM events WHERE position >= ? AND position <= ? ORDER BY position"
 
     /// A read-only connection to the same file, opened by the thread that reads on it.

@@ -215,6 +215,12 @@ struct LedgerConformanceTests {
         #expect(try replayed(t.store, 1, .max) == expected)
         #expect(try replayed(t.store, 4, 9) == Array(expected[3...8]))
         #expect(try replayed(t.store, 13, .max).isEmpty)
+        // The scan that hands over events with their data as strings reads the same.
+        var asStrings: [String] = []
+        try t.store.forEachEventForReplay(from: 4, through: 9) { (event: RecordedEvent) in
+            asStrings.append("\(event.position) \(event.stream) \(event.version) \(event.type) \(event.data)")
+        }
+        #expect(asStrings == Array(expected[3...8]))
         switch backend {
         case .sqlite:
             let open = try #require(t.store.concurrentReader())
