@@ -105,28 +105,75 @@ extension SQLiteEventStore {
 
     /// Calls `body` for every event from `position` on, in one read snapshot, without building pages.
     public func forEachEvent(from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Void) throws {
-        try scanRange(from: position, through: last) { s, interner in try body(Self.row(s, interner)) }
+        try scanRange(from: position, through: last, data: true) { event, _ in try body(event) }
     }
 
     /// `forEachEvent` with each row's data as the bytes SQLite holds (`data` left empty).
     public func forEachEvent(from position: Int64, through last: Int64, dataBytes body: (RecordedEvent, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
-        try scanRange(from: position, through: last) { s, interner in
-            let event = Self.row(s, interner, data: false)
-            try s.withBytes(6) { data in try body(event, data.bindMemory(to: UInt8.self)) }
-        }
+        try scanRange(from: position, through: last, data: false) { event, data in try body(event, data.bindMemory(to: UInt8.self)) }
     }
 
-    /// Steps `rangeScan` over positions `position...last` in one read snapshot, each row with the scan's interner.
-    private func scanRange(from position: Int64, through last: Int64, _ row: (Statement, TextInterner) throws -> Void) throws {
+    /// Steps `rangeScan` over positions `position...last` in one read snapshot and hands each
+    /// row's event (its data a string only if `data`) and data bytes to `body`. A range of
+    /// `readAheadThreshold` events or more is stepped on a second thread (`ReadAhead`).
+    private func scanRange(
+        from position: Int64, through last: Int64, data: Bool, _ body: (RecordedEvent, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         try database.inReadTransaction {
+            let interner = TextInterner()
+            func emit<Row: RowColumns>(_ row: Row) throws {
+                let event = Self.row(row, interner, data: data)
+                try body(event, data ? UnsafeRawBufferPointer(start: nil, count: 0) : row.textBytes(6))
+            }
+            var next = position
+            if let ahead = try readAhead(from: position, through: last) {
+                defer { ahead.stop() }
+                while let batch = ahead.next() {
+                    for index in 0..<batch.count { try emit(batch.row(index)) }
+                    next = batch.row(batch.count - 1).int64(0) + 1
+                    ahead.recycle(batch)
+                }
+                if ahead.readWholeRange { return }
+            }
             try database.withStatement(Self.rangeScan) { s in
-                s.bind(1, position)
+                s.bind(1, next)
                 s.bind(2, last)
-                let interner = TextInterner()
-                while try s.step() { try row(s, interner) }
+                while try s.step() { try emit(s) }
             }
         }
     }
+
+    /// A reader a batch ahead of this scan, on a connection of its own, when the range is long
+    /// enough to be worth a thread, the machine has a second core and the file a second connection.
+    /// It reads the range as far as this snapshot's head, and only if the event there carries
+    /// the same hash on its connection: the same ledger, and every event of the range committed
+    /// (events are never changed, so both snapshots hold the same rows).
+    private func readAhead(from position: Int64, through last: Int64) throws -> ReadAhead? {
+        guard path != ":memory:", ProcessInfo.processInfo.activeProcessorCount > 1, last >= position else { return nil }
+        let head = try currentHead()
+        let end = min(last, head.position)
+        guard end >= position, end - position + 1 >= readAheadThreshold else { return nil }
+        let hash =
+            end == head.position
+            ? head.hash
+            : try database.withStatement(Self.hashAt) { s in
+                s.bind(1, end)
+                return try s.step() ? s.string(0) : ""
+            }
+        let path = self.path, options = readOptions
+        readAheadsStarted += 1
+        return ReadAhead.start(
+            integers: Self.columnsAreIntegers, sql: Self.rangeScan, from: position, through: end,
+            open: { try Self.openReadOnly(path, options: options) },
+            check: { database in
+                try database.withStatement(Self.hashAt) { s in
+                    s.bind(1, end)
+                    return try s.step() && s.string(0) == hash
+                }
+            })
+    }
+
+    static let hashAt = "SELECT hash FROM events WHERE position = ?"
 
     /// Every column (`columns`) of the events from one position through another, in order.
     static let rangeScan = "SELECT \(columns) FROM events WHERE position >= ? AND position <= ? ORDER BY position"
@@ -188,13 +235,16 @@ extension SQLiteEventStore {
             schema: s.int(5), data: s.string(6), metadata: s.string(7), recordedAt: s.string(8), hash: s.string(9))
     }
 
+    /// Which of `columns` are integers.
+    static let columnsAreIntegers = [true, false, false, true, false, true, false, false, false, false]
+
     /// A row of a scan: stream, type and metadata, which repeat, come from `interner`; the id, time
     /// and hash are held inline (`InlineText`), without a string each.
     /// With `data: false`, the event's `data` is left empty (the caller reads the column's bytes).
-    static func row(_ s: Statement, _ interner: TextInterner, data: Bool = true) -> RecordedEvent {
+    static func row<Row: RowColumns>(_ s: Row, _ interner: TextInterner, data: Bool = true) -> RecordedEvent {
         RecordedEvent(
             position: s.int64(0), eventID: InlineText(utf8: s.textBytes(1)), stream: interner.stream(s.textBytes(2)), version: s.int64(3),
-            type: s.string(4, interning: interner), schema: s.int(5), data: data ? s.string(6) : "", metadata: interner.metadata(s.textBytes(7)),
-            recordedAt: InlineText(utf8: s.textBytes(8)), hash: InlineText(utf8: s.textBytes(9)))
+            type: interner.text(s.textBytes(4)), schema: Int(s.int64(5)), data: data ? String(decoding: s.textBytes(6), as: UTF8.self) : "",
+            metadata: interner.metadata(s.textBytes(7)), recordedAt: InlineText(utf8: s.textBytes(8)), hash: InlineText(utf8: s.textBytes(9)))
     }
 }

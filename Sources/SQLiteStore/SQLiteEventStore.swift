@@ -25,6 +25,11 @@ public final class SQLiteEventStore: EventStore {
     /// Ledgers of at least this many events are verified in two halves at once (see `verify`);
     /// for shorter ones a second thread and connection cost more than they save.
     public var verifyInHalvesThreshold: Int64 = 20_000
+    /// Scans (`forEachEvent`) of at least this many events step their rows on a second thread,
+    /// a batch ahead (see `ReadAhead`); for shorter ones the thread and connection cost more than they save.
+    public var readAheadThreshold: Int64 = 20_000
+    /// How many scans started a reader ahead of them (for tests).
+    var readAheadsStarted = 0
 
     /// Opens (and, per `mode`, creates or upgrades) the ledger at `path`.
     ///
