@@ -121,12 +121,12 @@ public struct DeploymentRequest: Sendable, Equatable, Codable {
 
 /// Who drives a deployment: `shiplog deploy` (`run`), or another pipeline reporting its phases
 /// with `shiplog record` (`record`).
-public enum DeploymentMode: String, Sendable, Codable, Equatable {
+public enum DeploymentMode: String, Sendable, Codable, Equatable, CaseIterable {
     case run, record
 }
 
 /// Which health-check pass: after the deploy, or after restoring the previous version.
-public enum HealthRound: String, Sendable, Codable { case deploy, rollback }
+public enum HealthRound: String, Sendable, Codable, CaseIterable { case deploy, rollback }
 
 /// One try of one health check.
 public struct HealthAttempt: Sendable, Equatable, Codable {

@@ -309,6 +309,8 @@ public struct JSONMembers {
         var out: [String] = []
         parser.skipWhitespace()
         if parser.bytes[parser.index] == UInt8(ascii: "]") { return out }
+        // Counted first, so that the array is allocated once rather than grown.
+        out.reserveCapacity(count(from: parser.index))
         while true {
             parser.skipWhitespace()
             guard parser.bytes[parser.index] == UInt8(ascii: "\""), let s = try? parser.string() else { return nil }
@@ -317,6 +319,23 @@ public struct JSONMembers {
             if parser.bytes[parser.index] == UInt8(ascii: "]") { return out }
             parser.index += 1  // ,
         }
+    }
+
+    /// How many elements an array of strings holds whose first element starts at `index`
+    /// (0 when it holds anything else; the text was checked whole, so the walk is a plain one).
+    private func count(from index: Int) -> Int {
+        var parser = JSONParser(bytes, source: "")
+        parser.index = index
+        var count = 0
+        while parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\"") {
+            guard (try? parser.skipString()) != nil else { return count }
+            count += 1
+            parser.skipWhitespace()
+            guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ",") else { return count }
+            parser.index += 1
+            parser.skipWhitespace()
+        }
+        return count
     }
 
     /// The member's value. An object or array is made from its own text, so it outlives `bytes`.

@@ -54,7 +54,7 @@ final class SQLiteBackend: BenchBackend {
     let scratch: Scratch
     let baseline: String
     let schema: String
-    /// Verify on one thread (`--one-thread`).
+    /// Verify, read and rebuild on one thread (`--one-thread`).
     let oneThread: Bool
 
     init(scratch: Scratch, baseline: String, schema: String, oneThread: Bool) {
@@ -80,11 +80,18 @@ final class SQLiteBackend: BenchBackend {
             case .readOnly: .readOnly
             }
         let store = try SQLiteEventStore(path: location, mode: sqliteMode)
-        if oneThread { store.verifyInHalvesThreshold = .max }
+        if oneThread {
+            store.verifyInHalvesThreshold = .max
+            store.readAheadThreshold = .max
+        }
         return store
     }
 
-    func ledger(on store: any EventStore) -> Ledger { Ledger(store: store as! SQLiteEventStore) }
+    func ledger(on store: any EventStore) -> Ledger {
+        let ledger = Ledger(store: store as! SQLiteEventStore)
+        if oneThread { ledger.replaySplit = .never }
+        return ledger
+    }
 
     func baselineAppend(_ location: String, events: Int, perTransaction: Int) -> (program: String, arguments: [String]) {
         (baseline, ["append", "--schema", schema, "--db", location, "--events", String(events), "--per-tx", String(perTransaction)])

@@ -10,7 +10,7 @@ let usage = """
       --json        print the figures as JSON on stdout (the table goes to stderr)
       --only LIST   only these workloads, comma-separated: \(Bench.workloads.joined(separator: ","))
       --ledger PATH keep the large ledger here, and reuse it on later runs (for profiling one workload)
-      --one-thread  verify on one thread (to compare with the default two halves at once)
+      --one-thread  verify, read and rebuild on one thread (to compare with the default two threads)
       --append-tx LIST  only the append workloads of these transaction sizes (1,20,1000), to profile one
       --shiplog     the release shiplog binary (default: next to this program)
       --baseline    the compiled tools/bench-baseline.c (default: next to this program)

@@ -233,7 +233,7 @@ extension DeploymentEvent {
         let f = fields.object
         func s(_ k: PayloadKey) throws -> String { try fields.string(k) }
         func i(_ k: PayloadKey) throws -> Int { try fields.int(k) }
-        func round() throws -> HealthRound { HealthRound(rawValue: try s(.round)) ?? .deploy }
+        func round() throws -> HealthRound { Raw.rounds[try s(.round)] ?? .deploy }
         switch kind {
         case .requested:
             if schema == 1 { return .deploymentRequested(try Upcast.deploymentRequestedV1(fields)) }
@@ -251,7 +251,7 @@ extension DeploymentEvent {
         case .notificationSent: return .notificationSent(channel: try s(.channel), attempts: try i(.attempts))
         case .notificationFailed: return .notificationFailed(channel: try s(.channel), attempts: try i(.attempts), error: try s(.error))
         case .succeeded: return .deploymentSucceeded
-        case .failed: return .deploymentFailed(reason: try s(.reason), phase: f.string(.phase).flatMap(Phase.init(rawValue:)))
+        case .failed: return .deploymentFailed(reason: try s(.reason), phase: f.string(.phase).flatMap { Raw.phases[$0] })
         case .rolledBack:
             return .deploymentRolledBack(targetID: try s(.rollbackTo), targetSHA: try s(.rollbackSHA), reason: try fields.optionalString(.reason))
         case .abandoned: return .deploymentAbandoned(reason: try s(.reason), by: try s(.by))
@@ -261,7 +261,7 @@ extension DeploymentEvent {
         case .unlocked: return .environmentUnlocked(deploymentID: try s(.deploymentID), reason: try s(.reason), by: try s(.by))
         case .pruned: return .artifactPruned(name: try s(.name), sha256: try s(.sha256), deploymentID: try s(.deploymentID))
         case .approvalRequested:
-            let before = try fields.raw(.before, as: Phase.self)
+            let before = try fields.raw(.before, in: Raw.phases)
             guard let timeout = f[.timeoutSeconds]?.doubleValue else { throw fields.fail("missing number field timeout_seconds") }
             return .approvalRequested(ApprovalGate(before: before, required: try i(.required), approvers: try fields.strings(.approvers), timeoutSeconds: timeout))
         case .approvalGranted: return .approvalGranted(by: try s(.by), comment: try fields.optionalString(.comment))
@@ -391,10 +391,35 @@ struct PayloadFields<Object: PayloadObject> {
         return v
     }
 
-    func raw<T: RawRepresentable>(_ k: PayloadKey, as type: T.Type) throws -> T where T.RawValue == String {
-        guard let v = T(rawValue: try string(k)) else { throw fail("field \(k.name) has an unknown value") }
+    func raw<T>(_ k: PayloadKey, in values: RawValues<T>) throws -> T {
+        guard let v = values[try string(k)] else { throw fail("field \(k.name) has an unknown value") }
         return v
     }
+}
+
+/// An enumeration's raw values in a `JSONKeys` table: one lookup where `init(rawValue:)` compares
+/// the text with each case in turn (a request's phases, every health verdict's round).
+struct RawValues<T: RawRepresentable & CaseIterable & Sendable>: Sendable where T.RawValue == String {
+    private let names: JSONKeys
+    private let cases: [T]
+
+    init() {
+        cases = Array(T.allCases)
+        names = JSONKeys(names: cases.map(\.rawValue))
+    }
+
+    /// The case whose raw value is `text`; nil for any other text, as `init(rawValue:)` gives.
+    subscript(text: String) -> T? {
+        var text = text
+        return text.withUTF8 { names.index(of: $0) }.map { cases[$0] }
+    }
+}
+
+/// The tables of the enumerations payloads name, made once.
+private enum Raw {
+    static let phases = RawValues<Phase>()
+    static let rounds = RawValues<HealthRound>()
+    static let modes = RawValues<DeploymentMode>()
 }
 
 extension DeploymentRequest {
@@ -402,9 +427,9 @@ extension DeploymentRequest {
         self.init(
             deploymentID: try f.string(.deploymentID), environment: try f.string(.environment), gitSHA: try f.string(.gitSHA),
             gitRef: try f.string(.gitRef), services: try f.strings(.services), triggeredBy: try f.string(.triggeredBy),
-            mode: try f.raw(.mode, as: DeploymentMode.self),
+            mode: try f.raw(.mode, in: Raw.modes),
             phases: try f.strings(.phases).map { name in
-                guard let p = Phase(rawValue: name) else { throw f.fail("unknown phase \(name)") }
+                guard let p = Raw.phases[name] else { throw f.fail("unknown phase \(name)") }
                 return p
             },
             checks: try f.strings(.checks), previousStableID: try f.optionalString(.previousStableID),
@@ -427,7 +452,7 @@ extension HealthAttempt {
     init<Object>(_ f: PayloadFields<Object>) throws {
         self.init(
             check: try f.string(.service), target: try f.string(.target), attempt: try f.exactInt(.attempt),
-            round: try f.raw(.round, as: HealthRound.self), httpStatus: try f.optionalExactInt(.httpStatus),
+            round: try f.raw(.round, in: Raw.rounds), httpStatus: try f.optionalExactInt(.httpStatus),
             latencyMs: try f.exactInt(.latencyMs), error: try f.optionalString(.error), healthy: try f.bool(.healthy),
             body: try f.optionalString(.body))
     }

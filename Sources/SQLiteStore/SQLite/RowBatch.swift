@@ -16,20 +16,23 @@ extension Statement: RowColumns {}
 ///
 /// Owned by one thread at a time; it changes hands under a lock (see `ReadAhead`).
 final class RowBatch: @unchecked Sendable {
-    /// Which columns are integers (the rest are read as text), as given at creation.
-    private let integers: [Bool]
+    /// Which columns are integers (the rest are read as text), as given at creation; never freed
+    /// while the batch lives.
+    private let integers: UnsafeMutableBufferPointer<Bool>
     private let columns: Int
+    // One thread at a time fills or reads a batch, column after column: no run-time exclusivity checks.
     /// Per row and column: an integer's value, or a text's offset in `bytes` and its length.
-    private var slots: UnsafeMutablePointer<Int64>
-    private(set) var rowCapacity: Int
-    private var bytes: UnsafeMutableRawPointer
-    private var byteCapacity: Int
-    private var used = 0
-    private(set) var count = 0
+    private let slots: UnsafeMutablePointer<Int64>
+    private let rowCapacity: Int
+    @exclusivity(unchecked) private var bytes: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var byteCapacity: Int
+    @exclusivity(unchecked) private var used = 0
+    @exclusivity(unchecked) private(set) var count = 0
 
     /// `integers[c]` says whether column `c` is read with `sqlite3_column_int64`.
     init(integers: [Bool], rows: Int, bytes: Int) {
-        self.integers = integers
+        self.integers = .allocate(capacity: integers.count)
+        _ = self.integers.initialize(from: integers)
         columns = integers.count
         rowCapacity = max(rows, 1)
         slots = .allocate(capacity: rowCapacity * columns * 2)
@@ -38,6 +41,7 @@ final class RowBatch: @unchecked Sendable {
     }
 
     deinit {
+        integers.deallocate()
         slots.deallocate()
         bytes.deallocate()
     }
@@ -54,28 +58,31 @@ final class RowBatch: @unchecked Sendable {
     func append(_ statement: Statement) {
         let handle = statement.handle
         let row = slots + count * columns * 2
+        var used = self.used
         for c in 0..<columns {
-            let column = Int32(c)
+            let column = Int32(truncatingIfNeeded: c)
             if integers[c] {
                 row[2 * c] = sqlite3_column_int64(handle, column)
                 continue
             }
             let text = sqlite3_column_text(handle, column)
             let length = text == nil ? 0 : Int(sqlite3_column_bytes(handle, column))
-            if used + length > byteCapacity { grow(to: used + length) }
+            if used + length > byteCapacity { grow(to: used + length, keeping: used) }
             if let text, length > 0 { (bytes + used).copyMemory(from: text, byteCount: length) }
             row[2 * c] = Int64(used)
             row[2 * c + 1] = Int64(length)
             used += length
         }
+        self.used = used
         count += 1
     }
 
-    private func grow(to needed: Int) {
+    /// Room for `needed` bytes, the first `kept` copied over.
+    private func grow(to needed: Int, keeping kept: Int) {
         var capacity = byteCapacity
         while capacity < needed { capacity *= 2 }
         let larger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        larger.copyMemory(from: bytes, byteCount: used)
+        larger.copyMemory(from: bytes, byteCount: kept)
         bytes.deallocate()
         bytes = larger
         byteCapacity = capacity

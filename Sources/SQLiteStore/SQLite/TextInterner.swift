@@ -4,14 +4,21 @@ import Foundation
 /// One `String` for text that repeats row after row (stream names, event types, a runner's
 /// metadata), so a scan of the ledger allocates and validates each only once instead of once per row.
 ///
-/// A small direct-mapped table keyed by a hash of the bytes; a miss just makes the string
-/// and takes the slot. Short text (15 bytes or less) is stored inline by `String` anyway and
-/// is made directly.
+/// Small direct-mapped tables keyed by a hash of the bytes; a miss just makes the string and
+/// takes the slot. Used by one thread, row after row.
 final class TextInterner {
-    // A scan uses its interner from one thread, row after row: no run-time exclusivity checks.
-    @exclusivity(unchecked) private var slots: [(bytes: [UInt8], text: String)?] = Array(repeating: nil, count: 256)
-    @exclusivity(unchecked) private var streams = RecentText()
-    @exclusivity(unchecked) private var metadata = RecentText()
+    /// Longer text (stream names), keyed by a hash of every byte.
+    private let slots = KeptText.table(256)
+    /// Names (event types), keyed by their length and first and last eight bytes: short text is
+    /// kept too, as checking and making even a string held inline costs more than comparing it.
+    private let names = KeptText.table(256)
+    private let streams = RecentText()
+    private let metadata = RecentText()
+
+    deinit {
+        KeptText.free(slots)
+        KeptText.free(names)
+    }
 
     /// A stream name: one of the last two seen, or from the table.
     func stream(_ bytes: UnsafeRawBufferPointer) -> String {
@@ -23,8 +30,19 @@ final class TextInterner {
         metadata.text(bytes) { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Text that repeats from a small set (event types).
     func text(_ bytes: UnsafeRawBufferPointer) -> String {
-        bytes.count > 15 ? keyed(bytes).text : String(decoding: bytes, as: UTF8.self)
+        let count = bytes.count
+        guard count >= 8, count <= KeptText.shortest, let base = bytes.baseAddress else {
+            return count > 15 ? keyed(bytes).text : String(decoding: bytes, as: UTF8.self)
+        }
+        let head = base.loadUnaligned(as: UInt64.self), last = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        let mixed = (head ^ (last &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(truncatingIfNeeded: count)) &* 0x9E37_79B9_7F4A_7C15
+        let slot = names.baseAddress! + Int(truncatingIfNeeded: mixed >> 56)
+        if slot.pointee.holds(base, count) { return slot.pointee.text }
+        let text = String(decoding: bytes, as: UTF8.self)
+        slot.pointee.keep(bytes, text)
+        return text
     }
 
     /// FNV-1a's multiply over eight bytes at a time, then the tail byte by byte, mixed and folded to 32 bits.
@@ -52,14 +70,10 @@ final class TextInterner {
         let count = bytes.count
         let hash = Self.hash(bytes)
         guard count > 15, let base = bytes.baseAddress else { return (String(decoding: bytes, as: UTF8.self), hash) }
-        let slot = Int(hash & 255)
-        if let entry = slots[slot], entry.bytes.count == count,
-            entry.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, base, count) == 0 })
-        {
-            return (entry.text, hash)
-        }
+        let slot = slots.baseAddress! + Int(hash & 255)
+        if slot.pointee.holds(base, count) { return (slot.pointee.text, hash) }
         let text = String(decoding: bytes, as: UTF8.self)
-        slots[slot] = (Array(bytes), text)
+        slot.pointee.keep(bytes, text)
         return (text, hash)
     }
 }
