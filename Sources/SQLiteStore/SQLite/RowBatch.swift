@@ -56,19 +56,18 @@ final class RowBatch: @unchecked Sendable {
 
     /// Copies the row `statement` is on.
     func append(_ statement: Statement) {
-        let handle = statement.handle
         let row = slots + count * columns * 2
         var used = self.used
         for c in 0..<columns {
             let column = Int32(truncatingIfNeeded: c)
             if integers[c] {
-                row[2 * c] = sqlite3_column_int64(handle, column)
+                row[2 * c] = statement.int64(column)
                 continue
             }
-            let text = sqlite3_column_text(handle, column)
-            let length = text == nil ? 0 : Int(sqlite3_column_bytes(handle, column))
+            let text = statement.textBytes(column)
+            let length = text.count
             if used + length > byteCapacity { grow(to: used + length, keeping: used) }
-            if let text, length > 0 { (bytes + used).copyMemory(from: text, byteCount: length) }
+            if let base = text.baseAddress, length > 0 { (bytes + used).copyMemory(from: base, byteCount: length) }
             row[2 * c] = Int64(used)
             row[2 * c + 1] = Int64(length)
             used += length
