@@ -122,7 +122,7 @@ public struct JSONKeys: @unchecked Sendable {
                 let entry = entries[i]
                 // Up to 16 bytes, the first and last eight are the whole name.
                 if entry.length == count, entry.head == head, entry.last == last,
-                    count <= 16 || JSONMembers.equal(base + 8, UnsafeRawPointer(tails.baseAddress! + entry.tail), count - 16)
+                    count <= 16 || ShortBytes.equal(base + 8, UnsafeRawPointer(tails.baseAddress! + entry.tail), count - 16)
                 {
                     return i
                 }
@@ -245,22 +245,6 @@ public struct JSONMembers {
     func valueStart(_ key: Int) -> Int? {
         let start = starts[key]
         return start >= 0 ? Int(start) : nil
-    }
-
-    /// Whether `count` bytes at `a` and `b` are the same: eight at a time, then one by one (member
-    /// names are short, and a call to `memcmp` costs more than comparing them here).
-    @inline(__always)
-    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
-        var k = 0
-        while k + 8 <= count {
-            guard a.loadUnaligned(fromByteOffset: k, as: UInt64.self) == b.loadUnaligned(fromByteOffset: k, as: UInt64.self) else { return false }
-            k += 8
-        }
-        while k < count {
-            guard a.load(fromByteOffset: k, as: UInt8.self) == b.load(fromByteOffset: k, as: UInt8.self) else { return false }
-            k += 1
-        }
-        return true
     }
 
     /// A member's value read without making a `JSONValue`: the text was checked whole when the

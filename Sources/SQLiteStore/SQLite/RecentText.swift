@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 
 /// The last two texts read from one column of a scan. Consecutive rows mostly alternate between
@@ -43,17 +44,7 @@ struct KeptText {
     @inline(__always)
     func holds(_ base: UnsafeRawPointer, _ count: Int) -> Bool {
         guard self.count == count, let bytes else { return false }
-        guard count <= Self.shortest else { return memcmp(bytes, base, count) == 0 }
-        var k = 0
-        while k + 8 <= count {
-            guard bytes.loadUnaligned(fromByteOffset: k, as: UInt64.self) == base.loadUnaligned(fromByteOffset: k, as: UInt64.self) else { return false }
-            k += 8
-        }
-        while k < count {
-            guard bytes.load(fromByteOffset: k, as: UInt8.self) == base.load(fromByteOffset: k, as: UInt8.self) else { return false }
-            k += 1
-        }
-        return true
+        return count <= Self.shortest ? ShortBytes.equal(bytes, base, count) : memcmp(bytes, base, count) == 0
     }
 
     mutating func keep(_ source: UnsafeRawBufferPointer, _ text: String) {
