@@ -149,10 +149,14 @@ extension SQLiteEventStore {
     /// the same hash on its connection: the same ledger, and every event of the range committed
     /// (events are never changed, so both snapshots hold the same rows).
     private func readAhead(from position: Int64, through last: Int64) throws -> ReadAhead? {
-        guard path != ":memory:", ProcessInfo.processInfo.activeProcessorCount > 1, last >= position else { return nil }
+        // Positions start at 1; any range is taken as given (no arithmetic can overflow on it).
+        let first = max(position, 1)
+        guard path != ":memory:", ProcessInfo.processInfo.activeProcessorCount > 1, last >= first,
+            readAheadThreshold <= 1 || last - first >= readAheadThreshold - 1
+        else { return nil }
         let head = try currentHead()
         let end = min(last, head.position)
-        guard end >= position, end - position + 1 >= readAheadThreshold else { return nil }
+        guard end >= first, readAheadThreshold <= 1 || end - first >= readAheadThreshold - 1 else { return nil }
         let hash =
             end == head.position
             ? head.hash
@@ -163,7 +167,7 @@ extension SQLiteEventStore {
         let path = self.path, options = readOptions
         readAheadsStarted += 1
         return ReadAhead.start(
-            integers: Self.columnsAreIntegers, sql: Self.rangeScan, from: position, through: end,
+            integers: Self.columnsAreIntegers, sql: Self.rangeScan, from: first, through: end,
             open: { try Self.openReadOnly(path, options: options) },
             check: { database in
                 try database.withStatement(Self.hashAt) { s in
