@@ -42,7 +42,7 @@ public struct JSONKeys: @unchecked Sendable {
             precondition(!bytes.isEmpty, "member names are not empty")
             precondition(!bytes.contains(UInt8(ascii: "\\")) && !bytes.contains(UInt8(ascii: "\"")), "member names are plain text")
             let head = Self.head(bytes), last = Self.last(bytes)
-            var slot = Self.hash(head, last, bytes.count, shift)
+            var slot = ShortBytes.hash(head: head, last: last, count: bytes.count, shift: shift)
             while slots[slot] >= 0 {
                 let other = entries[Int(slots[slot])]
                 precondition(
@@ -79,12 +79,6 @@ public struct JSONKeys: @unchecked Sendable {
         bytes.count > 8 ? head(Array(bytes.suffix(8))) : 0
     }
 
-    @inline(__always)
-    static func hash(_ head: UInt64, _ last: UInt64, _ length: Int, _ shift: UInt64) -> Int {
-        let mixed = head ^ (last &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(truncatingIfNeeded: length)
-        return Int(truncatingIfNeeded: (mixed &* 0x9E37_79B9_7F4A_7C15) >> shift)
-    }
-
     /// The index of the name spelled by `bytes`, or nil.
     public func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !bytes.isEmpty else { return nil }
@@ -115,7 +109,7 @@ public struct JSONKeys: @unchecked Sendable {
                 for k in 0..<min(count, 8) { head |= UInt64(base.load(fromByteOffset: k, as: UInt8.self)) << (8 * UInt64(k)) }
             }
             let last = count > 8 ? UInt64(littleEndian: base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) : 0
-            var slot = JSONKeys.hash(head, last, count, shift)
+            var slot = ShortBytes.hash(head: head, last: last, count: count, shift: shift)
             while true {
                 let i = Int(slots[slot])
                 if i < 0 { return -1 }

@@ -48,16 +48,15 @@ final class Bench {
         var scaleAppendEvents: Int
         /// Events each process appends in the concurrent-appenders workload (PostgreSQL).
         var concurrentEvents: Int = 0
+        /// Runs of each append workload against the C program, taking turns.
+        var appendRuns: Int
 
         static let full = Sizes(
             runs: 3, singleEvents: 5_000, batchEvents: 100_000, deployments: 50_000,
-            queryIterations: 1_000, processRuns: 30, scaleAppendEvents: 20_000, concurrentEvents: 1_000)
+            queryIterations: 1_000, processRuns: 30, scaleAppendEvents: 20_000, concurrentEvents: 1_000, appendRuns: 3)
         static let quick = Sizes(
             runs: 1, singleEvents: 500, batchEvents: 10_000, deployments: 1_000,
-            queryIterations: 200, processRuns: 10, scaleAppendEvents: 2_000, concurrentEvents: 100)
-        /// Runs of each append workload against the C program, taking turns.
-        var appendRuns: Int { appendRunsOverride ?? runs }
-        var appendRunsOverride: Int?
+            queryIterations: 200, processRuns: 10, scaleAppendEvents: 2_000, concurrentEvents: 100, appendRuns: 1)
 
         /// In tmpfs an append workload of the full size lasts a tenth of a second or so, and one
         /// busy moment of the machine moves its ratio by a tenth: four times the events and five
@@ -66,7 +65,7 @@ final class Bench {
             var sizes = self
             sizes.singleEvents *= 4
             sizes.batchEvents *= 4
-            sizes.appendRunsOverride = 5
+            sizes.appendRuns = 5
             return sizes
         }
     }

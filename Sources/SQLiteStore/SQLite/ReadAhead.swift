@@ -12,7 +12,7 @@ import Foundation
 /// the scan delivers exactly the rows and errors a scan on one thread would.
 final class ReadAhead: @unchecked Sendable {
     /// Rows and bytes per batch, and how many batches go round: the reader keeps up to three
-    /// batches ahead of the scan, about 100 KiB of ledger each.
+    /// batches ahead of the scan, each of 256 rows or about 192 KiB, whichever comes first.
     static let rowsPerBatch = 256
     static let bytesPerBatch = 192 * 1024
     static let batches = 4

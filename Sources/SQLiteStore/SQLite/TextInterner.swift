@@ -37,8 +37,7 @@ final class TextInterner {
             return count > 15 ? keyed(bytes).text : String(decoding: bytes, as: UTF8.self)
         }
         let head = base.loadUnaligned(as: UInt64.self), last = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-        let mixed = (head ^ (last &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(truncatingIfNeeded: count)) &* 0x9E37_79B9_7F4A_7C15
-        let slot = names.baseAddress! + Int(truncatingIfNeeded: mixed >> 56)
+        let slot = names.baseAddress! + ShortBytes.hash(head: head, last: last, count: count, shift: 56)
         if slot.pointee.holds(base, count) { return slot.pointee.text }
         let text = String(decoding: bytes, as: UTF8.self)
         slot.pointee.keep(bytes, text)
